@@ -1,0 +1,80 @@
+// Package cli holds what every egctl command shares: where it reads and
+// writes, and how it reports an exit code other than 0 and 1.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// IOStreams are a command's standard streams. Tests pass buffers.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// OutIsTTY says whether Out is a terminal (colour, tables).
+	OutIsTTY bool
+}
+
+// System returns the process's own streams.
+func System() *IOStreams {
+	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutIsTTY: isTerminal(os.Stdout)}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// Exit codes shared by all commands.
+const (
+	// ExitProblems: the command did its job but found something wrong
+	// (objects not accepted, a diff, an unhealthy proxy): a CI gate.
+	ExitProblems = 1
+	// ExitUsage: bad flags, unreadable or invalid input.
+	ExitUsage = 2
+)
+
+// ExitError carries an exit code out of a command. Err, when set, is
+// printed; a nil Err means the command already said what it had to.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// UsageError wraps err so that egctl exits with ExitUsage.
+func UsageError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ExitError{Code: ExitUsage, Err: err}
+}
+
+// UsageErrorf is UsageError(fmt.Errorf(...)).
+func UsageErrorf(format string, args ...any) error {
+	return UsageError(fmt.Errorf(format, args...))
+}
+
+// Code returns the exit code for err: 0 for nil, the ExitError's code, or
+// 1 for any other error.
+func Code(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return 1
+}

@@ -1,0 +1,30 @@
+package ir
+
+// Redacted replaces secret material in printed output.
+const Redacted = "[redacted]"
+
+// RedactSecrets returns a copy of p whose private keys read Redacted, for
+// output that ends up in logs and pull requests. p is not changed.
+func RedactSecrets(p *Proxy) *Proxy {
+	cp := *p
+	cp.HTTP = make([]*HTTPListener, len(p.HTTP))
+	for i, l := range p.HTTP {
+		if l.TLS == nil {
+			cp.HTTP[i] = l
+			continue
+		}
+		lc := *l
+		tc := *l.TLS
+		tc.Certificates = make([]*Certificate, len(l.TLS.Certificates))
+		for j, c := range l.TLS.Certificates {
+			cc := *c
+			if len(cc.PrivateKey) > 0 {
+				cc.PrivateKey = []byte(Redacted)
+			}
+			tc.Certificates[j] = &cc
+		}
+		lc.TLS = &tc
+		cp.HTTP[i] = &lc
+	}
+	return &cp
+}
