@@ -59,8 +59,25 @@ func Get() Info {
 			}
 		}
 	}
+	// Test binaries carry no dependency list; the pinned versions stand in.
+	if info.EnvoyAPI == "" {
+		info.EnvoyAPI = pinnedEnvoyAPI
+	}
+	if info.GatewayAPI == "" {
+		info.GatewayAPI = pinnedGatewayAPI
+	}
+	if info.EnvoyGatewayAPI == "" {
+		info.EnvoyGatewayAPI = pinnedEnvoyGatewayAPI
+	}
 	if info.Version == "" || info.Version == "(devel)" {
 		info.Version = "dev"
 	}
 	return info
 }
+
+// The module versions go.mod pins; version_test.go keeps them in step.
+const (
+	pinnedEnvoyAPI        = "v1.40.0"
+	pinnedGatewayAPI      = "v1.6.3"
+	pinnedEnvoyGatewayAPI = "v1.9.1"
+)

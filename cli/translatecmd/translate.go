@@ -1,0 +1,231 @@
+// Package translatecmd implements `egctl x translate`: manifests in, Envoy
+// configuration (and the objects' status) out.
+package translatecmd
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/egctl/egctl/cli"
+	"github.com/egctl/egctl/manifest"
+	"github.com/egctl/egctl/resource"
+	"github.com/egctl/egctl/translate"
+)
+
+// Output kinds for --to.
+const (
+	toGatewayAPI = "gateway-api"
+	toXDS        = "xds"
+	toIR         = "ir"
+	toBootstrap  = "bootstrap"
+)
+
+var (
+	validTo    = []string{toGatewayAPI, toXDS, toIR, toBootstrap}
+	validTypes = []string{"all", "bootstrap", "listener", "route", "cluster", "endpoint", "secret"}
+)
+
+// Options are the flags of `egctl x translate`.
+type Options struct {
+	IO *cli.IOStreams
+
+	Files               []string
+	From                string
+	To                  []string
+	Type                string
+	Output              string
+	Namespace           string
+	ControllerName      string
+	Gateway             string
+	OutputDir           string
+	KeepPrivilegedPorts bool
+	AdminAddress        string
+	ShowSecrets         bool
+
+	// Accepted for compatibility with Envoy Gateway's egctl.
+	DNSDomain           string
+	AddMissingResources bool
+}
+
+// NewCmd returns `egctl x translate`. runF replaces the run step in tests.
+func NewCmd(ios *cli.IOStreams) *cobra.Command {
+	return newCmd(ios, run)
+}
+
+func newCmd(ios *cli.IOStreams, runF func(*Options) error) *cobra.Command {
+	o := &Options{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "translate",
+		Short: "Translate Gateway API manifests into Envoy configuration",
+		Long: `Translate reads Gateway API and Envoy Gateway manifests and prints what they
+compile to, without a cluster:
+
+  gateway-api  the input objects with the status a controller would write
+  xds          Envoy's config dump (listeners, routes, clusters, endpoints,
+               secrets) per Gateway, keyed by namespace/name
+  ir           egctl's intermediate representation, per Gateway
+  bootstrap    one static Envoy bootstrap per Gateway that Envoy runs as is
+
+Gateway listener ports below 1024 are bound at port+10000, as Envoy Gateway
+does, so Envoy runs without privileges; --keep-privileged-ports keeps them.
+
+Exit status: 0 when every object is accepted and its references resolve;
+1 when output was produced but some object is not (one line per problem on
+stderr); 2 for usage errors and invalid manifests.`,
+		Example: `  # Compile a directory of manifests into a bootstrap and run it
+  egctl x translate -f manifests/ --to bootstrap > envoy.yaml
+  envoy -c envoy.yaml
+
+  # The route configurations only, as JSON
+  egctl x translate -f manifests/ --to xds -t route -o json
+
+  # The input objects with their computed status (a pre-merge check)
+  egctl x translate -f manifests/ --to gateway-api
+
+  # One bootstrap per Gateway
+  egctl x translate -f manifests/ --to bootstrap --output-dir out/
+
+  # From stdin
+  kustomize build overlays/prod | egctl x translate -f - --to xds`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.complete(cmd); err != nil {
+				return err
+			}
+			return runF(o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.Files, "file", "f", nil, "manifest file, directory (recursive) or - for stdin; repeatable")
+	f.StringVar(&o.From, "from", "gateway-api", "input type: gateway-api")
+	f.StringSliceVar(&o.To, "to", []string{toGatewayAPI, toXDS}, "output types, comma separated: "+strings.Join(validTo, ", "))
+	f.StringVarP(&o.Type, "type", "t", "all", "xDS resource type for --to xds: "+strings.Join(validTypes, ", "))
+	f.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
+	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
+	f.StringVar(&o.ControllerName, "controller-name", defaultControllerName, "GatewayClass controllerName that egctl acts for")
+	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several)")
+	f.StringVar(&o.OutputDir, "output-dir", "", "write one file per Gateway into this directory instead of stdout (--to bootstrap)")
+	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "bind listener ports below 1024 as written instead of port+10000")
+	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address in the bootstrap")
+	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print private keys in --to xds and --to ir output (bootstraps always carry them)")
+	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "accepted for compatibility with Envoy Gateway's egctl; unused")
+	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "accepted for compatibility with Envoy Gateway's egctl; egctl reports missing objects in status instead")
+	_ = f.MarkHidden("dns-domain")
+	_ = f.MarkHidden("add-missing-resources")
+	return cmd
+}
+
+// complete checks and normalises the flags.
+func (o *Options) complete(cmd *cobra.Command) error {
+	if len(o.Files) == 0 {
+		return cli.UsageErrorf("no input: give manifests with -f FILE|DIR|-")
+	}
+	if o.From != "gateway-api" {
+		return cli.UsageErrorf("--from %q is not supported; the only input type is gateway-api", o.From)
+	}
+	if len(o.To) == 0 {
+		return cli.UsageErrorf("--to needs at least one of %s", strings.Join(validTo, ", "))
+	}
+	for i, t := range o.To {
+		t = strings.TrimSpace(t)
+		o.To[i] = t
+		if !slices.Contains(validTo, t) {
+			return cli.UsageErrorf("--to %q is not one of %s", t, strings.Join(validTo, ", "))
+		}
+	}
+	if slices.Contains(o.To, toBootstrap) && len(o.To) > 1 {
+		return cli.UsageErrorf("--to bootstrap prints an Envoy bootstrap and cannot be combined with other --to types")
+	}
+	if o.OutputDir != "" && !slices.Equal(o.To, []string{toBootstrap}) {
+		return cli.UsageErrorf("--output-dir goes with --to bootstrap")
+	}
+	if !slices.Contains(validTypes, o.Type) {
+		return cli.UsageErrorf("--type %q is not one of %s", o.Type, strings.Join(validTypes, ", "))
+	}
+	if o.Output != "yaml" && o.Output != "json" {
+		return cli.UsageErrorf("--output %q is not yaml or json", o.Output)
+	}
+	if o.Gateway != "" && strings.Count(o.Gateway, "/") != 1 {
+		return cli.UsageErrorf("--gateway %q: want namespace/name", o.Gateway)
+	}
+	if _, _, err := splitHostPort(o.AdminAddress); err != nil {
+		return cli.UsageErrorf("--admin-address %q: %v", o.AdminAddress, err)
+	}
+	if o.AddMissingResources {
+		fmt.Fprintln(o.IO.ErrOut, "warning: --add-missing-resources is ignored: egctl reports missing objects in status instead of inventing them")
+	}
+	return nil
+}
+
+func splitHostPort(addr string) (string, uint32, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return "", 0, fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return host, uint32(p), nil
+}
+
+func run(o *Options) error {
+	set, warnings, err := manifest.Load(o.Files, manifest.Options{Namespace: o.Namespace, Stdin: o.IO.In})
+	for _, w := range warnings {
+		fmt.Fprintf(o.IO.ErrOut, "warning: %s\n", w)
+	}
+	if err != nil {
+		return cli.UsageError(err)
+	}
+	res, err := translate.Translate(set, translate.Options{
+		ControllerName:      o.ControllerName,
+		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
+	})
+	if err != nil {
+		return err
+	}
+	// Invalid IR is a bug in egctl, not in the input: refuse to print
+	// configuration Envoy might half-accept.
+	if err := res.IR.Validate(); err != nil {
+		return fmt.Errorf("internal error: the translation broke an invariant; please report it with the input:\n%w", err)
+	}
+	if err := o.emit(set, res); err != nil {
+		return err
+	}
+	return reportProblems(o.IO, res.Problems)
+}
+
+// reportProblems prints one line per object that is not accepted and turns
+// them into exit status 1.
+func reportProblems(ios *cli.IOStreams, problems []translate.Problem) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	for _, p := range problems {
+		if loc := p.Origin.String(); loc != "" {
+			fmt.Fprintf(ios.ErrOut, "%s: %s\n", loc, p)
+		} else {
+			fmt.Fprintln(ios.ErrOut, p)
+		}
+	}
+	noun := "objects are"
+	if len(problems) == 1 {
+		noun = "object is"
+	}
+	fmt.Fprintf(ios.ErrOut, "%d %s not accepted or have unresolved references\n", len(problems), noun)
+	return &cli.ExitError{Code: cli.ExitProblems}
+}
+
+// keyOf is the resource.Key of a Gateway named "ns/name".
+func gatewayKey(nsName string) resource.Key {
+	ns, name, _ := strings.Cut(nsName, "/")
+	return resource.Key{Group: resource.GroupGatewayAPI, Kind: "Gateway", Namespace: ns, Name: name}
+}
+
+// defaultControllerName is Envoy Gateway's, so its GatewayClasses work as written.
+const defaultControllerName = "gateway.envoyproxy.io/gatewayclass-controller"

@@ -1,0 +1,105 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	goBuildTimeout = 5 * time.Minute
+	egctlTimeout   = 60 * time.Second
+)
+
+// Binaries built once by TestMain for the whole suite.
+var (
+	egctlBin     string
+	egctlErr     error // why egctlBin is unusable, when it is
+	echoBasicBin string
+	echoBasicErr error
+)
+
+// GoBuild builds one package of the main module (or of its requirements)
+// into out. Build output is the error message when it fails.
+func GoBuild(pkg, out string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), goBuildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = repoRoot()
+	// The module pins its toolchain; never let a build here fetch another.
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// Result is what one egctl run produced.
+type Result struct {
+	Args   []string
+	Stdout string
+	Stderr string
+	Code   int
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("egctl %s\nexit code: %d\n--- stderr ---\n%s", strings.Join(r.Args, " "), r.Code, r.Stderr)
+}
+
+// RunEgctl runs the egctl under test with args and returns its output and
+// exit code. It fails the test only when egctl cannot be run at all.
+func RunEgctl(t testing.TB, args ...string) Result {
+	t.Helper()
+	if egctlErr != nil {
+		t.Fatalf("egctl is not available: %v", egctlErr)
+	}
+	if egctlBin == "" {
+		t.Fatal("egctl was not built: run these tests through `go test` so TestMain builds it")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), egctlTimeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, egctlBin, args...)
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	setProcAttr(cmd)
+	err := cmd.Run()
+	res := Result{Args: args, Stdout: stdout.String(), Stderr: stderr.String()}
+	if ctx.Err() != nil {
+		t.Fatalf("egctl %s: no exit within %s\n%s", strings.Join(args, " "), egctlTimeout, res.Stderr)
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		res.Code = ee.ExitCode()
+	default:
+		t.Fatalf("running egctl %s: %v", strings.Join(args, " "), err)
+	}
+	return res
+}
+
+// Translate runs `egctl x translate -f dir --to bootstrap --admin-address
+// adminAddr [--gateway gateway]` and writes its stdout to bootstrap.yaml in
+// a fresh directory, returning the result and that file's path.
+func Translate(t testing.TB, dir, adminAddr, gateway string) (Result, string) {
+	t.Helper()
+	args := []string{"x", "translate", "-f", dir, "--to", "bootstrap", "--admin-address", adminAddr}
+	if gateway != "" {
+		args = append(args, "--gateway", gateway)
+	}
+	res := RunEgctl(t, args...)
+	path := filepath.Join(t.TempDir(), "bootstrap.yaml")
+	if err := os.WriteFile(path, []byte(res.Stdout), 0o644); err != nil {
+		t.Fatalf("writing bootstrap: %v", err)
+	}
+	return res, path
+}

@@ -1,0 +1,281 @@
+package translate
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/egctl/egctl/ir"
+	"github.com/egctl/egctl/resource"
+)
+
+// backendState is one Envoy Gateway Backend after validation.
+type backendState struct {
+	be        *egv1a1.Backend
+	ok        bool
+	msg       string
+	addrType  ir.AddressType
+	endpoints []ir.Endpoint
+	protocol  ir.AppProtocol
+}
+
+// processBackends validates every Backend up front: its status does not
+// depend on who references it, and routes only need the verdict.
+func (b *builder) processBackends() {
+	for _, be := range b.out.Backends {
+		k := nsName{be.Namespace, be.Name}
+		if _, dup := b.egBackend[k]; dup {
+			continue
+		}
+		st := validateBackend(be)
+		b.egBackend[k] = st
+		c := newConditions(be.Generation, b.now)
+		if st.ok {
+			c.set(string(egv1a1.BackendConditionAccepted), true, string(egv1a1.BackendReasonAccepted), "The Backend was accepted")
+		} else {
+			c.set(string(egv1a1.BackendConditionAccepted), false, string(egv1a1.BackendReasonInvalid), st.msg)
+		}
+		be.Status.Conditions = c.list
+	}
+}
+
+func validateBackend(be *egv1a1.Backend) *backendState {
+	st := &backendState{be: be, protocol: ir.ProtocolHTTP1}
+	fail := func(format string, a ...any) *backendState {
+		st.ok, st.msg, st.endpoints = false, fmt.Sprintf(format, a...), nil
+		return st
+	}
+	if be.Spec.Type != nil && *be.Spec.Type != egv1a1.BackendTypeEndpoints {
+		return fail("spec.type %q is not supported yet", *be.Spec.Type)
+	}
+	if be.Spec.TLS != nil {
+		return fail("spec.tls is not supported yet")
+	}
+	for _, p := range be.Spec.AppProtocols {
+		switch p {
+		case egv1a1.AppProtocolTypeH2C:
+			st.protocol = ir.ProtocolHTTP2
+		case egv1a1.AppProtocolTypeWS:
+			st.protocol = ir.ProtocolWS
+		default:
+			return fail("spec.appProtocols: %q is not supported yet", p)
+		}
+	}
+	if len(be.Spec.Endpoints) == 0 {
+		return fail("spec.endpoints is empty")
+	}
+	for i, ep := range be.Spec.Endpoints {
+		var t ir.AddressType
+		var e ir.Endpoint
+		n := 0
+		if ep.IP != nil {
+			n++
+			t, e = ir.AddressIP, ir.Endpoint{Host: ep.IP.Address, Port: uint32(ep.IP.Port)}
+			if net.ParseIP(ep.IP.Address) == nil {
+				return fail("spec.endpoints[%d].ip.address %q is not an IP address", i, ep.IP.Address)
+			}
+		}
+		if ep.FQDN != nil {
+			n++
+			t, e = ir.AddressFQDN, ir.Endpoint{Host: ep.FQDN.Hostname, Port: uint32(ep.FQDN.Port)}
+		}
+		if ep.Unix != nil {
+			n++
+			t, e = ir.AddressUnix, ir.Endpoint{Host: ep.Unix.Path}
+		}
+		if n != 1 {
+			return fail("spec.endpoints[%d] must set exactly one of ip, fqdn, unix", i)
+		}
+		if t != ir.AddressUnix && (e.Port == 0 || e.Port > 65535) {
+			return fail("spec.endpoints[%d]: port %d is out of range", i, e.Port)
+		}
+		if e.Host == "" {
+			return fail("spec.endpoints[%d]: address is empty", i)
+		}
+		if st.addrType != "" && st.addrType != t {
+			return fail("spec.endpoints mixes address types %s and %s; use one Backend per type", st.addrType, t)
+		}
+		st.addrType = t
+		st.endpoints = append(st.endpoints, e)
+	}
+	sortEndpoints(st.endpoints)
+	st.ok = true
+	return st
+}
+
+// refError is why a backend reference did not resolve: a ResolvedRefs
+// reason and a message naming the reference.
+type refError struct{ reason, msg string }
+
+// resolveRouteBackend resolves a backendRef (or mirror ref) of an HTTPRoute
+// or GRPCRoute. gRPC always needs HTTP/2 upstream, whatever the Service's
+// appProtocol says.
+func (b *builder) resolveRouteBackend(rs *routeState, ref *gwv1.BackendObjectReference) (*ir.Backend, *refError) {
+	be, err := b.resolveBackend(objRef{group: resource.GroupGatewayAPI, kind: rs.kind, namespace: rs.r.Namespace, name: rs.r.Name}, ref)
+	if be != nil && rs.kind == "GRPCRoute" {
+		be.Protocol = ir.ProtocolHTTP2
+	}
+	return be, err
+}
+
+// resolveBackend turns one backendRef of the route from into an IR backend
+// without weight or name.
+func (b *builder) resolveBackend(from objRef, ref *gwv1.BackendObjectReference) (*ir.Backend, *refError) {
+	group, kind := "", "Service"
+	if ref.Group != nil {
+		group = string(*ref.Group)
+	}
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
+	ns := from.namespace
+	if ref.Namespace != nil && *ref.Namespace != "" {
+		ns = string(*ref.Namespace)
+	}
+	name := string(ref.Name)
+	switch {
+	case group == "" && kind == "Service":
+	case group == resource.GroupEnvoyGateway && kind == "Backend":
+	default:
+		return nil, &refError{"InvalidKind", fmt.Sprintf("backend kind %s is not supported (use Service or %s/Backend)", groupKind(group, kind), resource.GroupEnvoyGateway)}
+	}
+	if !b.grants.allowed(from, objRef{group: group, kind: kind, namespace: ns, name: name}) {
+		return nil, &refError{"RefNotPermitted", fmt.Sprintf("%s %s/%s is in another namespace and no ReferenceGrant allows it", kind, ns, name)}
+	}
+	md := &ir.Metadata{Kind: kind, Namespace: ns, Name: name}
+	if ref.Port != nil {
+		md.SectionName = strconv.Itoa(int(*ref.Port))
+	}
+	if kind == "Backend" {
+		st := b.egBackend[nsName{ns, name}]
+		if st == nil {
+			return nil, &refError{"BackendNotFound", fmt.Sprintf("Backend %s/%s not found", ns, name)}
+		}
+		if !st.ok {
+			return nil, &refError{"BackendNotFound", fmt.Sprintf("Backend %s/%s is invalid: %s", ns, name, st.msg)}
+		}
+		return &ir.Backend{AddressType: st.addrType, Endpoints: append([]ir.Endpoint(nil), st.endpoints...), Protocol: st.protocol, Metadata: md}, nil
+	}
+	if ref.Port == nil {
+		return nil, &refError{"BackendNotFound", fmt.Sprintf("Service %s/%s: backendRef port is required", ns, name)}
+	}
+	svc := b.services[nsName{ns, name}]
+	if svc == nil {
+		return nil, &refError{"BackendNotFound", fmt.Sprintf("Service %s/%s not found", ns, name)}
+	}
+	var sp *corev1.ServicePort
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].Port == *ref.Port {
+			sp = &svc.Spec.Ports[i]
+			break
+		}
+	}
+	if sp == nil && svc.Spec.Type != corev1.ServiceTypeExternalName {
+		return nil, &refError{"BackendNotFound", fmt.Sprintf("Service %s/%s has no port %d", ns, name, *ref.Port)}
+	}
+	be := &ir.Backend{AddressType: ir.AddressIP, Protocol: ir.ProtocolHTTP1, Metadata: md}
+	if sp != nil && sp.AppProtocol != nil {
+		switch *sp.AppProtocol {
+		case "kubernetes.io/h2c":
+			be.Protocol = ir.ProtocolHTTP2
+		case "kubernetes.io/ws":
+			be.Protocol = ir.ProtocolWS
+		case "kubernetes.io/wss", "https", "tls":
+			// These need TLS to the backend (BackendTLSPolicy), which is
+			// not supported yet; plaintext would silently downgrade.
+			return nil, &refError{"UnsupportedProtocol", fmt.Sprintf("Service %s/%s port %d: appProtocol %q is not supported yet", ns, name, sp.Port, *sp.AppProtocol)}
+		}
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		be.AddressType = ir.AddressFQDN
+		be.Endpoints = []ir.Endpoint{{Host: svc.Spec.ExternalName, Port: uint32(*ref.Port)}}
+		return be, nil
+	}
+	be.Endpoints = b.serviceEndpoints(svc, sp)
+	return be, nil
+}
+
+// serviceEndpoints lists the ready endpoints of a Service port. Without any
+// EndpointSlice in the input the cluster IP stands in, so manifests written
+// for a cluster still compile to something routable.
+//
+// Results are cached per Service port: many routes share few Services, and
+// the endpoints slice is read-only once built.
+func (b *builder) serviceEndpoints(svc *corev1.Service, sp *corev1.ServicePort) []ir.Endpoint {
+	ck := epKey{svc.Namespace, svc.Name, sp.Port}
+	if eps, ok := b.epCache[ck]; ok {
+		return eps
+	}
+	eps := b.computeEndpoints(svc, sp)
+	b.epCache[ck] = eps
+	return eps
+}
+
+type epKey struct {
+	ns, name string
+	port     int32
+}
+
+func (b *builder) computeEndpoints(svc *corev1.Service, sp *corev1.ServicePort) []ir.Endpoint {
+	slices, ok := b.slices[nsName{svc.Namespace, svc.Name}]
+	if !ok {
+		ip := svc.Spec.ClusterIP
+		if ip == "" || ip == corev1.ClusterIPNone {
+			return nil
+		}
+		return []ir.Endpoint{{Host: ip, Port: uint32(sp.Port)}}
+	}
+	seen := map[ir.Endpoint]bool{}
+	var out []ir.Endpoint
+	for _, es := range slices {
+		var port int32 = -1
+		for _, p := range es.Ports {
+			pn := ""
+			if p.Name != nil {
+				pn = *p.Name
+			}
+			if pn == sp.Name && p.Port != nil {
+				port = *p.Port
+				break
+			}
+		}
+		if port < 0 {
+			continue
+		}
+		for _, ep := range es.Endpoints {
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				continue
+			}
+			for _, a := range ep.Addresses {
+				e := ir.Endpoint{Host: a, Port: uint32(port)}
+				if !seen[e] {
+					seen[e] = true
+					out = append(out, e)
+				}
+			}
+		}
+	}
+	sortEndpoints(out)
+	return out
+}
+
+func sortEndpoints(eps []ir.Endpoint) {
+	sort.Slice(eps, func(i, j int) bool {
+		if eps[i].Host != eps[j].Host {
+			return eps[i].Host < eps[j].Host
+		}
+		return eps[i].Port < eps[j].Port
+	})
+}
+
+func groupKind(group, kind string) string {
+	if group == "" {
+		return kind
+	}
+	return group + "/" + kind
+}

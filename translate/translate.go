@@ -1,0 +1,115 @@
+// Package translate turns a resource.Set (Gateway API + Envoy Gateway kinds)
+// into the data-plane IR and a status for every input object this
+// controller owns.
+//
+// The structure follows a DAG builder: indexes over the input are built once
+// (maps keyed by namespace/name), then one processor per source kind runs in
+// dependency order (GatewayClass → Gateway/listeners → HTTPRoute → backends).
+// Each processor records rejections through a status writer bound to the
+// object it is working on, so a reason is written where it is decided.
+package translate
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/egctl/egctl/ir"
+	"github.com/egctl/egctl/resource"
+)
+
+// DefaultControllerName is Envoy Gateway's controller name; GatewayClasses
+// naming it are ours unless Options say otherwise.
+const DefaultControllerName = "gateway.envoyproxy.io/gatewayclass-controller"
+
+// Options tune one translation.
+type Options struct {
+	// ControllerName selects the GatewayClasses we own; "" means
+	// DefaultControllerName.
+	ControllerName string
+	// KeepPrivilegedPorts binds Gateway ports below 1024 as written. When
+	// false they bind at port+10000, as Envoy Gateway does, so Envoy can run
+	// without CAP_NET_BIND_SERVICE.
+	KeepPrivilegedPorts bool
+	// Now is the lastTransitionTime of every condition written. The zero
+	// value means the Unix epoch, which keeps output byte-for-byte stable.
+	Now time.Time
+}
+
+// Problem is one condition that says an object is not OK.
+type Problem struct {
+	Key       resource.Key
+	Origin    resource.Origin
+	Condition string
+	Reason    string
+	Message   string
+}
+
+// String renders "Kind ns/name: Condition Reason: message".
+func (p Problem) String() string {
+	return fmt.Sprintf("%s: %s %s: %s", p.Key, p.Condition, p.Reason, p.Message)
+}
+
+// Result is what one translation produced.
+type Result struct {
+	IR *ir.Config
+	// Status holds deep copies of every input object, in input order, with
+	// .Status filled for the objects this controller owns.
+	Status *resource.Set
+	// Problems lists every not-OK condition, sorted by kind, namespace,
+	// name, condition, reason and message.
+	Problems []Problem
+}
+
+// Translate builds the IR and statuses for in. Bad input never returns an
+// error: it is reported in statuses and Problems. An error means a bug.
+func Translate(in *resource.Set, opts Options) (res *Result, err error) {
+	if in == nil {
+		in = &resource.Set{}
+	}
+	defer func() {
+		// A panic here is a translator bug; report it instead of crashing
+		// the CLI, naming it as such.
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("translate: internal error: %v", r)
+		}
+	}()
+	if opts.ControllerName == "" {
+		opts.ControllerName = DefaultControllerName
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Unix(0, 0).UTC()
+	}
+
+	b := newBuilder(copySet(in), opts)
+	b.processGatewayClasses()
+	b.processGateways()
+	b.processBackends()
+	b.processHTTPRoutes()
+	b.processGRPCRoutes()
+	b.resolveKindConflicts()
+	b.writeRouteStatuses()
+	b.finishGateways()
+
+	cfg := &ir.Config{Proxies: b.proxies()}
+	return &Result{IR: cfg, Status: b.out, Problems: b.problems()}, nil
+}
+
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		switch {
+		case a.Key.Kind != b.Key.Kind:
+			return a.Key.Kind < b.Key.Kind
+		case a.Key.Namespace != b.Key.Namespace:
+			return a.Key.Namespace < b.Key.Namespace
+		case a.Key.Name != b.Key.Name:
+			return a.Key.Name < b.Key.Name
+		case a.Condition != b.Condition:
+			return a.Condition < b.Condition
+		case a.Reason != b.Reason:
+			return a.Reason < b.Reason
+		}
+		return a.Message < b.Message
+	})
+}
