@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/egctl/egctl/cli"
 )
 
@@ -13,7 +15,7 @@ import (
 func Execute(ios *cli.IOStreams, args []string) int {
 	root := NewCmd(ios)
 	root.SetArgs(args)
-	root.SetFlagErrorFunc(func(_ *cobraCommand, err error) error { return cli.UsageError(err) })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.UsageError(err) })
 	err := root.Execute()
 	if err == nil {
 		return 0

@@ -5,6 +5,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/egctl/egctl/cli"
+	"github.com/egctl/egctl/cli/certgencmd"
+	"github.com/egctl/egctl/cli/configcmd"
+	"github.com/egctl/egctl/cli/diffcmd"
+	"github.com/egctl/egctl/cli/statuscmd"
 	"github.com/egctl/egctl/cli/translatecmd"
 	"github.com/egctl/egctl/cli/versioncmd"
 )
@@ -27,27 +31,14 @@ bootstrap that Envoy runs as is. It also inspects running Envoys.`,
 	experimental := &cobra.Command{
 		Use:     "experimental",
 		Aliases: []string{"x"},
-		Short:   "Experimental commands: translate, status, diff, certgen",
+		Short:   "Commands whose flags may still change: translate, status, diff, certgen",
 	}
-	experimental.AddCommand(translatecmd.NewCmd(ios))
-	for _, c := range extraExperimental {
-		experimental.AddCommand(c(ios))
-	}
-	root.AddCommand(experimental)
-	root.AddCommand(versioncmd.NewCmd(ios))
-	for _, c := range extraRoot {
-		root.AddCommand(c(ios))
-	}
+	experimental.AddCommand(
+		translatecmd.NewCmd(ios),
+		statuscmd.NewCmd(ios),
+		diffcmd.NewCmd(ios),
+		certgencmd.NewCmd(ios),
+	)
+	root.AddCommand(experimental, configcmd.NewCmd(ios), versioncmd.NewCmd(ios))
 	return root
 }
-
-type constructor func(*cli.IOStreams) *cobra.Command
-
-// Commands contributed by other files in this package (one file per
-// command family keeps this one free of merge traffic).
-var (
-	extraExperimental []constructor
-	extraRoot         []constructor
-)
-
-type cobraCommand = cobra.Command
