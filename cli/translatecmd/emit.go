@@ -9,9 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
-	"google.golang.org/protobuf/proto"
 	"sigs.k8s.io/yaml"
 
 	"github.com/egctl/egctl/cli"
@@ -113,9 +110,6 @@ func (o *Options) xdsJSON(proxies []*ir.Proxy) (json.RawMessage, error) {
 	}
 	byName := make(map[string]json.RawMessage, len(all))
 	for _, r := range all {
-		if !o.ShowSecrets {
-			redactSecrets(r)
-		}
 		// The bootstrap a proxy managed by Envoy Gateway starts from: ADS to
 		// the control plane's Service, so the dump compares with a live one.
 		boot, err := xds.DynamicBootstrap(xds.DynamicBootstrapOptions{
@@ -124,7 +118,11 @@ func (o *Options) xdsJSON(proxies []*ir.Proxy) (json.RawMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		dump, err := xds.ConfigDump(r, boot, []string{o.Type})
+		dumpFn := xds.ConfigDump
+		if o.ShowSecrets {
+			dumpFn = xds.ConfigDumpWithSecrets
+		}
+		dump, err := dumpFn(r, boot, []string{o.Type})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Name, err)
 		}
@@ -195,17 +193,3 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 	}
 	return nil
 }
-
-// redactSecrets hides private keys: translate output is read in CI logs
-// and pull requests, where keys must not appear unless asked for.
-func redactSecrets(r *xds.Resources) {
-	for i, s := range r.Secrets {
-		c := proto.Clone(s).(*tlsv3.Secret)
-		if tc := c.GetTlsCertificate(); tc != nil && tc.PrivateKey != nil {
-			tc.PrivateKey = &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: redacted}}
-		}
-		r.Secrets[i] = c
-	}
-}
-
-const redacted = "[redacted]"

@@ -213,11 +213,11 @@ func reportProblems(ios *cli.IOStreams, problems []translate.Problem) error {
 			fmt.Fprintln(ios.ErrOut, p)
 		}
 	}
-	noun := "objects are"
-	if len(problems) == 1 {
-		noun = "object is"
+	objects := map[resource.Key]bool{}
+	for _, p := range problems {
+		objects[p.Key] = true
 	}
-	fmt.Fprintf(ios.ErrOut, "%d %s not accepted or have unresolved references\n", len(problems), noun)
+	fmt.Fprintf(ios.ErrOut, "%s in %s\n", plural(len(problems), "problem", "problems"), plural(len(objects), "object", "objects"))
 	return &cli.ExitError{Code: cli.ExitProblems}
 }
 
@@ -229,3 +229,10 @@ func gatewayKey(nsName string) resource.Key {
 
 // defaultControllerName is Envoy Gateway's, so its GatewayClasses work as written.
 const defaultControllerName = "gateway.envoyproxy.io/gatewayclass-controller"
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

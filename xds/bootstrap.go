@@ -1,0 +1,222 @@
+package xds
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// Defaults for the admin interface: loopback only, Envoy's usual port.
+const (
+	DefaultAdminAddress = "127.0.0.1"
+	DefaultAdminPort    = 19000
+	// XDSClusterName is the cluster a dynamic bootstrap reaches the
+	// management server through.
+	XDSClusterName = "xds_cluster"
+)
+
+// BootstrapOptions configures StaticBootstrap.
+type BootstrapOptions struct {
+	AdminAddress string // default 127.0.0.1
+	AdminPort    uint32 // default 19000
+}
+
+func adminConfig(addr string, port uint32) *bootstrapv3.Admin {
+	if addr == "" {
+		addr = DefaultAdminAddress
+	}
+	if port == 0 {
+		port = DefaultAdminPort
+	}
+	return &bootstrapv3.Admin{Address: socketAddress(addr, port)}
+}
+
+// StaticBootstrap returns one bootstrap holding all of r in
+// static_resources: route configurations inlined in their HCMs, EDS
+// clusters turned STATIC with their assignment inlined, secrets as static
+// secrets referenced by name from the TLS contexts.
+func StaticBootstrap(r *Resources, o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
+	if r == nil {
+		return nil, errors.New("xds: StaticBootstrap: nil Resources")
+	}
+	routes := make(map[string]*routev3.RouteConfiguration, len(r.Routes))
+	for _, rc := range r.Routes {
+		routes[rc.GetName()] = rc
+	}
+	cla := make(map[string]*endpointv3.ClusterLoadAssignment, len(r.Endpoints))
+	for _, e := range r.Endpoints {
+		cla[e.GetClusterName()] = e
+	}
+	static := &bootstrapv3.Bootstrap_StaticResources{}
+	for _, l := range r.Listeners {
+		sl, err := staticListener(l, routes)
+		if err != nil {
+			return nil, fmt.Errorf("xds: StaticBootstrap %s: listener %q: %w", r.Name, l.GetName(), err)
+		}
+		static.Listeners = append(static.Listeners, sl)
+	}
+	for _, c := range r.Clusters {
+		static.Clusters = append(static.Clusters, staticCopy(c, cla[c.GetName()]))
+	}
+	for _, s := range r.Secrets {
+		static.Secrets = append(static.Secrets, cloneOf(s))
+	}
+	bs := &bootstrapv3.Bootstrap{
+		Node:            &corev3.Node{Id: r.Name, Cluster: r.Name},
+		StaticResources: static,
+		Admin:           adminConfig(o.AdminAddress, o.AdminPort),
+	}
+	if err := bs.ValidateAll(); err != nil {
+		return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
+	}
+	return bs, nil
+}
+
+// staticListener copies l with every HCM's RDS reference replaced by the
+// route configuration itself and every SDS reference made static.
+func staticListener(l *listenerv3.Listener, routes map[string]*routev3.RouteConfiguration) (*listenerv3.Listener, error) {
+	out := cloneOf(l)
+	chains := append([]*listenerv3.FilterChain(nil), out.FilterChains...)
+	if out.DefaultFilterChain != nil {
+		chains = append(chains, out.DefaultFilterChain)
+	}
+	for _, fc := range chains {
+		for _, f := range fc.Filters {
+			if f.GetName() != hcmFilterName {
+				continue
+			}
+			hcm := &hcmv3.HttpConnectionManager{}
+			if err := f.GetTypedConfig().UnmarshalTo(hcm); err != nil {
+				return nil, fmt.Errorf("filter chain %q: %w", fc.GetName(), err)
+			}
+			if rds := hcm.GetRds(); rds != nil {
+				rc, ok := routes[rds.GetRouteConfigName()]
+				if !ok {
+					return nil, fmt.Errorf("filter chain %q: route configuration %q not found", fc.GetName(), rds.GetRouteConfigName())
+				}
+				hcm.RouteSpecifier = &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: cloneOf(rc)}
+			}
+			a, err := toAny(hcm)
+			if err != nil {
+				return nil, err
+			}
+			f.ConfigType = &listenerv3.Filter_TypedConfig{TypedConfig: a}
+		}
+		if ts := fc.GetTransportSocket(); ts != nil && ts.GetName() == tlsTransportSocketName {
+			ctx := &tlsv3.DownstreamTlsContext{}
+			if err := ts.GetTypedConfig().UnmarshalTo(ctx); err != nil {
+				return nil, fmt.Errorf("filter chain %q: %w", fc.GetName(), err)
+			}
+			// A SdsSecretConfig without sds_config names a static secret.
+			for _, s := range ctx.GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs() {
+				s.SdsConfig = nil
+			}
+			a, err := toAny(ctx)
+			if err != nil {
+				return nil, err
+			}
+			ts.ConfigType = &corev3.TransportSocket_TypedConfig{TypedConfig: a}
+		}
+	}
+	return out, nil
+}
+
+// DynamicBootstrapOptions configures DynamicBootstrap.
+type DynamicBootstrapOptions struct {
+	// NodeID and NodeCluster identify the proxy to the management server
+	// (egctl uses the proxy name "ns/gateway" for both).
+	NodeID      string
+	NodeCluster string
+	// XDSHost and XDSPort locate the management server (gRPC, plaintext
+	// HTTP/2). XDSHost may be an IP or a DNS name.
+	XDSHost string
+	XDSPort uint32
+	// Delta selects the incremental ADS protocol instead of state of the world.
+	Delta        bool
+	AdminAddress string // default 127.0.0.1
+	AdminPort    uint32 // default 19000
+}
+
+// DynamicBootstrap returns a bootstrap that gets listeners and clusters (and
+// through them routes, endpoints and secrets) over ADS from the cluster
+// "xds_cluster".
+func DynamicBootstrap(o DynamicBootstrapOptions) (*bootstrapv3.Bootstrap, error) {
+	if o.NodeID == "" {
+		return nil, errors.New("xds: DynamicBootstrap: empty NodeID")
+	}
+	if o.XDSHost == "" || o.XDSPort == 0 || o.XDSPort > 65535 {
+		return nil, fmt.Errorf("xds: DynamicBootstrap: invalid xDS server address %q port %d", o.XDSHost, o.XDSPort)
+	}
+	cluster := o.NodeCluster
+	if cluster == "" {
+		cluster = o.NodeID
+	}
+	apiType := corev3.ApiConfigSource_GRPC
+	if o.Delta {
+		apiType = corev3.ApiConfigSource_DELTA_GRPC
+	}
+	h2, err := toAny(&httpv3.HttpProtocolOptions{
+		UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{
+			ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+				ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{
+					Http2ProtocolOptions: &corev3.Http2ProtocolOptions{},
+				},
+			},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	discovery := clusterv3.Cluster_STRICT_DNS
+	if net.ParseIP(o.XDSHost) != nil {
+		discovery = clusterv3.Cluster_STATIC
+	}
+	xdsCluster := &clusterv3.Cluster{
+		Name:                 XDSClusterName,
+		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: discovery},
+		ConnectTimeout:       durationpb.New(time.Second),
+		DnsLookupFamily:      clusterv3.Cluster_V4_PREFERRED,
+		LoadAssignment: &endpointv3.ClusterLoadAssignment{
+			ClusterName: XDSClusterName,
+			Endpoints: []*endpointv3.LocalityLbEndpoints{{LbEndpoints: []*endpointv3.LbEndpoint{{
+				HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
+					Address: socketAddress(o.XDSHost, o.XDSPort),
+				}},
+			}}}},
+		},
+		TypedExtensionProtocolOptions: map[string]*anyMsg{httpProtocolOptionsKey: h2},
+	}
+	bs := &bootstrapv3.Bootstrap{
+		Node: &corev3.Node{Id: o.NodeID, Cluster: cluster},
+		DynamicResources: &bootstrapv3.Bootstrap_DynamicResources{
+			AdsConfig: &corev3.ApiConfigSource{
+				ApiType:             apiType,
+				TransportApiVersion: corev3.ApiVersion_V3,
+				GrpcServices: []*corev3.GrpcService{{
+					TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: XDSClusterName}},
+				}},
+				SetNodeOnFirstMessageOnly: true,
+			},
+			LdsConfig: adsConfigSource(),
+			CdsConfig: adsConfigSource(),
+		},
+		StaticResources: &bootstrapv3.Bootstrap_StaticResources{Clusters: []*clusterv3.Cluster{xdsCluster}},
+		Admin:           adminConfig(o.AdminAddress, o.AdminPort),
+	}
+	if err := bs.ValidateAll(); err != nil {
+		return nil, fmt.Errorf("xds: DynamicBootstrap: %w", err)
+	}
+	return bs, nil
+}

@@ -1,0 +1,225 @@
+package xds
+
+import (
+	"fmt"
+	"time"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	commonlbv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/load_balancing_policies/common/v3"
+	leastrequestv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/load_balancing_policies/least_request/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/egctl/egctl/ir"
+)
+
+// InvalidBackendCluster is the cluster name the weighted share of
+// unresolved backendRefs points at. No such cluster exists, so with
+// cluster_not_found_response_code that share is answered 500.
+const InvalidBackendCluster = "invalid-backend-cluster"
+
+const (
+	clusterConnectTimeout  = 10 * time.Second
+	httpProtocolOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+	leastRequestPolicyName = "envoy.load_balancing_policies.least_request"
+)
+
+// singleCluster reports whether d can be one cluster with one locality per
+// backend: Envoy then balances across backends by locality weight. That
+// needs one discovery type, one upstream protocol, no per-backend header
+// changes and no fail-closed share.
+func singleCluster(d *ir.RouteDestination) bool {
+	if d.InvalidWeight > 0 {
+		return false
+	}
+	for _, be := range d.Backends {
+		if be.AddressType != d.Backends[0].AddressType || be.Protocol != d.Backends[0].Protocol {
+			return false
+		}
+		if be.RequestHeaders != nil || be.ResponseHeaders != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// setDestination points action at d, creating the clusters it needs.
+func (b *builder) setDestination(action *routev3.RouteAction, d *ir.RouteDestination) error {
+	if d.Name == "" {
+		return fmt.Errorf("empty Name")
+	}
+	for i, be := range d.Backends {
+		if be == nil {
+			return fmt.Errorf("%s: Backends[%d] is nil", d.Name, i)
+		}
+	}
+	if len(d.Backends) > 0 && d.InvalidWeight == 0 && totalWeight(d.Backends) == 0 {
+		// Every backendRef weighs 0: nothing may be forwarded. Fail closed
+		// with 500, like an invalid backend, rather than a cluster with no
+		// hosts (503) that reads as an outage.
+		action.ClusterSpecifier = &routev3.RouteAction_WeightedClusters{WeightedClusters: &routev3.WeightedCluster{
+			Clusters: []*routev3.WeightedCluster_ClusterWeight{{Name: InvalidBackendCluster, Weight: wrapperspb.UInt32(1)}},
+		}}
+		action.ClusterNotFoundResponseCode = routev3.RouteAction_INTERNAL_SERVER_ERROR
+		return nil
+	}
+	if singleCluster(d) {
+		if err := b.addCluster(d.Name, d.Backends, d.Metadata); err != nil {
+			return err
+		}
+		action.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: d.Name}
+		return nil
+	}
+
+	wc := &routev3.WeightedCluster{}
+	var total uint64
+	for _, be := range d.Backends {
+		if be.Weight == 0 {
+			continue // a zero weight receives no traffic; it needs no cluster
+		}
+		if be.Name == "" {
+			return fmt.Errorf("%s: backend with empty Name", d.Name)
+		}
+		if err := b.addCluster(be.Name, []*ir.Backend{be}, d.Metadata); err != nil {
+			return err
+		}
+		cw := &routev3.WeightedCluster_ClusterWeight{Name: be.Name, Weight: wrapperspb.UInt32(be.Weight)}
+		cw.RequestHeadersToAdd, cw.RequestHeadersToRemove = buildHeaderMods(be.RequestHeaders)
+		cw.ResponseHeadersToAdd, cw.ResponseHeadersToRemove = buildHeaderMods(be.ResponseHeaders)
+		wc.Clusters = append(wc.Clusters, cw)
+		total += uint64(be.Weight)
+	}
+	if d.InvalidWeight > 0 {
+		wc.Clusters = append(wc.Clusters, &routev3.WeightedCluster_ClusterWeight{
+			Name: InvalidBackendCluster, Weight: wrapperspb.UInt32(d.InvalidWeight),
+		})
+		total += uint64(d.InvalidWeight)
+	}
+	if total == 0 {
+		return fmt.Errorf("%s: every backend has weight 0", d.Name)
+	}
+	if total > 0xFFFFFFFF {
+		return fmt.Errorf("%s: sum of weights %d exceeds 2^32-1", d.Name, total)
+	}
+	action.ClusterSpecifier = &routev3.RouteAction_WeightedClusters{WeightedClusters: wc}
+	action.ClusterNotFoundResponseCode = routev3.RouteAction_INTERNAL_SERVER_ERROR
+	return nil
+}
+
+func totalWeight(backends []*ir.Backend) uint64 {
+	var sum uint64
+	for _, be := range backends {
+		sum += uint64(be.Weight)
+	}
+	return sum
+}
+
+// addCluster adds (once) the cluster name balancing over backends.
+func (b *builder) addCluster(name string, backends []*ir.Backend, md *ir.Metadata) error {
+	if _, ok := b.clusters[name]; ok {
+		return nil
+	}
+	addrType, proto := ir.AddressIP, ir.ProtocolHTTP1
+	if len(backends) > 0 {
+		addrType, proto = backends[0].AddressType, backends[0].Protocol
+	}
+	for _, be := range backends {
+		if be.AddressType != addrType {
+			return fmt.Errorf("cluster %q: backends mix address types %s and %s", name, addrType, be.AddressType)
+		}
+	}
+	cla, err := buildLoadAssignment(name, backends)
+	if err != nil {
+		return err
+	}
+	if b.lbPolicy == nil {
+		if b.lbPolicy, err = localityWeightedLeastRequest(); err != nil {
+			return err
+		}
+	}
+	lb := cloneOf(b.lbPolicy)
+	c := &clusterv3.Cluster{
+		Name:                          name,
+		ConnectTimeout:                durationpb.New(clusterConnectTimeout),
+		DnsLookupFamily:               clusterv3.Cluster_V4_PREFERRED,
+		LoadBalancingPolicy:           lb,
+		Metadata:                      buildMetadata(md),
+		PerConnectionBufferLimitBytes: wrapperspb.UInt32(connectionBufferLimitBytes),
+		IgnoreHealthOnHostRemoval:     true,
+	}
+	switch addrType {
+	case ir.AddressFQDN:
+		// DNS names cannot be served through EDS: Envoy resolves them itself.
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STRICT_DNS}
+		c.LoadAssignment = cla
+	case ir.AddressIP, ir.AddressUnix, "":
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS}
+		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsConfigSource(), ServiceName: name}
+		b.endpoints[name] = cla
+	default:
+		return fmt.Errorf("cluster %q: unknown AddressType %q", name, addrType)
+	}
+	switch proto {
+	case ir.ProtocolHTTP2:
+		opts, err := toAny(&httpv3.HttpProtocolOptions{
+			UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{
+				ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+					ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{
+						Http2ProtocolOptions: &corev3.Http2ProtocolOptions{
+							InitialStreamWindowSize:     wrapperspb.UInt32(65536),
+							InitialConnectionWindowSize: wrapperspb.UInt32(1048576),
+						},
+					},
+				},
+			},
+		})
+		if err != nil {
+			return err
+		}
+		c.TypedExtensionProtocolOptions = map[string]*anyMsg{httpProtocolOptionsKey: opts}
+	case ir.ProtocolHTTP1, ir.ProtocolWS, "":
+		// HTTP/1.1 is Envoy's default upstream protocol; WebSocket is an
+		// HTTP/1.1 upgrade enabled on the route.
+	default:
+		return fmt.Errorf("cluster %q: unknown Protocol %q", name, proto)
+	}
+	b.clusters[name] = c
+	return nil
+}
+
+// localityWeightedLeastRequest is Envoy Gateway's default balancing: least
+// request between hosts, localities (one per backendRef) by weight.
+func localityWeightedLeastRequest() (*clusterv3.LoadBalancingPolicy, error) {
+	lr, err := toAny(&leastrequestv3.LeastRequest{
+		LocalityLbConfig: &commonlbv3.LocalityLbConfig{
+			LocalityConfigSpecifier: &commonlbv3.LocalityLbConfig_LocalityWeightedLbConfig_{
+				LocalityWeightedLbConfig: &commonlbv3.LocalityLbConfig_LocalityWeightedLbConfig{},
+			},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &clusterv3.LoadBalancingPolicy{Policies: []*clusterv3.LoadBalancingPolicy_Policy{{
+		TypedExtensionConfig: &corev3.TypedExtensionConfig{Name: leastRequestPolicyName, TypedConfig: lr},
+	}}}, nil
+}
+
+// staticCopy returns c as a self-contained cluster for a static bootstrap:
+// EDS becomes STATIC with the assignment inlined.
+func staticCopy(c *clusterv3.Cluster, cla *endpointv3.ClusterLoadAssignment) *clusterv3.Cluster {
+	out := cloneOf(c)
+	if out.GetType() == clusterv3.Cluster_EDS {
+		out.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC}
+		out.EdsClusterConfig = nil
+		if cla == nil {
+			cla = &endpointv3.ClusterLoadAssignment{ClusterName: c.GetName()}
+		}
+		out.LoadAssignment = cloneOf(cla)
+	}
+	return out
+}
