@@ -31,6 +31,10 @@ type Proxy struct {
 	// sorted by Port then by position in the Gateway. Entries sharing a Port
 	// become one Envoy listener; the first entry names it.
 	HTTP []*HTTPListener
+	// TCP holds the listeners of protocol TCP and TLS, UDP those of
+	// protocol UDP, each sorted by Port then Gateway order (see l4.go).
+	TCP []*TCPListener `json:"TCP,omitempty"`
+	UDP []*UDPListener `json:"UDP,omitempty"`
 }
 
 // Metadata names the input object (and optionally its section) that an
@@ -76,6 +80,8 @@ type TLSConfig struct {
 	MinVersion string
 	MaxVersion string
 	Ciphers    []string
+	// ClientValidation, when set, asks clients for a certificate (tls.go).
+	ClientValidation *ClientValidation `json:",omitempty"`
 }
 
 // Certificate is a certificate chain and key in PEM. Name is the Envoy
@@ -205,6 +211,8 @@ type Backend struct {
 	RequestHeaders  *HeaderModifier
 	ResponseHeaders *HeaderModifier
 	Metadata        *Metadata
+	// TLS, when set, makes the connection to this backend TLS (tls.go).
+	TLS *BackendTLS `json:",omitempty"`
 }
 
 // Endpoint is one address. For AddressUnix, Host is the socket path and Port 0.

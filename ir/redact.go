@@ -26,5 +26,6 @@ func RedactSecrets(p *Proxy) *Proxy {
 		lc.TLS = &tc
 		cp.HTTP[i] = &lc
 	}
+	cp.HTTP = redactBackendClientKeys(cp.HTTP) // tls.go
 	return &cp
 }

@@ -91,6 +91,9 @@ func (p *Proxy) Validate() error {
 			}
 		}
 	}
+	if err := p.validateL4(listeners); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -183,12 +183,8 @@ func (b *builder) resolveBackend(from objRef, ref *gwv1.BackendObjectReference) 
 		switch *sp.AppProtocol {
 		case "kubernetes.io/h2c":
 			be.Protocol = ir.ProtocolHTTP2
-		case "kubernetes.io/ws":
+		case "kubernetes.io/ws", "kubernetes.io/wss":
 			be.Protocol = ir.ProtocolWS
-		case "kubernetes.io/wss", "https", "tls":
-			// These need TLS to the backend (BackendTLSPolicy), which is
-			// not supported yet; plaintext would silently downgrade.
-			return nil, &refError{"UnsupportedProtocol", fmt.Sprintf("Service %s/%s port %d: appProtocol %q is not supported yet", ns, name, sp.Port, *sp.AppProtocol)}
 		}
 	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
@@ -197,6 +193,11 @@ func (b *builder) resolveBackend(from objRef, ref *gwv1.BackendObjectReference) 
 		return be, nil
 	}
 	be.Endpoints = b.serviceEndpoints(svc, sp)
+	// TLS to the backend (BackendTLSPolicy); an appProtocol that needs TLS
+	// without a policy fails rather than silently downgrading.
+	if rerr := b.applyBackendTLS(be, svc, sp); rerr != nil { // backendtlspolicy.go
+		return nil, rerr
+	}
 	return be, nil
 }
 

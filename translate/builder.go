@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/egctl/egctl/ir"
 	"github.com/egctl/egctl/resource"
@@ -33,6 +34,8 @@ type builder struct {
 	// routes are the HTTPRoutes and GRPCRoutes with a parent of ours, in
 	// processing order; their statuses are written last.
 	routes []*routeState
+	// btls indexes the BackendTLSPolicies (backendtlspolicy.go).
+	btls *btlsIndex
 }
 
 func newBuilder(set *resource.Set, opts Options) *builder {
@@ -133,6 +136,31 @@ func (b *builder) problems() []Problem {
 		for _, p := range r.Status.Parents {
 			if string(p.ControllerName) == b.opts.ControllerName {
 				ps.add(k, p.Conditions, "")
+			}
+		}
+	}
+	l4 := func(kind, ns, name string, parents []gwv1.RouteParentStatus) {
+		k := resource.Key{Group: resource.GroupGatewayAPI, Kind: kind, Namespace: ns, Name: name}
+		for _, p := range parents {
+			if string(p.ControllerName) == b.opts.ControllerName {
+				ps.add(k, p.Conditions, "")
+			}
+		}
+	}
+	for _, r := range b.out.TCPRoutes {
+		l4("TCPRoute", r.Namespace, r.Name, r.Status.Parents)
+	}
+	for _, r := range b.out.TLSRoutes {
+		l4("TLSRoute", r.Namespace, r.Name, r.Status.Parents)
+	}
+	for _, r := range b.out.UDPRoutes {
+		l4("UDPRoute", r.Namespace, r.Name, r.Status.Parents)
+	}
+	for _, p := range b.out.BackendTLSPolicies {
+		k := resource.Key{Group: resource.GroupGatewayAPI, Kind: "BackendTLSPolicy", Namespace: p.Namespace, Name: p.Name}
+		for _, a := range p.Status.Ancestors {
+			if string(a.ControllerName) == b.opts.ControllerName {
+				ps.add(k, a.Conditions, "")
 			}
 		}
 	}

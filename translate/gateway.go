@@ -19,6 +19,8 @@ type gatewayState struct {
 	// ports groups the programmable listeners that share a port; they
 	// become one Envoy listener, so each hostname must have one owner.
 	ports map[int32]*portGroup
+	// backendCert is spec.tls.backend.clientCertificateRef (tls.go).
+	backendCert *ir.Certificate
 }
 
 func (g *gatewayState) key() string { return g.gw.Namespace + "/" + g.gw.Name }
@@ -53,7 +55,7 @@ func (b *builder) processGateways() {
 				programmed++
 				pg := g.ports[l.spec.Port]
 				if pg == nil {
-					pg = &portGroup{owner: map[string]*listenerState{}}
+					pg = &portGroup{owner: map[string]*listenerState{}, sniTaken: map[string]bool{}}
 					g.ports[l.spec.Port] = pg
 				}
 				pg.listeners = append(pg.listeners, l)
@@ -74,6 +76,7 @@ func (b *builder) processGateways() {
 		} else {
 			g.cond.set("Programmed", false, "Invalid", "No listener could be programmed")
 		}
+		b.gatewayTLS(g) // tls.go
 		g.accepted = accepted > 0
 		if g.accepted {
 			g.proxy = &ir.Proxy{Name: g.key(), Namespace: gw.Namespace, Gateway: gw.Name}
@@ -100,12 +103,15 @@ func (b *builder) finishGateways() {
 		}
 		var hls []*ir.HTTPListener
 		for _, l := range g.listeners {
-			if l.ready {
+			if l.ready && (l.spec.Protocol == gwv1.HTTPProtocolType || l.spec.Protocol == gwv1.HTTPSProtocolType) {
 				hls = append(hls, l.buildIR())
 			}
 		}
 		// Stable: equal ports keep Gateway order.
 		sort.SliceStable(hls, func(i, j int) bool { return hls[i].Port < hls[j].Port })
 		g.proxy.HTTP = hls
+		g.buildL4(g.proxy)
+		b.recordBackendTLSAncestors(g)                // backendtlspolicy.go
+		withBackendClientCert(g.proxy, g.backendCert) // tls.go
 	}
 }

@@ -39,8 +39,8 @@ type routeState struct {
 	// hostname conflict.
 	lost         []*listenerState
 	conflictWith []string // "Kind ns/name" of the winners
-	parents []*parentResult
-	nsName  string // "ns/name", for precedence ties
+	parents      []*parentResult
+	nsName       string // "ns/name", for precedence ties
 	// done writes the status back to the source object once it is final.
 	done func(parents []gwv1.RouteParentStatus)
 }

@@ -25,14 +25,18 @@ type listenerState struct {
 	kinds []gwv1.RouteGroupKind // supported kinds, for status
 	// allowed holds the route kinds (group gateway.networking.k8s.io)
 	// that may attach: the allowedRoutes kinds this protocol supports.
-	allowed        map[string]bool
-	from           gwv1.FromNamespaces
-	selector       labels.Selector
-	tls            *ir.TLSConfig
-	conflicted     bool
-	ready          bool // programmable: routes may attach
-	attached       int32
-	vhosts         map[string]*vhostBuild
+	allowed  map[string]bool
+	from     gwv1.FromNamespaces
+	selector labels.Selector
+	tls      *ir.TLSConfig
+	// passthrough is set for a TLS listener in mode Passthrough.
+	passthrough bool
+	conflicted  bool
+	ready       bool // programmable: routes may attach
+	attached    int32
+	vhosts      map[string]*vhostBuild
+	// l4 are the TCP/TLS/UDP routes attached, in attachment order.
+	l4 []*l4Attachment
 	// wideHosts are the vhost hostnames that may cover others: "" and wildcards.
 	wideHosts []string
 }
@@ -45,6 +49,9 @@ func (l *listenerState) name() string {
 type portGroup struct {
 	listeners []*listenerState
 	owner     map[string]*listenerState // hostname → listener serving it
+	// sniTaken are the TLS server names ("" for any) already given to a
+	// route on this port.
+	sniTaken map[string]bool
 }
 
 // ownerOf returns the listener that serves requests for host on this port:
@@ -57,6 +64,9 @@ func (p *portGroup) ownerOf(host string) *listenerState {
 	}
 	var best *listenerState
 	for _, l := range p.listeners {
+		if l.spec.Protocol == gwv1.UDPProtocolType {
+			continue // its own port space, and no hostnames
+		}
 		if !covers(l.host, host) {
 			continue
 		}
@@ -73,6 +83,9 @@ func (p *portGroup) ownerOf(host string) *listenerState {
 var protocolKinds = map[gwv1.ProtocolType][]string{
 	gwv1.HTTPProtocolType:  {"HTTPRoute", "GRPCRoute"},
 	gwv1.HTTPSProtocolType: {"HTTPRoute", "GRPCRoute"},
+	gwv1.TCPProtocolType:   {"TCPRoute"},
+	gwv1.TLSProtocolType:   {"TLSRoute"},
+	gwv1.UDPProtocolType:   {"UDPRoute"},
 }
 
 func routeKind(kind string) gwv1.RouteGroupKind {
@@ -99,8 +112,17 @@ func (b *builder) newListener(g *gatewayState, i int) *listenerState {
 	}
 	b.listenerKinds(l)
 	b.listenerNamespaces(l)
-	if spec.Protocol == gwv1.HTTPSProtocolType {
+	switch spec.Protocol {
+	case gwv1.HTTPSProtocolType:
 		b.listenerTLS(l)
+	case gwv1.TLSProtocolType:
+		if t := spec.TLS; t == nil {
+			l.cond.set("Accepted", false, "UnsupportedValue", "a TLS listener needs tls (mode Passthrough, or Terminate with certificateRefs)")
+		} else if t.Mode != nil && *t.Mode == gwv1.TLSModePassthrough {
+			l.passthrough = true
+		} else {
+			b.terminateTLS(l)
+		}
 	}
 	return l
 }
@@ -181,6 +203,13 @@ func (b *builder) listenerTLS(l *listenerState) {
 		l.cond.set("Accepted", false, "UnsupportedValue", fmt.Sprintf("tls.mode %q is not valid on an HTTPS listener", *t.Mode))
 		return
 	}
+	b.terminateTLS(l)
+}
+
+// terminateTLS resolves the certificates of an HTTPS listener or a TLS
+// listener in mode Terminate.
+func (b *builder) terminateTLS(l *listenerState) {
+	t := l.spec.TLS
 	if len(t.CertificateRefs) == 0 {
 		l.cond.fail("ResolvedRefs", "InvalidCertificateRef", "tls.certificateRefs is empty")
 		return
@@ -196,6 +225,7 @@ func (b *builder) listenerTLS(l *listenerState) {
 	}
 	if !l.cond.isFalse("ResolvedRefs") {
 		l.tls = cfg
+		b.finishListenerTLS(l) // tls.go
 	}
 }
 
@@ -247,30 +277,43 @@ func secretValue(s *corev1.Secret, k string) []byte {
 }
 
 // markConflicts applies the listener compatibility rules: on one port all
-// listeners must share a protocol, and no two may share a hostname.
+// listeners must share a protocol, and no two may share a hostname. UDP
+// listeners live in their own port space: a UDP and a TCP-based listener
+// may use the same number.
 func markConflicts(ls []*listenerState) {
-	byPort := map[int32][]*listenerState{}
-	var ports []int32
+	type portKey struct {
+		port int32
+		udp  bool
+	}
+	byPort := map[portKey][]*listenerState{}
+	var ports []portKey
 	for _, l := range ls {
 		if l.cond.isFalse("Accepted") {
 			continue
 		}
-		if _, ok := byPort[l.spec.Port]; !ok {
-			ports = append(ports, l.spec.Port)
+		k := portKey{l.spec.Port, l.spec.Protocol == gwv1.UDPProtocolType}
+		if _, ok := byPort[k]; !ok {
+			ports = append(ports, k)
 		}
-		byPort[l.spec.Port] = append(byPort[l.spec.Port], l)
+		byPort[k] = append(byPort[k], l)
 	}
 	for _, p := range ports {
 		group := byPort[p]
 		protos := map[gwv1.ProtocolType]bool{}
 		for _, l := range group {
-			protos[l.spec.Protocol] = true
+			p := l.spec.Protocol
+			if p == gwv1.TLSProtocolType {
+				// HTTPS and TLS listeners share a port: both speak TLS
+				// and the server name picks the listener.
+				p = gwv1.HTTPSProtocolType
+			}
+			protos[p] = true
 		}
 		if len(protos) > 1 {
 			for _, l := range group {
 				l.conflicted = true
 				l.cond.set("Conflicted", true, "ProtocolConflict",
-					fmt.Sprintf("port %d is used by listeners of different protocols", p))
+					fmt.Sprintf("port %d is used by listeners of different protocols", p.port))
 			}
 			continue
 		}
@@ -285,7 +328,7 @@ func markConflicts(ls []*listenerState) {
 			for _, l := range same {
 				l.conflicted = true
 				l.cond.set("Conflicted", true, "HostnameConflict",
-					fmt.Sprintf("port %d: hostname %q is used by %d listeners", p, domain(h), len(same)))
+					fmt.Sprintf("port %d: hostname %q is used by %d listeners", p.port, domain(h), len(same)))
 			}
 		}
 	}

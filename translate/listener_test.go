@@ -82,7 +82,7 @@ func TestListenerKindsAndProtocols(t *testing.T) {
     port: 81
     protocol: HTTP
     allowedRoutes: {kinds: [{kind: HTTPRoute}, {group: example.com, kind: Foo}]}
-  - {name: tcp, port: 90, protocol: TCP}
+  - {name: tcp, port: 90, protocol: example.com/custom}
   - {name: ok, port: 82, protocol: HTTP}`))
 	gw := gatewayOut(t, res, "infra", "gw")
 	bk := listenerStatus(t, gw, "bad-kind")
@@ -104,7 +104,7 @@ func TestListenerKindsAndProtocols(t *testing.T) {
 		t.Fatalf("only the valid listener is programmed: %+v", p.HTTP)
 	}
 
-	res = run(t, gwYAML(`  - {name: udp, port: 90, protocol: UDP}`))
+	res = run(t, gwYAML(`  - {name: sctp, port: 90, protocol: example.com/sctp}`))
 	gw = gatewayOut(t, res, "infra", "gw")
 	wantCond(t, gw.Status.Conditions, "Accepted", "False", "ListenersNotValid")
 	wantCond(t, gw.Status.Conditions, "Programmed", "False", "Invalid")

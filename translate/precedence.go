@@ -201,7 +201,9 @@ func (v *vhostBuild) build(l *listenerState) *ir.VirtualHost {
 	}
 	label := hostLabel(v.host)
 	for _, r := range all {
-		vh.Routes = append(vh.Routes, r.e.emit(label))
+		route := r.e.emit(label)
+		finishRedirect(route, l, v.host)
+		vh.Routes = append(vh.Routes, route)
 	}
 	return vh
 }

@@ -89,7 +89,9 @@ func Translate(in *resource.Set, opts Options) (res *Result, err error) {
 	b.processGRPCRoutes()
 	b.resolveKindConflicts()
 	b.writeRouteStatuses()
+	b.processL4Routes()
 	b.finishGateways()
+	b.writeBackendTLSStatus() // backendtlspolicy.go
 
 	cfg := &ir.Config{Proxies: b.proxies()}
 	return &Result{IR: cfg, Status: b.out, Problems: b.problems()}, nil

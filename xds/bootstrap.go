@@ -68,7 +68,11 @@ func StaticBootstrap(r *Resources, o BootstrapOptions) (*bootstrapv3.Bootstrap, 
 		static.Listeners = append(static.Listeners, sl)
 	}
 	for _, c := range r.Clusters {
-		static.Clusters = append(static.Clusters, staticCopy(c, cla[c.GetName()]))
+		sc := staticCopy(c, cla[c.GetName()])
+		if err := staticUpstreamTLS(sc); err != nil { // upstream_tls.go
+			return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
+		}
+		static.Clusters = append(static.Clusters, sc)
 	}
 	for _, s := range r.Secrets {
 		static.Secrets = append(static.Secrets, cloneOf(s))

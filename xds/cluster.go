@@ -36,6 +36,9 @@ func singleCluster(d *ir.RouteDestination) bool {
 	if d.InvalidWeight > 0 {
 		return false
 	}
+	if len(d.Backends) > 0 && !sameBackendTLS(d) { // upstream_tls.go
+		return false
+	}
 	for _, be := range d.Backends {
 		if be.AddressType != d.Backends[0].AddressType || be.Protocol != d.Backends[0].Protocol {
 			return false
@@ -186,6 +189,9 @@ func (b *builder) addCluster(name string, backends []*ir.Backend, md *ir.Metadat
 		// HTTP/1.1 upgrade enabled on the route.
 	default:
 		return fmt.Errorf("cluster %q: unknown Protocol %q", name, proto)
+	}
+	if err := b.applyUpstreamTLS(c, backends); err != nil { // upstream_tls.go
+		return err
 	}
 	b.clusters[name] = c
 	return nil

@@ -103,19 +103,8 @@ func (b *builder) buildTCPPort(entries []*ir.TCPListener) error {
 }
 
 // isTLSEntry tells a TLS listener (terminate or passthrough) from a TCP one.
-// Passthrough entries carry no TLS config; their routes carry the SNI. A
-// TLS listener whose only route matches any name is spelled like TCP: the
-// chain takes every connection either way.
 func isTLSEntry(e *ir.TCPListener) bool {
-	if e.TLS != nil {
-		return true
-	}
-	for _, r := range e.Routes {
-		if len(r.SNI) > 0 {
-			return true
-		}
-	}
-	return false
+	return e.TLS != nil || e.Passthrough
 }
 
 // listenerOnPort returns the Envoy listener already built for port, if any.

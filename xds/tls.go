@@ -66,6 +66,9 @@ func (b *builder) buildDownstreamTLS(l *ir.HTTPListener) (*corev3.TransportSocke
 		},
 		DisableStatefulSessionResumption: true,
 	}
+	if err := applyClientValidation(ctx, t.ClientValidation); err != nil { // upstream_tls.go
+		return nil, err
+	}
 	typed, err := toAny(ctx)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,8 @@ package l4
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -94,4 +97,45 @@ spec:
 	if status.Code(err) != codes.Unimplemented {
 		t.Errorf("unrouted method: %v, want Unimplemented", err)
 	}
+}
+
+// TestGRPCRouteHTTPS: a gRPC client negotiates h2 by ALPN with an HTTPS
+// listener; Envoy terminates TLS and forwards over h2c.
+func TestGRPCRouteHTTPS(t *testing.T) {
+	a := healthServer(t, healthpb.HealthCheckResponse_SERVING)
+	cert := newCert(t, "grpc.example.com")
+	port := freePort(t, "tcp")
+	startEnvoy(t, gatewayYAML(fmt.Sprintf(`    - {name: grpcs, protocol: HTTPS, port: %d, hostname: grpc.example.com, tls: {certificateRefs: [{name: grpc-cert}]}}`, port))+
+		cert.secretYAML("grpc-cert")+backendYAML("health-a", a)+`---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: health, namespace: default}
+spec:
+  parentRefs: [{name: eg}]
+  hostnames: [grpc.example.com]
+  rules:
+  - matches: [{method: {type: RegularExpression, service: "grpc\\.health\\.v1\\..*", method: "Ch.ck"}}]
+    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: health-a}]
+`)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(cert.certPEM)
+	creds := credentials.NewTLS(&tls.Config{ServerName: "grpc.example.com", RootCAs: pool})
+	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", port), grpc.WithTransportCredentials(creds), grpc.WithAuthority("grpc.example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := healthpb.NewHealthClient(conn)
+	eventually(t, 10*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
+		if err != nil {
+			return err
+		}
+		if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			return fmt.Errorf("status %v", resp.GetStatus())
+		}
+		return nil
+	})
 }

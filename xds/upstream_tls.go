@@ -1,0 +1,158 @@
+package xds
+
+import (
+	"fmt"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/egctl/egctl/ir"
+)
+
+// SystemCABundle is the trust store used for wellKnownCACertificates:
+// System. Envoy has no built-in store, so it reads the distribution's
+// bundle (the path Envoy Gateway's proxy image uses).
+const SystemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+
+// sameBackendTLS reports whether every backend of d talks to its
+// endpoints with the same TLS settings, so they can share one cluster.
+func sameBackendTLS(d *ir.RouteDestination) bool {
+	for _, be := range d.Backends[1:] {
+		if !be.TLS.Equal(d.Backends[0].TLS) {
+			return false
+		}
+	}
+	return true
+}
+
+// applyUpstreamTLS sets the cluster's TLS transport socket when its
+// backends ask for TLS. Backends of one cluster agree on it (singleCluster).
+func (b *builder) applyUpstreamTLS(c *clusterv3.Cluster, backends []*ir.Backend) error {
+	if len(backends) == 0 || backends[0].TLS == nil {
+		return nil
+	}
+	t := backends[0].TLS
+	for _, be := range backends[1:] {
+		if !be.TLS.Equal(t) {
+			return fmt.Errorf("cluster %q: backends differ in TLS settings", c.GetName())
+		}
+	}
+	ctx, err := b.upstreamTLSContext(t, backends[0].Protocol)
+	if err != nil {
+		return fmt.Errorf("cluster %q: TLS: %w", c.GetName(), err)
+	}
+	typed, err := toAny(ctx)
+	if err != nil {
+		return err
+	}
+	c.TransportSocket = &corev3.TransportSocket{
+		Name:       tlsTransportSocketName,
+		ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: typed},
+	}
+	return nil
+}
+
+func (b *builder) upstreamTLSContext(t *ir.BackendTLS, proto ir.AppProtocol) (*tlsv3.UpstreamTlsContext, error) {
+	if t.SNI == "" {
+		return nil, fmt.Errorf("SNI is required")
+	}
+	vc := &tlsv3.CertificateValidationContext{}
+	switch {
+	case t.UseSystemCA && t.CACertificates != "":
+		return nil, fmt.Errorf("both UseSystemCA and CACertificates are set")
+	case t.UseSystemCA:
+		vc.TrustedCa = &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: SystemCABundle}}
+	case t.CACertificates != "":
+		vc.TrustedCa = &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: t.CACertificates}}
+	default:
+		return nil, fmt.Errorf("no trust anchors (CACertificates or UseSystemCA)")
+	}
+	sans := t.SubjectAltNames
+	if len(sans) == 0 {
+		// Gateway API: without subjectAltNames the certificate must be
+		// valid for the hostname sent as SNI.
+		sans = []ir.SubjectAltName{{Type: ir.SANDNS, Value: t.SNI}}
+	}
+	for i, s := range sans {
+		m := &tlsv3.SubjectAltNameMatcher{Matcher: &matcherv3.StringMatcher{
+			MatchPattern: &matcherv3.StringMatcher_Exact{Exact: s.Value},
+		}}
+		switch s.Type {
+		case ir.SANDNS:
+			m.SanType = tlsv3.SubjectAltNameMatcher_DNS
+		case ir.SANURI:
+			m.SanType = tlsv3.SubjectAltNameMatcher_URI
+		default:
+			return nil, fmt.Errorf("SubjectAltNames[%d]: unknown type %q", i, s.Type)
+		}
+		vc.MatchTypedSubjectAltNames = append(vc.MatchTypedSubjectAltNames, m)
+	}
+	common := &tlsv3.CommonTlsContext{
+		ValidationContextType: &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc},
+		AlpnProtocols:         append([]string(nil), t.ALPNProtocols...),
+	}
+	if len(common.AlpnProtocols) == 0 && proto == ir.ProtocolHTTP2 {
+		// The cluster speaks HTTP/2 only; say so in the handshake.
+		common.AlpnProtocols = []string{"h2"}
+	}
+	if c := t.ClientCertificate; c != nil {
+		if c.Name == "" {
+			return nil, fmt.Errorf("ClientCertificate: empty Name")
+		}
+		if err := b.addSecret(c); err != nil {
+			return nil, fmt.Errorf("ClientCertificate: %w", err)
+		}
+		common.TlsCertificateSdsSecretConfigs = []*tlsv3.SdsSecretConfig{{Name: c.Name, SdsConfig: adsConfigSource()}}
+	}
+	return &tlsv3.UpstreamTlsContext{Sni: t.SNI, CommonTlsContext: common}, nil
+}
+
+// staticUpstreamTLS makes the SDS references of a cluster's TLS context
+// static, for a bootstrap whose secrets are in static_resources.
+func staticUpstreamTLS(c *clusterv3.Cluster) error {
+	ts := c.GetTransportSocket()
+	if ts == nil || ts.GetName() != tlsTransportSocketName {
+		return nil
+	}
+	ctx := &tlsv3.UpstreamTlsContext{}
+	if err := ts.GetTypedConfig().UnmarshalTo(ctx); err != nil {
+		return fmt.Errorf("cluster %q: %w", c.GetName(), err)
+	}
+	if len(ctx.GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs()) == 0 {
+		return nil
+	}
+	for _, s := range ctx.GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs() {
+		s.SdsConfig = nil
+	}
+	a, err := toAny(ctx)
+	if err != nil {
+		return err
+	}
+	ts.ConfigType = &corev3.TransportSocket_TypedConfig{TypedConfig: a}
+	return nil
+}
+
+// applyClientValidation asks downstream clients for a certificate.
+func applyClientValidation(ctx *tlsv3.DownstreamTlsContext, v *ir.ClientValidation) error {
+	if v == nil {
+		return nil
+	}
+	if v.CACertificates == "" {
+		return fmt.Errorf("ClientValidation: empty CACertificates")
+	}
+	vc := &tlsv3.CertificateValidationContext{
+		TrustedCa: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: v.CACertificates}},
+	}
+	if v.AllowInsecureFallback {
+		// Ask for a certificate, but let the connection in without one or
+		// with one that does not verify.
+		vc.TrustChainVerification = tlsv3.CertificateValidationContext_ACCEPT_UNTRUSTED
+	} else {
+		ctx.RequireClientCertificate = wrapperspb.Bool(true)
+	}
+	ctx.CommonTlsContext.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
+	return nil
+}
