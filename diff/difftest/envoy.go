@@ -1,0 +1,142 @@
+// Package difftest runs a real Envoy for the tests of diff and status:
+// start it from a bootstrap, wait until its admin API answers LIVE, stop
+// it when the test ends. Loopback only.
+package difftest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/egctl/egctl/internal/envoytest"
+)
+
+// ReadyTimeout bounds Envoy's start; generous because the machine is
+// shared and a cold start on busy cores is slow.
+const ReadyTimeout = 45 * time.Second
+
+// Envoy is a running Envoy.
+type Envoy struct {
+	AdminAddr string
+	cmd       *exec.Cmd
+	log       *lockedBuffer
+	done      chan struct{}
+}
+
+// FreePort returns a loopback TCP port nobody listens on right now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Start runs Envoy with the bootstrap (YAML or JSON) and waits until its
+// admin API at adminAddr says LIVE. The test skips when no Envoy is
+// installed (fails under CI=true, see envoytest.Find).
+func Start(t testing.TB, bootstrap []byte, adminAddr string) *Envoy {
+	t.Helper()
+	bin := envoytest.Find(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "envoy.yaml")
+	if err := os.WriteFile(path, bootstrap, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := &Envoy{AdminAddr: adminAddr, log: &lockedBuffer{}, done: make(chan struct{})}
+	// No hot restart: several test Envoys run side by side and would
+	// otherwise fight over the same shared memory.
+	e.cmd = exec.Command(bin, "-c", path, "--disable-hot-restart", "--concurrency", "1", "-l", "warning")
+	e.cmd.Stdout = e.log
+	e.cmd.Stderr = e.log
+	if err := e.cmd.Start(); err != nil {
+		t.Fatalf("start envoy: %v", err)
+	}
+	go func() {
+		_ = e.cmd.Wait()
+		close(e.done)
+	}()
+	t.Cleanup(e.Stop)
+	if err := e.waitLive(ReadyTimeout); err != nil {
+		t.Fatalf("envoy: %v\nlog:\n%s", err, e.log.tail(40))
+	}
+	return e
+}
+
+func (e *Envoy) waitLive(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	for {
+		select {
+		case <-e.done:
+			return fmt.Errorf("exited before it was ready (%v)", e.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("admin at %s not LIVE within %s", e.AdminAddr, timeout)
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := client.Get("http://" + e.AdminAddr + "/ready")
+		if err != nil {
+			continue
+		}
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if strings.TrimSpace(buf.String()) == "LIVE" {
+			return nil
+		}
+	}
+}
+
+// Stop kills Envoy and waits for it; safe to call twice.
+func (e *Envoy) Stop() {
+	select {
+	case <-e.done:
+		return
+	default:
+	}
+	_ = e.cmd.Process.Kill()
+	select {
+	case <-e.done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// Log is what Envoy printed so far.
+func (e *Envoy) Log() string { return e.log.String() }
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(l.String(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
