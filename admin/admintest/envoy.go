@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,22 +58,7 @@ type Envoy struct {
 }
 
 // SyncBuffer is a bytes.Buffer safe for a process writing and a test reading.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type SyncBuffer = envoytest.SyncBuffer
 
 // Bootstrap is the static configuration Start runs: admin and one
 // listener on loopback port 0, a route to one static cluster whose only

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +27,7 @@ const ReadyTimeout = 45 * time.Second
 type Envoy struct {
 	AdminAddr string
 	cmd       *exec.Cmd
-	log       *lockedBuffer
+	log       *envoytest.SyncBuffer
 	done      chan struct{}
 }
 
@@ -54,7 +53,7 @@ func Start(t testing.TB, bootstrap []byte, adminAddr string) *Envoy {
 	if err := os.WriteFile(path, bootstrap, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := &Envoy{AdminAddr: adminAddr, log: &lockedBuffer{}, done: make(chan struct{})}
+	e := &Envoy{AdminAddr: adminAddr, log: &envoytest.SyncBuffer{}, done: make(chan struct{})}
 	// No hot restart: several test Envoys run side by side and would
 	// otherwise fight over the same shared memory.
 	e.cmd = exec.Command(bin, "-c", path, "--disable-hot-restart", "--concurrency", "1", "-l", "warning")
@@ -69,7 +68,7 @@ func Start(t testing.TB, bootstrap []byte, adminAddr string) *Envoy {
 	}()
 	t.Cleanup(e.Stop)
 	if err := e.waitLive(ReadyTimeout); err != nil {
-		t.Fatalf("envoy: %v\nlog:\n%s", err, e.log.tail(40))
+		t.Fatalf("envoy: %v\nlog:\n%s", err, e.log.Tail(40))
 	}
 	return e
 }
@@ -115,28 +114,3 @@ func (e *Envoy) Stop() {
 
 // Log is what Envoy printed so far.
 func (e *Envoy) Log() string { return e.log.String() }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) tail(n int) string {
-	lines := strings.Split(strings.TrimRight(l.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
