@@ -27,5 +27,6 @@ func RedactSecrets(p *Proxy) *Proxy {
 		cp.HTTP[i] = &lc
 	}
 	cp.HTTP = redactBackendClientKeys(cp.HTTP) // tls.go
+	cp.TCP = redactTCPListenerKeys(cp.TCP)     // tls.go
 	return &cp
 }

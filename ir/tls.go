@@ -164,3 +164,33 @@ func redactBackendClientKeys(ls []*HTTPListener) []*HTTPListener {
 	}
 	return out
 }
+
+// redactTCPListenerKeys returns TCP/TLS listeners whose terminating
+// certificates have their private keys redacted, copying only what changes.
+func redactTCPListenerKeys(ls []*TCPListener) []*TCPListener {
+	if len(ls) == 0 {
+		return ls
+	}
+	out := make([]*TCPListener, len(ls))
+	for i, l := range ls {
+		out[i] = l
+		if l == nil || l.TLS == nil {
+			continue
+		}
+		lc, tc := *l, *l.TLS
+		tc.Certificates = make([]*Certificate, len(l.TLS.Certificates))
+		for j, c := range l.TLS.Certificates {
+			if c == nil {
+				continue
+			}
+			cc := *c
+			if len(cc.PrivateKey) > 0 {
+				cc.PrivateKey = []byte(Redacted)
+			}
+			tc.Certificates[j] = &cc
+		}
+		lc.TLS = &tc
+		out[i] = &lc
+	}
+	return out
+}

@@ -168,12 +168,9 @@ func (b *builder) resolveBackend(from objRef, ref *gwv1.BackendObjectReference) 
 	if svc == nil {
 		return nil, &refError{"BackendNotFound", fmt.Sprintf("Service %s/%s not found", ns, name)}
 	}
-	var sp *corev1.ServicePort
-	for i := range svc.Spec.Ports {
-		if svc.Spec.Ports[i].Port == *ref.Port {
-			sp = &svc.Spec.Ports[i]
-			break
-		}
+	sp, mismatch := servicePort(svc, *ref.Port, from.kind) // serviceport.go
+	if mismatch != "" && svc.Spec.Type != corev1.ServiceTypeExternalName {
+		return nil, &refError{"BackendNotFound", mismatch}
 	}
 	if sp == nil && svc.Spec.Type != corev1.ServiceTypeExternalName {
 		return nil, &refError{"BackendNotFound", fmt.Sprintf("Service %s/%s has no port %d", ns, name, *ref.Port)}
@@ -190,12 +187,15 @@ func (b *builder) resolveBackend(from objRef, ref *gwv1.BackendObjectReference) 
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		be.AddressType = ir.AddressFQDN
 		be.Endpoints = []ir.Endpoint{{Host: svc.Spec.ExternalName, Port: uint32(*ref.Port)}}
+		if rerr := b.applyBackendTLS(from.kind, be, svc, sp); rerr != nil { // backendtlspolicy.go
+			return nil, rerr
+		}
 		return be, nil
 	}
 	be.Endpoints = b.serviceEndpoints(svc, sp)
 	// TLS to the backend (BackendTLSPolicy); an appProtocol that needs TLS
 	// without a policy fails rather than silently downgrading.
-	if rerr := b.applyBackendTLS(be, svc, sp); rerr != nil { // backendtlspolicy.go
+	if rerr := b.applyBackendTLS(from.kind, be, svc, sp); rerr != nil { // backendtlspolicy.go
 		return nil, rerr
 	}
 	return be, nil

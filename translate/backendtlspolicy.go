@@ -24,8 +24,6 @@ type btlsPolicy struct {
 	acceptReason, acceptMsg   string
 	resolveReason, resolveMsg string
 	conflictedOn              []string // targets it lost, for the message
-	ancestors                 map[nsName]bool
-	ancestorOrder             []nsName
 }
 
 type btlsKey struct{ ns, service, section string }
@@ -66,9 +64,8 @@ func (b *builder) backendTLSPolicies() *btlsIndex {
 		return a.Namespace+"/"+a.Name < c.Namespace+"/"+c.Name
 	})
 	for _, bp := range ordered {
-		if bp.acceptReason == string(gwv1.PolicyReasonInvalid) {
-			continue // an invalid policy takes no target from a valid one
-		}
+		// An invalid policy still claims its targets: the user asked for
+		// TLS there, so they fail instead of going out in plain text.
 		for _, t := range bp.p.Spec.TargetRefs {
 			if t.Group != "" || t.Kind != "Service" {
 				continue
@@ -198,7 +195,15 @@ func wantsTLS(appProtocol *string) bool {
 // An unusable policy empties the backend's endpoints: its share of traffic
 // then fails (503) instead of going out without the TLS the user asked for.
 // A port whose appProtocol needs TLS but that no policy covers is an error.
-func (b *builder) applyBackendTLS(be *ir.Backend, svc *corev1.Service, sp *corev1.ServicePort) *refError {
+//
+// Gateway API scopes the policy to HTTPRoute, GRPCRoute and terminated
+// TLSRoute traffic: TCPRoute and UDPRoute backends are left alone, and
+// TLSRoute backends reached through a passthrough listener lose the TLS
+// again when the proxy is assembled (finishBackendTLS).
+func (b *builder) applyBackendTLS(fromKind string, be *ir.Backend, svc *corev1.Service, sp *corev1.ServicePort) *refError {
+	if fromKind == "TCPRoute" || fromKind == "UDPRoute" {
+		return nil
+	}
 	idx := b.backendTLSPolicies()
 	bp := idx.policyFor(svc.Namespace, svc.Name, sp)
 	if bp == nil {
@@ -250,6 +255,11 @@ func (b *builder) recordBackendTLSAncestors(g *gatewayState) {
 					note(m.Destination)
 				}
 			}
+		}
+	}
+	for _, l := range g.proxy.TCP {
+		for _, r := range l.Routes {
+			note(r.Destination)
 		}
 	}
 }

@@ -36,6 +36,16 @@ type builder struct {
 	routes []*routeState
 	// btls indexes the BackendTLSPolicies (backendtlspolicy.go).
 	btls *btlsIndex
+	// warnings collects Result.Warnings (warnings.go).
+	warnings []Warning
+	// bindIPs is the IP each Gateway asked for in spec.addresses
+	// (addresses.go).
+	bindIPs map[*gatewayState]string
+	// refusedGW are the Gateways refused for their addresses.
+	refusedGW map[*gatewayState]string
+	// ourClasses are the GatewayClasses naming our controller, accepted
+	// or not; classes holds only the accepted ones (gatewayclass.go).
+	ourClasses map[string]bool
 }
 
 func newBuilder(set *resource.Set, opts Options) *builder {
@@ -111,7 +121,7 @@ func (b *builder) proxies() []*ir.Proxy {
 func (b *builder) problems() []Problem {
 	ps := &problemSink{set: b.out}
 	for _, gc := range b.out.GatewayClasses {
-		if b.classes[gc.Name] {
+		if b.ourClasses[gc.Name] {
 			ps.add(resource.Key{Group: resource.GroupGatewayAPI, Kind: "GatewayClass", Name: gc.Name}, gc.Status.Conditions, "")
 		}
 	}
@@ -155,6 +165,13 @@ func (b *builder) problems() []Problem {
 	}
 	for _, r := range b.out.UDPRoutes {
 		l4("UDPRoute", r.Namespace, r.Name, r.Status.Parents)
+	}
+	for _, ls := range b.out.ListenerSets {
+		k := resource.Key{Group: resource.GroupGatewayAPI, Kind: "ListenerSet", Namespace: ls.Namespace, Name: ls.Name}
+		ps.add(k, ls.Status.Conditions, "")
+		for _, l := range ls.Status.Listeners {
+			ps.add(k, l.Conditions, "listener "+string(l.Name)+": ")
+		}
 	}
 	for _, p := range b.out.BackendTLSPolicies {
 		k := resource.Key{Group: resource.GroupGatewayAPI, Kind: "BackendTLSPolicy", Namespace: p.Namespace, Name: p.Name}

@@ -14,8 +14,14 @@ import (
 func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTPRouteRule, matches []gwv1.HTTPRouteMatch, where string) bool {
 	t := &cr.tmpl
 	ok := true
+	// bad: unsupported or an unknown enum value, the rule answers 500;
+	// invalid: a value the CRD rejects, the rule may be dropped (partial.go).
 	bad := func(reason, format string, a ...any) {
 		rs.unsupported(reason, fmt.Sprintf(format, a...))
+		ok = false
+	}
+	invalid := func(format string, a ...any) {
+		rs.invalid(fmt.Sprintf(format, a...))
 		ok = false
 	}
 	for fi := range rule.Filters {
@@ -25,26 +31,34 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 		// Only RequestMirror may repeat (Gateway API); a second header
 		// modifier would silently override the first.
 		if f.Type != gwv1.HTTPRouteFilterRequestMirror && repeatsType(rule.Filters[:fi], f.Type) {
-			bad("UnsupportedValue", "%s: filter type %s appears more than once in the rule", fw, f.Type)
+			invalid("%s: filter type %s appears more than once in the rule", fw, f.Type)
 			continue
 		}
 		switch f.Type {
 		case gwv1.HTTPRouteFilterRequestHeaderModifier:
 			if f.RequestHeaderModifier == nil {
-				bad("UnsupportedValue", "%s: requestHeaderModifier is missing", fw)
+				invalid("%s: requestHeaderModifier is missing", fw)
+				continue
+			}
+			if !headerFilterOK(rs, f.RequestHeaderModifier, fw.String(), "requestHeaderModifier") { // validate_filters.go
+				ok = false
 				continue
 			}
 			t.RequestHeaders = headerModifier(f.RequestHeaderModifier)
 		case gwv1.HTTPRouteFilterResponseHeaderModifier:
 			if f.ResponseHeaderModifier == nil {
-				bad("UnsupportedValue", "%s: responseHeaderModifier is missing", fw)
+				invalid("%s: responseHeaderModifier is missing", fw)
+				continue
+			}
+			if !headerFilterOK(rs, f.ResponseHeaderModifier, fw.String(), "responseHeaderModifier") {
+				ok = false
 				continue
 			}
 			t.ResponseHeaders = headerModifier(f.ResponseHeaderModifier)
 		case gwv1.HTTPRouteFilterRequestRedirect:
 			rd := f.RequestRedirect
 			if rd == nil {
-				bad("UnsupportedValue", "%s: requestRedirect is missing", fw)
+				invalid("%s: requestRedirect is missing", fw)
 				continue
 			}
 			red := &ir.Redirect{StatusCode: 302}
@@ -52,7 +66,15 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 				red.Scheme = *rd.Scheme
 			}
 			if rd.Hostname != nil {
+				if err := checkPreciseHostname(string(*rd.Hostname)); err != nil { // validate_crd.go
+					invalid("%s: requestRedirect.%v", fw, err)
+					continue
+				}
 				red.Hostname = string(*rd.Hostname)
+			}
+			if err := checkPathModifierCRD(rd.Path); err != nil {
+				invalid("%s: requestRedirect.%v", fw, err)
+				continue
 			}
 			if rd.Port != nil {
 				red.Port = uint32(*rd.Port)
@@ -66,9 +88,17 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 					continue
 				}
 			}
+			if rd.Scheme != nil && *rd.Scheme != "http" && *rd.Scheme != "https" {
+				bad("UnsupportedValue", "%s: redirect scheme %q is not supported (http or https)", fw, *rd.Scheme)
+				continue
+			}
 			pm, err := pathModifier(rd.Path, matches)
 			if err != nil {
-				bad("UnsupportedValue", "%s: %v", fw, err)
+				if isUnknownValue(err) {
+					bad("UnsupportedValue", "%s: %v", fw, err)
+				} else {
+					invalid("%s: %v", fw, err)
+				}
 				continue
 			}
 			red.Path = pm
@@ -76,28 +106,40 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 		case gwv1.HTTPRouteFilterURLRewrite:
 			rw := f.URLRewrite
 			if rw == nil {
-				bad("UnsupportedValue", "%s: urlRewrite is missing", fw)
+				invalid("%s: urlRewrite is missing", fw)
 				continue
 			}
 			u := &ir.URLRewrite{}
 			if rw.Hostname != nil {
+				if err := checkPreciseHostname(string(*rw.Hostname)); err != nil { // validate_crd.go
+					invalid("%s: urlRewrite.%v", fw, err)
+					continue
+				}
 				u.Hostname = string(*rw.Hostname)
+			}
+			if err := checkPathModifierCRD(rw.Path); err != nil {
+				invalid("%s: urlRewrite.%v", fw, err)
+				continue
 			}
 			pm, err := pathModifier(rw.Path, matches)
 			if err != nil {
-				bad("UnsupportedValue", "%s: %v", fw, err)
+				if isUnknownValue(err) {
+					bad("UnsupportedValue", "%s: %v", fw, err)
+				} else {
+					invalid("%s: %v", fw, err)
+				}
 				continue
 			}
 			u.Path = pm
 			t.URLRewrite = u
 		case gwv1.HTTPRouteFilterRequestMirror:
 			if f.RequestMirror == nil {
-				bad("UnsupportedValue", "%s: requestMirror is missing", fw)
+				invalid("%s: requestMirror is missing", fw)
 				continue
 			}
 			m, err := b.mirror(rs, f.RequestMirror, cr.idx, len(t.Mirrors), fw.String())
 			if err != "" {
-				bad("UnsupportedValue", "%s", err)
+				invalid("%s", err)
 				continue
 			}
 			if m != nil {
@@ -105,7 +147,7 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 			}
 		case gwv1.HTTPRouteFilterCORS:
 			if f.CORS == nil {
-				bad("UnsupportedValue", "%s: cors is missing", fw)
+				invalid("%s: cors is missing", fw)
 				continue
 			}
 			t.CORS = corsOf(f.CORS)
@@ -172,8 +214,16 @@ func (b *builder) applyBackendFilters(rs *routeState, be *ir.Backend, filters []
 		fw := filterPath{where, fi}
 		switch {
 		case f.Type == gwv1.HTTPRouteFilterRequestHeaderModifier && f.RequestHeaderModifier != nil:
+			if !headerFilterOK(rs, f.RequestHeaderModifier, fw.String(), "requestHeaderModifier") {
+				ok = false
+				continue
+			}
 			be.RequestHeaders = headerModifier(f.RequestHeaderModifier)
 		case f.Type == gwv1.HTTPRouteFilterResponseHeaderModifier && f.ResponseHeaderModifier != nil:
+			if !headerFilterOK(rs, f.ResponseHeaderModifier, fw.String(), "responseHeaderModifier") {
+				ok = false
+				continue
+			}
 			be.ResponseHeaders = headerModifier(f.ResponseHeaderModifier)
 		default:
 			rs.unsupported("UnsupportedValue", fmt.Sprintf("%s: filter %s is not supported on a backendRef yet", fw, f.Type))
@@ -231,12 +281,13 @@ func pathModifier(p *gwv1.HTTPPathModifier, matches []gwv1.HTTPRouteMatch) (*ir.
 		}
 		for j, m := range matches {
 			if m.Path != nil && m.Path.Type != nil && *m.Path.Type != gwv1.PathMatchPathPrefix {
-				return nil, fmt.Errorf("ReplacePrefixMatch needs PathPrefix matches; matches[%d] is %s", j, *m.Path.Type)
+				// The spec: Accepted=False (HTTPPathModifier.ReplacePrefixMatch).
+				return nil, unknownValuef("ReplacePrefixMatch needs PathPrefix matches; matches[%d] is %s", j, *m.Path.Type)
 			}
 		}
 		return &ir.PathModifier{Type: ir.PrefixMatchReplace, Value: *p.ReplacePrefixMatch}, nil
 	}
-	return nil, fmt.Errorf("path modifier type %q is not supported", p.Type)
+	return nil, unknownValuef("path modifier type %q is not supported", p.Type)
 }
 
 func corsOf(c *gwv1.HTTPCORSFilter) *ir.CORS {
@@ -271,7 +322,7 @@ func (b *builder) applyTimeouts(rs *routeState, cr *compiledRule, rule *gwv1.HTT
 	if to.Request != nil {
 		d, err := parseDuration(*to.Request)
 		if err != nil {
-			rs.unsupported("UnsupportedValue", fmt.Sprintf("%s.timeouts.request: %v", where, err))
+			rs.invalid(fmt.Sprintf("%s.timeouts.request: %v", where, err))
 			return false
 		}
 		t.Request, t.RequestDisabled = d, d == 0
@@ -279,13 +330,13 @@ func (b *builder) applyTimeouts(rs *routeState, cr *compiledRule, rule *gwv1.HTT
 	if to.BackendRequest != nil {
 		d, err := parseDuration(*to.BackendRequest)
 		if err != nil {
-			rs.unsupported("UnsupportedValue", fmt.Sprintf("%s.timeouts.backendRequest: %v", where, err))
+			rs.invalid(fmt.Sprintf("%s.timeouts.backendRequest: %v", where, err))
 			return false
 		}
 		t.BackendRequest = d
 	}
 	if t.Request > 0 && t.BackendRequest > t.Request {
-		rs.unsupported("UnsupportedValue", fmt.Sprintf("%s.timeouts: backendRequest %s exceeds request %s", where, t.BackendRequest, t.Request))
+		rs.invalid(fmt.Sprintf("%s.timeouts: backendRequest %s exceeds request %s", where, t.BackendRequest, t.Request))
 		return false
 	}
 	cr.tmpl.Timeout = t
@@ -302,14 +353,14 @@ func (b *builder) applyRetry(rs *routeState, cr *compiledRule, rule *gwv1.HTTPRo
 	out := &ir.Retry{Attempts: 2}
 	if rt.Attempts != nil {
 		if *rt.Attempts < 0 {
-			rs.unsupported("UnsupportedValue", fmt.Sprintf("%s.retry.attempts %d is negative", where, *rt.Attempts))
+			rs.invalid(fmt.Sprintf("%s.retry.attempts %d is negative", where, *rt.Attempts))
 			return false
 		}
 		out.Attempts = uint32(*rt.Attempts)
 	}
 	for _, c := range rt.Codes {
 		if c < 400 || c > 599 {
-			rs.unsupported("UnsupportedValue", fmt.Sprintf("%s.retry.codes: %d is not a 4xx/5xx code", where, c))
+			rs.invalid(fmt.Sprintf("%s.retry.codes: %d is not a 4xx/5xx code", where, c))
 			return false
 		}
 		out.Codes = append(out.Codes, uint32(c))
@@ -317,7 +368,7 @@ func (b *builder) applyRetry(rs *routeState, cr *compiledRule, rule *gwv1.HTTPRo
 	if rt.Backoff != nil {
 		d, err := parseDuration(*rt.Backoff)
 		if err != nil {
-			rs.unsupported("UnsupportedValue", fmt.Sprintf("%s.retry.backoff: %v", where, err))
+			rs.invalid(fmt.Sprintf("%s.retry.backoff: %v", where, err))
 			return false
 		}
 		out.Backoff = d

@@ -21,6 +21,12 @@ type gatewayState struct {
 	ports map[int32]*portGroup
 	// backendCert is spec.tls.backend.clientCertificateRef (tls.go).
 	backendCert *ir.Certificate
+	// sets are the ListenerSets that name this Gateway as parent, in
+	// precedence order; setListeners the listeners they contribute
+	// (listenerset.go). Kept apart from listeners: routes reach them only
+	// through a ListenerSet parentRef.
+	sets         []*lsState
+	setListeners []*listenerState
 }
 
 func (g *gatewayState) key() string { return g.gw.Namespace + "/" + g.gw.Name }
@@ -81,6 +87,7 @@ func (b *builder) processGateways() {
 		if g.accepted {
 			g.proxy = &ir.Proxy{Name: g.key(), Namespace: gw.Namespace, Gateway: gw.Name}
 		}
+		b.processListenerSets(g) // listenerset.go
 	}
 }
 
@@ -98,11 +105,12 @@ func (b *builder) finishGateways() {
 				Conditions:     l.cond.list,
 			})
 		}
+		b.finishListenerSets(g) // listenerset.go
 		if g.proxy == nil {
 			continue
 		}
 		var hls []*ir.HTTPListener
-		for _, l := range g.listeners {
+		for _, l := range append(g.listeners[:len(g.listeners):len(g.listeners)], g.setListeners...) {
 			if l.ready && (l.spec.Protocol == gwv1.HTTPProtocolType || l.spec.Protocol == gwv1.HTTPSProtocolType) {
 				hls = append(hls, l.buildIR())
 			}
@@ -111,7 +119,7 @@ func (b *builder) finishGateways() {
 		sort.SliceStable(hls, func(i, j int) bool { return hls[i].Port < hls[j].Port })
 		g.proxy.HTTP = hls
 		g.buildL4(g.proxy)
-		b.recordBackendTLSAncestors(g)                // backendtlspolicy.go
-		withBackendClientCert(g.proxy, g.backendCert) // tls.go
+		b.recordBackendTLSAncestors(g)           // backendtlspolicy.go
+		finishBackendTLS(g.proxy, g.backendCert) // tls.go
 	}
 }

@@ -25,6 +25,12 @@ type routeState struct {
 	// Accepted=False because of the route's own content (fail closed).
 	badReason string
 	badMsgs   []string
+	// Invalid rules (partial.go): ruleInvalid collects the rule being
+	// compiled, invalidRules every invalid rule, droppedMsg the
+	// PartiallyInvalid message once rules were dropped.
+	ruleInvalid  []string
+	invalidRules []invalidRule
+	droppedMsg   string
 	// ResolvedRefs=False.
 	refReason string
 	refMsgs   []string
@@ -100,7 +106,7 @@ func (b *builder) processHTTPRoutes() {
 func (b *builder) processHTTPRoute(rs *routeState) {
 	r := rs.r
 	for _, pref := range r.Spec.ParentRefs {
-		g := b.parentGateway(r.Namespace, &pref)
+		g := b.routeParent(r.Namespace, &pref) // listenerset.go
 		if g == nil {
 			continue // not a Gateway of ours: another controller's business
 		}
@@ -121,6 +127,9 @@ func (b *builder) processHTTPRoute(rs *routeState) {
 func (b *builder) writeRouteStatuses() {
 	for _, rs := range b.routes {
 		r := rs.r
+		if rs.badReason != "" {
+			rs.uncount() // partial.go
+		}
 		ours := make([]gwv1.RouteParentStatus, 0, len(rs.parents))
 		for _, pr := range rs.parents {
 			c := newConditions(r.Generation, b.now)
@@ -130,9 +139,16 @@ func (b *builder) writeRouteStatuses() {
 			case rs.lostAll(pr.listeners):
 				c.set("Accepted", false, "HostnameConflict", rs.conflictMessage())
 			case rs.badReason != "":
-				c.set("Accepted", false, rs.badReason, strings.Join(rs.badMsgs, "; ")+"; affected rules answer 500")
+				msg := strings.Join(rs.badMsgs, "; ") + "; affected rules answer 500"
+				if rs.droppedMsg != "" {
+					msg += "; " + rs.droppedMsg
+				}
+				c.set("Accepted", false, rs.badReason, msg)
 			default:
 				c.set("Accepted", true, "Accepted", "Route is accepted")
+				if rs.droppedMsg != "" {
+					c.set("PartiallyInvalid", true, "UnsupportedValue", rs.droppedMsg)
+				}
 			}
 			if rs.refReason != "" {
 				c.set("ResolvedRefs", false, rs.refReason, strings.Join(rs.refMsgs, "; "))
@@ -183,8 +199,11 @@ func (b *builder) parentGateway(routeNS string, p *gwv1.ParentReference) *gatewa
 // attach binds the route to the listeners a parentRef selects and returns
 // them, or an Accepted=False reason when it cannot.
 func (b *builder) attach(rs *routeState, g *gatewayState, p *gwv1.ParentReference) (attached []*listenerState, reason, msg string) {
+	if reason, msg := b.refused(g); reason != "" { // addresses.go
+		return nil, reason, msg
+	}
 	var named, kindOK, usable, allowed []*listenerState
-	for _, l := range g.listeners {
+	for _, l := range b.refListeners(g, rs.r.Namespace, p) { // listenerset.go
 		if p.SectionName != nil && l.spec.Name != *p.SectionName {
 			continue
 		}
@@ -203,7 +222,7 @@ func (b *builder) attach(rs *routeState, g *gatewayState, p *gwv1.ParentReferenc
 			usable = append(usable, l)
 		}
 	}
-	where := "Gateway " + g.key()
+	where := b.refWhere(g, rs.r.Namespace, p) // listenerset.go
 	if p.SectionName != nil {
 		where += " listener " + string(*p.SectionName)
 	}
@@ -278,6 +297,7 @@ func (b *builder) compileRoute(rs *routeState) {
 	rs.rules = make([]*compiledRule, 0, len(r.Spec.Rules))
 	for i := range r.Spec.Rules {
 		rule := &r.Spec.Rules[i]
+		mark := rs.beginRule() // partial.go
 		cr := &compiledRule{idx: i}
 		md := &ir.Metadata{Kind: rs.kind, Namespace: r.Namespace, Name: r.Name}
 		if rule.Name != nil {
@@ -293,7 +313,12 @@ func (b *builder) compileRoute(rs *routeState) {
 		for j := range matches {
 			m, err := compileMatch(&matches[j])
 			if err != nil {
-				rs.unsupported("UnsupportedValue", fmt.Sprintf("%s.matches[%d]: %v (match not programmed)", where, j, err))
+				msg := fmt.Sprintf("%s.matches[%d]: %v (match not programmed)", where, j, err)
+				if isUnknownValue(err) {
+					rs.unsupported("UnsupportedValue", msg)
+				} else {
+					rs.invalid(msg)
+				}
 				continue
 			}
 			e := &matchEntry{route: rs, rule: cr, j: j, match: m}
@@ -325,7 +350,9 @@ func (b *builder) compileRoute(rs *routeState) {
 			cr.tmpl = ir.HTTPRoute{Metadata: md, DirectResponse: &ir.DirectResponse{StatusCode: 500}}
 		}
 		rs.rules = append(rs.rules, cr)
+		rs.endRule(cr, mark)
 	}
+	rs.settleRules()
 }
 
 // buildDestination resolves the rule's backendRefs. Unresolved refs keep

@@ -174,6 +174,9 @@ func (b *builder) compileL4(r *l4Route) {
 
 // attachL4 binds r to the listeners a parentRef selects.
 func (b *builder) attachL4(r *l4Route, g *gatewayState, p *gwv1.ParentReference) (reason, msg string) {
+	if reason, msg := b.refused(g); reason != "" { // addresses.go
+		return reason, msg
+	}
 	var named, kindOK, usable []*listenerState
 	for _, l := range g.listeners {
 		if p.SectionName != nil && l.spec.Name != *p.SectionName {

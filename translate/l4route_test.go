@@ -175,9 +175,9 @@ func TestTLSRoutePassthrough(t *testing.T) {
 
 func TestUDPRoute(t *testing.T) {
 	res := run(t, gwYAML(`  - {name: dns, port: 53, protocol: UDP}
-  - {name: tcp, port: 5000, protocol: TCP}`)+svcYAML+
-		l4Doc("UDPRoute", "dns", "2024-01-01T00:00:00Z", "{name: gw, sectionName: dns}", "", "{name: web, port: 80, weight: 2}, {name: nope, port: 53}")+
-		l4Doc("UDPRoute", "dns-newer", "2024-02-01T00:00:00Z", "{name: gw, sectionName: dns}", "", "{name: web, port: 80}")+
+  - {name: tcp, port: 5000, protocol: TCP}`)+svcYAML+udpSvcYAML+
+		l4Doc("UDPRoute", "dns", "2024-01-01T00:00:00Z", "{name: gw, sectionName: dns}", "", "{name: dns, port: 53, weight: 2}, {name: nope, port: 53}")+
+		l4Doc("UDPRoute", "dns-newer", "2024-02-01T00:00:00Z", "{name: gw, sectionName: dns}", "", "{name: dns, port: 53}")+
 		l4Doc("UDPRoute", "on-tcp", "2024-01-01T00:00:00Z", "{name: gw, sectionName: tcp}", "", "{name: web, port: 80}"))
 	pc := l4Parents(t, res, "UDPRoute", "infra", "dns")
 	wantCond(t, pc, "Accepted", "True", "Accepted")
@@ -236,5 +236,40 @@ spec:
 		if granted := len(d.Backends) == 1; granted != (st[0] == "True") {
 			t.Errorf("grant from %s: backends %+v invalid weight %d", tc.kind, d.Backends, d.InvalidWeight)
 		}
+	}
+}
+
+// udpSvcYAML is a Service infra/dns with port 53 over UDP only.
+const udpSvcYAML = `
+apiVersion: v1
+kind: Service
+metadata: {name: dns, namespace: infra}
+spec:
+  clusterIP: 10.96.0.53
+  ports: [{name: dns, port: 53, protocol: UDP}]
+---
+`
+
+// TestL4PortProtocolMismatch: a UDPRoute backendRef to a Service port that
+// is TCP does not resolve (nor a TCPRoute to a UDP port): the share is
+// refused and ResolvedRefs=False says why.
+func TestL4PortProtocolMismatch(t *testing.T) {
+	res := run(t, gwYAML(`  - {name: dns, port: 53, protocol: UDP}
+  - {name: tcp, port: 5000, protocol: TCP}`)+svcYAML+udpSvcYAML+
+		l4Doc("UDPRoute", "u", "2024-01-01T00:00:00Z", "{name: gw, sectionName: dns}", "", "{name: web, port: 80}")+
+		l4Doc("TCPRoute", "t", "2024-01-01T00:00:00Z", "{name: gw, sectionName: tcp}", "", "{name: dns, port: 53}"))
+	for _, kind := range []string{"UDPRoute", "TCPRoute"} {
+		name := map[string]string{"UDPRoute": "u", "TCPRoute": "t"}[kind]
+		c := wantCond(t, l4Parents(t, res, kind, "infra", name), "ResolvedRefs", "False", "BackendNotFound")
+		if !strings.Contains(c.Message, "port") {
+			t.Errorf("%s message %q", kind, c.Message)
+		}
+	}
+	p := proxy(t, res, "infra/gw")
+	if d := p.UDP[0].Route.Destination; len(d.Backends) != 0 || d.InvalidWeight == 0 {
+		t.Errorf("UDP destination %+v", d)
+	}
+	if d := p.TCP[0].Routes[0].Destination; len(d.Backends) != 0 || d.InvalidWeight == 0 {
+		t.Errorf("TCP destination %+v", d)
 	}
 }

@@ -39,9 +39,15 @@ type listenerState struct {
 	l4 []*l4Attachment
 	// wideHosts are the vhost hostnames that may cover others: "" and wildcards.
 	wideHosts []string
+	// ls is the ListenerSet the listener comes from; nil for the
+	// Gateway's own listeners (listenerset.go).
+	ls *lsState
 }
 
 func (l *listenerState) name() string {
+	if l.ls != nil {
+		return l.gw.key() + "/" + l.ls.key() + "/" + string(l.spec.Name)
+	}
 	return l.gw.key() + "/" + string(l.spec.Name)
 }
 
@@ -93,11 +99,21 @@ func routeKind(kind string) gwv1.RouteGroupKind {
 }
 
 func (b *builder) newListener(g *gatewayState, i int) *listenerState {
-	spec := &g.gw.Spec.Listeners[i]
+	return b.newListenerFor(g, nil, &g.gw.Spec.Listeners[i])
+}
+
+// newListenerFor builds a listener of the Gateway, or of one of its
+// ListenerSets when ls is set.
+func (b *builder) newListenerFor(g *gatewayState, ls *lsState, spec *gwv1.Listener) *listenerState {
+	gen := g.gw.Generation
+	if ls != nil {
+		gen = ls.ls.Generation
+	}
 	l := &listenerState{
 		gw:     g,
+		ls:     ls,
 		spec:   spec,
-		cond:   newConditions(g.gw.Generation, b.now),
+		cond:   newConditions(gen, b.now),
 		kinds:  []gwv1.RouteGroupKind{},
 		vhosts: map[string]*vhostBuild{},
 		from:   gwv1.NamespacesFromSame,
@@ -112,6 +128,7 @@ func (b *builder) newListener(g *gatewayState, i int) *listenerState {
 	}
 	b.listenerKinds(l)
 	b.listenerNamespaces(l)
+	checkListenerCRD(l) // validate_crd.go
 	switch spec.Protocol {
 	case gwv1.HTTPSProtocolType:
 		b.listenerTLS(l)
@@ -216,7 +233,7 @@ func (b *builder) terminateTLS(l *listenerState) {
 	}
 	cfg := &ir.TLSConfig{}
 	for i, ref := range t.CertificateRefs {
-		cert, reason, msg := b.resolveCertificate(l.gw.gw, ref)
+		cert, reason, msg := b.resolveCertificateFrom(l.owner(), ref)
 		if cert == nil {
 			l.cond.fail("ResolvedRefs", reason, fmt.Sprintf("tls.certificateRefs[%d]: %s", i, msg))
 			continue
@@ -230,6 +247,12 @@ func (b *builder) terminateTLS(l *listenerState) {
 }
 
 func (b *builder) resolveCertificate(gw *gwv1.Gateway, ref gwv1.SecretObjectReference) (*ir.Certificate, string, string) {
+	return b.resolveCertificateFrom(objRef{group: resource.GroupGatewayAPI, kind: "Gateway", namespace: gw.Namespace, name: gw.Name}, ref)
+}
+
+// resolveCertificateFrom resolves a certificate reference of from (a
+// Gateway or a ListenerSet), whose namespace is the default.
+func (b *builder) resolveCertificateFrom(from objRef, ref gwv1.SecretObjectReference) (*ir.Certificate, string, string) {
 	group, kind := "", "Secret"
 	if ref.Group != nil {
 		group = string(*ref.Group)
@@ -237,14 +260,13 @@ func (b *builder) resolveCertificate(gw *gwv1.Gateway, ref gwv1.SecretObjectRefe
 	if ref.Kind != nil {
 		kind = string(*ref.Kind)
 	}
-	ns := gw.Namespace
+	ns := from.namespace
 	if ref.Namespace != nil && *ref.Namespace != "" {
 		ns = string(*ref.Namespace)
 	}
 	if group != "" || kind != "Secret" {
 		return nil, "InvalidCertificateRef", fmt.Sprintf("unsupported reference kind %s/%s; only core Secret", group, kind)
 	}
-	from := objRef{group: resource.GroupGatewayAPI, kind: "Gateway", namespace: gw.Namespace, name: gw.Name}
 	to := objRef{group: "", kind: "Secret", namespace: ns, name: string(ref.Name)}
 	if !b.grants.allowed(from, to) {
 		return nil, "RefNotPermitted", fmt.Sprintf("Secret %s/%s is in another namespace and no ReferenceGrant allows it", ns, ref.Name)
@@ -361,7 +383,7 @@ func (b *builder) allowsNamespace(l *listenerState, ns string) bool {
 	case gwv1.NamespacesFromAll:
 		return true
 	case gwv1.NamespacesFromSame:
-		return ns == l.gw.gw.Namespace
+		return ns == l.owner().namespace
 	case gwv1.NamespacesFromSelector:
 		return l.selector != nil && l.selector.Matches(labels.Set(b.namespaceLabels(ns)))
 	}
@@ -398,7 +420,8 @@ func (l *listenerState) buildIR() *ir.HTTPListener {
 }
 
 func (l *listenerState) metadata() *ir.Metadata {
-	return &ir.Metadata{Kind: "Gateway", Namespace: l.gw.gw.Namespace, Name: l.gw.gw.Name, SectionName: string(l.spec.Name)}
+	o := l.owner()
+	return &ir.Metadata{Kind: o.kind, Namespace: o.namespace, Name: o.name, SectionName: string(l.spec.Name)}
 }
 
 func ptrTo[T any](v T) *T { return &v }

@@ -75,8 +75,16 @@ func decodeInto(set *resource.Set, data []byte) error {
 			set.EndpointSlices, err = appendDoc(set.EndpointSlices, doc)
 		case "Secret":
 			set.Secrets, err = appendDoc(set.Secrets, doc)
+		case "ConfigMap":
+			set.ConfigMaps, err = appendDoc(set.ConfigMaps, doc)
+		case "BackendTLSPolicy":
+			set.BackendTLSPolicies, err = appendDoc(set.BackendTLSPolicies, doc)
+		case "ListenerSet":
+			set.ListenerSets, err = appendDoc(set.ListenerSets, doc)
 		case "Backend":
 			set.Backends, err = appendDoc(set.Backends, doc)
+		case "EnvoyProxy":
+			set.EnvoyProxies, err = appendDoc(set.EnvoyProxies, doc)
 		case "":
 			continue
 		default:

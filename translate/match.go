@@ -39,7 +39,7 @@ func compileMatch(m *gwv1.HTTPRouteMatch) (ir.HTTPMatch, error) {
 			return out, fmt.Errorf("path regex %q: %v", out.Path, err)
 		}
 	default:
-		return out, fmt.Errorf("path match type %q is not supported", out.PathType)
+		return out, unknownValuef("path match type %q is not supported", out.PathType)
 	}
 
 	// Header names are case-insensitive; on duplicates the first wins.
@@ -51,7 +51,7 @@ func compileMatch(m *gwv1.HTTPRouteMatch) (ir.HTTPMatch, error) {
 		}
 		sm, err := stringMatch(name, h.Type, h.Value)
 		if err != nil {
-			return out, fmt.Errorf("header %s: %v", h.Name, err)
+			return out, wrapKeep(err, "header %s", h.Name)
 		}
 		out.Headers = append(out.Headers, sm)
 	}
@@ -67,11 +67,14 @@ func compileMatch(m *gwv1.HTTPRouteMatch) (ir.HTTPMatch, error) {
 		}
 		sm, err := stringMatch(name, t, q.Value)
 		if err != nil {
-			return out, fmt.Errorf("query parameter %s: %v", q.Name, err)
+			return out, wrapKeep(err, "query parameter %s", q.Name)
 		}
 		out.QueryParams = append(out.QueryParams, sm)
 	}
 	if m.Method != nil {
+		if !httpMethods[*m.Method] { // validate_crd.go
+			return out, unknownValuef("method %q is not an HTTP method the spec knows", *m.Method)
+		}
 		out.Method = string(*m.Method)
 	}
 	return out, nil
@@ -90,7 +93,7 @@ func stringMatch(name string, t *gwv1.HeaderMatchType, value string) (ir.StringM
 		}
 		sm.Type = ir.MatchRegex
 	default:
-		return sm, fmt.Errorf("match type %q is not supported", *t)
+		return sm, unknownValuef("match type %q is not supported", *t)
 	}
 	return sm, nil
 }

@@ -89,11 +89,12 @@ func (c *conditions) isFalse(typ string) bool {
 	return cd != nil && cd.Status == metav1.ConditionFalse
 }
 
-// bad reports whether a condition says "not OK". Conflicted is the one
-// condition type where True is the bad polarity; a True Accepted with reason
+// bad reports whether a condition says "not OK". Conflicted and
+// PartiallyInvalid are the condition types where True is the bad polarity
+// (a PartiallyInvalid route had rules dropped); a True Accepted with reason
 // ListenersNotValid still means part of the Gateway was rejected.
 func bad(c metav1.Condition) bool {
-	if c.Type == "Conflicted" {
+	if c.Type == "Conflicted" || c.Type == "PartiallyInvalid" {
 		return c.Status == metav1.ConditionTrue
 	}
 	if c.Reason == "ListenersNotValid" {

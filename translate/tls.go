@@ -38,7 +38,7 @@ var envoyCiphers = map[string]bool{
 	"ECDHE-ECDSA-AES256-SHA": true, "ECDHE-RSA-AES256-SHA": true,
 	"ECDHE-PSK-AES128-CBC-SHA": true, "ECDHE-PSK-AES256-CBC-SHA": true,
 	"ECDHE-PSK-CHACHA20-POLY1305": true,
-	"AES128-GCM-SHA256": true, "AES256-GCM-SHA384": true,
+	"AES128-GCM-SHA256":           true, "AES256-GCM-SHA384": true,
 	"AES128-SHA": true, "AES256-SHA": true,
 	"PSK-AES128-CBC-SHA": true, "PSK-AES256-CBC-SHA": true,
 	"DES-CBC3-SHA": true,
@@ -274,22 +274,26 @@ func (b *builder) gatewayTLS(g *gatewayState) {
 			return
 		}
 		g.backendCert = cert
+		g.cond.set("ResolvedRefs", true, string(gwv1.GatewayReasonResolvedRefs), "spec.tls.backend.clientCertificateRef is resolved")
 	}
 }
 
-// withBackendClientCert gives every TLS backend of the proxy the Gateway's
-// client certificate. Destinations and backends are shared between
-// Gateways (and route instances), so each one that changes is copied.
-func withBackendClientCert(p *ir.Proxy, cert *ir.Certificate) {
-	if cert == nil {
-		return
+// finishBackendTLS settles TLS to backends per proxy: HTTP and terminated
+// TLS traffic presents the Gateway's client certificate to TLS backends;
+// behind a TLS passthrough listener the client's own TLS goes to the
+// backend, so no upstream TLS is added. Destinations and backends are
+// shared between Gateways (and route instances), so what changes is copied.
+func finishBackendTLS(p *ir.Proxy, cert *ir.Certificate) {
+	type key struct {
+		d     *ir.RouteDestination
+		strip bool
 	}
-	memo := map[*ir.RouteDestination]*ir.RouteDestination{}
-	fix := func(d *ir.RouteDestination) *ir.RouteDestination {
-		if d == nil {
-			return nil
+	memo := map[key]*ir.RouteDestination{}
+	fix := func(d *ir.RouteDestination, strip bool) *ir.RouteDestination {
+		if d == nil || (cert == nil && !strip) {
+			return d
 		}
-		if nd, ok := memo[d]; ok {
+		if nd, ok := memo[key{d, strip}]; ok {
 			return nd
 		}
 		nd := d
@@ -302,29 +306,40 @@ func withBackendClientCert(p *ir.Proxy, cert *ir.Certificate) {
 				cp.Backends = append([]*ir.Backend(nil), d.Backends...)
 				nd = &cp
 			}
-			nb, nt := *be, *be.TLS
-			nt.ClientCertificate = cert
-			nb.TLS = &nt
+			nb := *be
+			if strip {
+				nb.TLS = nil
+			} else {
+				nt := *be.TLS
+				nt.ClientCertificate = cert
+				nb.TLS = &nt
+			}
 			nd.Backends[i] = &nb
 		}
-		memo[d] = nd
+		memo[key{d, strip}] = nd
 		return nd
 	}
 	for _, l := range p.HTTP {
 		for _, vh := range l.VirtualHosts {
 			for _, r := range vh.Routes {
-				r.Destination = fix(r.Destination)
+				r.Destination = fix(r.Destination, false)
 				if len(r.Mirrors) == 0 {
 					continue
 				}
 				ms := make([]*ir.Mirror, len(r.Mirrors))
 				for i, m := range r.Mirrors {
 					mc := *m
-					mc.Destination = fix(m.Destination)
+					mc.Destination = fix(m.Destination, false)
 					ms[i] = &mc
 				}
 				r.Mirrors = ms
 			}
+		}
+	}
+	for _, l := range p.TCP {
+		strip := l.TLS == nil // passthrough, or a TCP listener
+		for _, r := range l.Routes {
+			r.Destination = fix(r.Destination, strip)
 		}
 	}
 }

@@ -59,6 +59,10 @@ type Result struct {
 	// Problems lists every not-OK condition, sorted by kind, namespace,
 	// name, condition, reason and message.
 	Problems []Problem
+	// Warnings are things a CI user must see that no status says (a
+	// Gateway left alone because its GatewayClass is absent, settings
+	// read but not applied), sorted like Problems. They do not fail a run.
+	Warnings []Warning
 }
 
 // Translate builds the IR and statuses for in. Bad input never returns an
@@ -84,6 +88,8 @@ func Translate(in *resource.Set, opts Options) (res *Result, err error) {
 	b := newBuilder(copySet(in), opts)
 	b.processGatewayClasses()
 	b.processGateways()
+	b.checkAddresses()     // addresses.go
+	b.markOverlappingTLS() // overlap_tls.go
 	b.processBackends()
 	b.processHTTPRoutes()
 	b.processGRPCRoutes()
@@ -91,10 +97,11 @@ func Translate(in *resource.Set, opts Options) (res *Result, err error) {
 	b.writeRouteStatuses()
 	b.processL4Routes()
 	b.finishGateways()
+	b.bindAddresses()         // addresses.go
 	b.writeBackendTLSStatus() // backendtlspolicy.go
 
 	cfg := &ir.Config{Proxies: b.proxies()}
-	return &Result{IR: cfg, Status: b.out, Problems: b.problems()}, nil
+	return &Result{IR: cfg, Status: b.out, Problems: b.problems(), Warnings: b.warningList()}, nil
 }
 
 func sortProblems(ps []Problem) {

@@ -13,6 +13,9 @@ import (
 // camelCase field names as Envoy Gateway prints them. Output is stable:
 // protojson randomizes whitespace on purpose, so its output is re-indented.
 func Marshal(m proto.Message, format string) ([]byte, error) {
+	if format == "yaml" {
+		return marshalYAML(m)
+	}
 	raw, err := protojson.MarshalOptions{}.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("xds: marshal %T: %w", m, err)

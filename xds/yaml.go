@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -61,6 +62,22 @@ type yamlWriter struct {
 	buf    bytes.Buffer
 	col    int
 	quoted map[string]string
+	// shared, when set, replaces quoted: one cache for the writers that
+	// render the parts of one document in parallel.
+	shared *quoteCache
+	// parts collects the output around holes (see marshal_parallel.go):
+	// parts[i] is the text before holes[i].
+	parts [][]byte
+	holes []*yamlHole
+	// stack holds the entries of the messages being written (yaml_proto.go).
+	stack []yamlEntry
+}
+
+// quoteCache remembers which strings go-yaml would quote; asking go-yaml
+// is the slow part of writing scalars such as IP addresses.
+type quoteCache struct {
+	mu sync.Mutex
+	m  map[string]bool
 }
 
 func (w *yamlWriter) write(s string) {
@@ -114,10 +131,10 @@ func (w *yamlWriter) mapping(m map[string]any, indent int, inline bool) error {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return yamlKeyLess(keys[i], keys[j]) })
+	sortYAMLKeys(keys)
 	for i, k := range keys {
 		if i > 0 || !inline {
-			if w.buf.Len() > 0 {
+			if w.buf.Len() > 0 || len(w.parts) > 0 {
 				w.newline(indent)
 			}
 		}
@@ -138,7 +155,7 @@ func (w *yamlWriter) mapping(m map[string]any, indent int, inline bool) error {
 func (w *yamlWriter) sequence(s []any, indent int, inline bool) error {
 	for i, item := range s {
 		if i > 0 || !inline {
-			if w.buf.Len() > 0 {
+			if w.buf.Len() > 0 || len(w.parts) > 0 {
 				w.newline(indent)
 			}
 		}
@@ -176,6 +193,12 @@ func (w *yamlWriter) value(v any, indent int, inMap bool) error {
 		}
 		w.write(" ")
 		return w.sequence(x, indent+2, true)
+	case *yamlHole:
+		// Rendered elsewhere, at this indent: keep the place.
+		w.parts = append(w.parts, w.buf.Bytes())
+		w.holes = append(w.holes, x)
+		w.buf = bytes.Buffer{}
+		return nil
 	default:
 		w.write(" ")
 		return w.scalar(v)
@@ -223,6 +246,12 @@ func (w *yamlWriter) scalar(v any) error {
 // base60Float is YAML 1.1's sexagesimal float ("1:20"); go-yaml quotes it.
 var base60Float = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)
 
+// maybeBase60 is a cheap test that s could match base60Float, which needs
+// a colon and starts with a sign or a digit.
+func maybeBase60(s string) bool {
+	return s != "" && (s[0] == '+' || s[0] == '-' || s[0] >= '0' && s[0] <= '9') && strings.IndexByte(s, ':') >= 0
+}
+
 // str writes a string the way go-yaml would: plain when that reads back as
 // the same string, single-quoted when plain is not allowed by YAML syntax,
 // double-quoted when plain would read back as another type.
@@ -240,7 +269,7 @@ func (w *yamlWriter) str(s string) error {
 		// Such strings (indicators, ": ", leading spaces...) always
 		// resolve as strings; only YAML syntax forbids them plain.
 		out = "'" + strings.ReplaceAll(s, "'", "''") + "'"
-	case !w.readsAsString(s) || base60Float.MatchString(s):
+	case !w.readsAsString(s) || maybeBase60(s) && base60Float.MatchString(s):
 		out = strconv.Quote(s) // ASCII printable: Go and YAML quoting agree
 	default:
 		out = s
@@ -261,9 +290,36 @@ func (w *yamlWriter) readsAsString(s string) bool {
 	if !strings.ContainsRune("+-.0123456789~nNyYtTfFoO<", rune(s[0])) {
 		return true
 	}
+	if w.shared != nil {
+		w.shared.mu.Lock()
+		ok, known := w.shared.m[s]
+		w.shared.mu.Unlock()
+		if known {
+			return ok
+		}
+		ok = yamlReadsAsString(s)
+		w.shared.mu.Lock()
+		w.shared.m[s] = ok
+		w.shared.mu.Unlock()
+		return ok
+	}
 	if r, ok := w.quoted[s]; ok {
 		return r == ""
 	}
+	ok := yamlReadsAsString(s)
+	if w.quoted == nil {
+		w.quoted = map[string]string{}
+	}
+	if ok {
+		w.quoted[s] = ""
+	} else {
+		w.quoted[s] = "q"
+	}
+	return ok
+}
+
+// yamlReadsAsString asks go-yaml whether s written plain reads back as s.
+func yamlReadsAsString(s string) bool {
 	var v any
 	ok := yamlv2.Unmarshal([]byte(s), &v) == nil
 	if ok {
@@ -274,14 +330,6 @@ func (w *yamlWriter) readsAsString(s string) bool {
 		// quotes them when writing: ask for a time explicitly.
 		var tm time.Time
 		ok = yamlv2.Unmarshal([]byte(s), &tm) != nil
-	}
-	if w.quoted == nil {
-		w.quoted = map[string]string{}
-	}
-	if ok {
-		w.quoted[s] = ""
-	} else {
-		w.quoted[s] = "q"
 	}
 	return ok
 }
@@ -316,6 +364,10 @@ func plainAllowed(s string) bool {
 		}
 	}
 	return true
+}
+
+func sortYAMLKeys(keys []string) {
+	sort.Slice(keys, func(i, j int) bool { return yamlKeyLess(keys[i], keys[j]) })
 }
 
 // yamlKeyLess orders map keys as go-yaml does: runs of digits compare by

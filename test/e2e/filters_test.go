@@ -183,10 +183,6 @@ func TestHTTPRouteFilterRequestRedirect(t *testing.T) {
 // scheme is given, and the scheme's well-known port when one is; a port
 // that is the scheme's well-known one SHOULD NOT appear in Location.
 func TestHTTPRouteFilterRequestRedirectPortDerivation(t *testing.T) {
-	t.Skip("KNOWN GAP in egctl (Envoy Gateway v1.9.1 has it too): with no port in the filter the " +
-		"Location keeps the request Host's port (dropped with a new hostname, kept with a new scheme) " +
-		"instead of the listener port / the scheme's well-known port, and an explicit port 443 with https is " +
-		"written into Location (Envoy Gateway leaves 80/443 out); remove this skip once translate derives the port")
 	envoyTest(t)
 	p := Deploy(t, redirectRoute, nil)
 	const host = "redirect.example.com"

@@ -1,0 +1,58 @@
+package translate
+
+import (
+	"sort"
+
+	"github.com/egctl/egctl/resource"
+)
+
+// Warning is something about an object that a CI user must see but that no
+// status condition carries.
+type Warning struct {
+	Key     resource.Key
+	Origin  resource.Origin
+	Message string
+}
+
+// String renders "Kind ns/name: message".
+func (w Warning) String() string { return w.Key.String() + ": " + w.Message }
+
+func (b *builder) warn(k resource.Key, msg string) {
+	b.warnings = append(b.warnings, Warning{Key: k, Origin: b.out.Origin(k), Message: msg})
+}
+
+// warningList adds the input-wide warnings and returns all of them sorted.
+func (b *builder) warningList() []Warning {
+	present := make(map[string]bool, len(b.out.GatewayClasses))
+	for _, gc := range b.out.GatewayClasses {
+		present[gc.Name] = true
+	}
+	for _, gw := range b.out.Gateways {
+		cls := string(gw.Spec.GatewayClassName)
+		k := resource.Key{Group: resource.GroupGatewayAPI, Kind: "Gateway", Namespace: gw.Namespace, Name: gw.Name}
+		if b.ourClasses[cls] && !b.classes[cls] {
+			b.warn(k, "GatewayClass "+cls+" is not accepted (see its status); nothing is compiled for this Gateway")
+			continue
+		}
+		if present[cls] {
+			continue
+		}
+		// Without the class nobody can tell whether the Gateway is ours;
+		// a CI run that compiles nothing must not look like a success.
+		b.warn(k, "GatewayClass "+cls+" is not in the input; nothing is compiled for this Gateway (add the GatewayClass manifest)")
+	}
+	out := b.warnings
+	sort.SliceStable(out, func(i, j int) bool {
+		a, c := out[i], out[j]
+		switch {
+		case a.Key.Kind != c.Key.Kind:
+			return a.Key.Kind < c.Key.Kind
+		case a.Key.Namespace != c.Key.Namespace:
+			return a.Key.Namespace < c.Key.Namespace
+		case a.Key.Name != c.Key.Name:
+			return a.Key.Name < c.Key.Name
+		}
+		return a.Message < c.Message
+	})
+	return out
+}

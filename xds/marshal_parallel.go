@@ -1,0 +1,332 @@
+package xds
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/anypb"
+	"sigs.k8s.io/yaml"
+)
+
+// A config dump of 10,000 routes is one message of ~50 MB of YAML; written
+// by one goroutine from one protojson document it is the slowest step of
+// `egctl x translate`. So a big message is cut into units: every list of
+// messages under a big message becomes one unit per element, every big
+// message field (and the message inside a big Any) a unit of its own, down
+// to units below splitSize. The units are marshalled and written in
+// parallel, each at the indent it has in the whole document, and their
+// texts are joined in document order. Every unit is written exactly as
+// sigs.k8s.io/yaml.JSONToYAML would write it at that place.
+
+// splitSize is the encoded size below which a message is one unit.
+var splitSize = 16 << 10
+
+// yamlHole stands in the tree of a unit for a field rendered by other units:
+// one unit for a message field, one per element for a list.
+type yamlHole struct {
+	units []*yamlUnit
+}
+
+// yamlUnit is one message of the document, written as the value of a key
+// (item false) or as an item of a sequence (item true) at indent: for a
+// value, indent is the key's; for an item, the sequence's.
+type yamlUnit struct {
+	orig    proto.Message // the whole value, for the fallback
+	msg     proto.Message // orig without the fields in holes (unpacked from orig if an Any)
+	typeURL string        // orig is an Any whose content is msg
+	indent  int
+	item    bool
+	top     bool // the document itself (indent 0, not a value)
+	holes   map[string]*yamlHole
+
+	parts [][]byte // text before each hole, in document order
+	order []*yamlHole
+	tail  []byte // text after the last hole
+	err   error
+	done  chan struct{} // closed when rendered; nil: nothing to wait for
+	// lazy units are cut and rendered only when the writer reaches them, so
+	// that one section of a dump at a time is held unpacked.
+	lazy bool
+}
+
+// planYAML cuts m into units, appending them to units in document order.
+// At depth 0, the items of m's lists are left lazy.
+func planYAML(m proto.Message, indent int, item, top bool, depth int, units *[]*yamlUnit) *yamlUnit {
+	u := &yamlUnit{orig: m, msg: m, indent: indent, item: item, top: top, done: make(chan struct{})}
+	*units = append(*units, u)
+	if proto.Size(m) < splitSize {
+		return u
+	}
+	if a, ok := m.(*anypb.Any); ok {
+		inner, ok := unpackAny(a)
+		if !ok {
+			return u
+		}
+		u.msg, u.typeURL = inner, a.GetTypeUrl()
+	} else if isWellKnown(m.ProtoReflect().Descriptor()) {
+		return u // protojson's own spelling: not a mapping of its fields
+	}
+	keyIndent := indent + 2
+	if top {
+		keyIndent = 0
+	}
+	rm := u.msg.ProtoReflect()
+	var split []protoreflect.FieldDescriptor
+	rm.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
+			return true
+		}
+		var h *yamlHole
+		if fd.IsList() {
+			l := v.List()
+			h = &yamlHole{units: make([]*yamlUnit, 0, l.Len())}
+			for i := 0; i < l.Len(); i++ {
+				e := l.Get(i).Message().Interface()
+				if depth == 0 {
+					h.units = append(h.units, &yamlUnit{orig: e, indent: keyIndent, item: true, lazy: true})
+					continue
+				}
+				h.units = append(h.units, planYAML(e, keyIndent, true, false, depth+1, units))
+			}
+		} else {
+			sub := v.Message().Interface()
+			if proto.Size(sub) < splitSize {
+				return true
+			}
+			h = &yamlHole{units: []*yamlUnit{planYAML(sub, keyIndent, false, false, depth+1, units)}}
+		}
+		if u.holes == nil {
+			u.holes = map[string]*yamlHole{}
+		}
+		u.holes[fd.JSONName()] = h
+		split = append(split, fd)
+		return true
+	})
+	if len(split) == 0 {
+		return u
+	}
+	rest := rm.New()
+	rm.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		for _, s := range split {
+			if s == fd {
+				return true
+			}
+		}
+		rest.Set(fd, v)
+		return true
+	})
+	u.msg = rest.Interface()
+	return u
+}
+
+// unpackAny opens an Any as protojson does, unless its content is one of
+// protobuf's well-known types, which protojson prints differently.
+func unpackAny(a *anypb.Any) (proto.Message, bool) {
+	mt, err := protoregistry.GlobalTypes.FindMessageByURL(a.GetTypeUrl())
+	if err != nil || isWellKnown(mt.Descriptor()) {
+		return nil, false
+	}
+	m := mt.New().Interface()
+	if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(a.GetValue(), m); err != nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// render writes u's own text; holes are left for its children.
+func (u *yamlUnit) render(cache *quoteCache) {
+	u.err = u.renderFast(cache)
+	if errors.Is(u.err, errSlowPath) {
+		u.parts, u.order = nil, nil
+		u.tail, u.err = u.renderSlow()
+	}
+}
+
+func (u *yamlUnit) renderFast(cache *quoteCache) error {
+	var extra []yamlEntry
+	if u.typeURL != "" {
+		extra = append(extra, yamlEntry{key: "@type", str: u.typeURL})
+	}
+	for k, h := range u.holes {
+		extra = append(extra, yamlEntry{key: k, hole: h})
+	}
+	w := &yamlWriter{shared: cache}
+	m := u.msg.ProtoReflect()
+	var err error
+	switch {
+	case u.top:
+		err = w.topMsg(m, extra)
+	case u.item:
+		w.newline(u.indent)
+		w.write("-")
+		err = w.msgValue(m, u.indent, false, extra)
+	default:
+		err = w.msgValue(m, u.indent, true, extra)
+	}
+	if err != nil {
+		return err
+	}
+	u.parts, u.order, u.tail = w.parts, w.holes, w.buf.Bytes()
+	return nil
+}
+
+// renderSlow writes the whole of u (children included) with go-yaml: the
+// value is nested under keys so that go-yaml puts it at u's indent, and the
+// text after the innermost key is kept.
+func (u *yamlUnit) renderSlow() ([]byte, error) {
+	raw, err := protojson.MarshalOptions{}.Marshal(u.orig)
+	if err != nil {
+		return nil, fmt.Errorf("xds: marshal %T: %w", u.orig, err)
+	}
+	if u.top {
+		return yaml.JSONToYAML(raw)
+	}
+	var j bytes.Buffer
+	levels := u.indent / 2
+	for i := 0; i < levels; i++ {
+		j.WriteString(`{"a":`)
+	}
+	j.WriteString(`{"k":`)
+	if u.item {
+		j.WriteByte('[')
+	}
+	j.Write(raw)
+	if u.item {
+		j.WriteByte(']')
+	}
+	j.WriteString(strings.Repeat("}", levels+1))
+	y, err := yaml.JSONToYAML(j.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("xds: yaml %T: %w", u.orig, err)
+	}
+	prefix := strings.Repeat(" ", u.indent) + "k:"
+	for i := 0; i < levels; i++ {
+		nl := bytes.IndexByte(y, '\n')
+		y = y[nl+1:]
+	}
+	if !bytes.HasPrefix(y, []byte(prefix)) || !bytes.HasSuffix(y, []byte("\n")) {
+		return nil, fmt.Errorf("xds: yaml %T: unexpected go-yaml layout (indent %d item %v): %.300q", u.orig, u.indent, u.item, y)
+	}
+	return y[len(prefix) : len(y)-1], nil
+}
+
+// renderUnits starts rendering units in parallel, in order; writeTo waits
+// for each. Call the returned stop when done writing: it ends the work
+// left when writing stopped early.
+func renderUnits(units []*yamlUnit) (stop func()) {
+	cache := &quoteCache{m: map[string]bool{}}
+	workers := runtime.GOMAXPROCS(0)
+	var next atomic.Int64
+	var stopped atomic.Bool
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(units) {
+					return
+				}
+				if !stopped.Load() {
+					units[i].render(cache)
+				}
+				close(units[i].done)
+			}
+		})
+	}
+	return func() {
+		stopped.Store(true)
+		wg.Wait()
+	}
+}
+
+// writeTo writes u's text with its children's in their holes, as each is
+// ready, and lets go of what is written.
+func (u *yamlUnit) writeTo(w io.Writer) error {
+	if u.lazy {
+		var units []*yamlUnit
+		root := planYAML(u.orig, u.indent, u.item, false, 1, &units)
+		u.orig = nil
+		stop := renderUnits(units)
+		err := root.writeTo(w)
+		stop()
+		return err
+	}
+	if u.done != nil {
+		<-u.done
+	}
+	if u.err != nil {
+		return u.err
+	}
+	for i, p := range u.parts {
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+		for _, c := range u.order[i].units {
+			if err := c.writeTo(w); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := w.Write(u.tail)
+	u.parts, u.order, u.tail, u.msg, u.orig, u.holes = nil, nil, nil, nil, nil, nil
+	return err
+}
+
+// marshalYAML is Marshal(m, "yaml"), written in parallel.
+func marshalYAML(m proto.Message) ([]byte, error) {
+	var units []*yamlUnit
+	root := planYAML(m, 0, false, true, 0, &units)
+	defer renderUnits(units)()
+	var buf bytes.Buffer
+	if err := root.writeTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteYAMLMessages writes the YAML document {key: {name: m, ...}} for the
+// protojson form of the messages, with the bytes sigs.k8s.io/yaml.JSONToYAML
+// would give for it, marshalling the messages in parallel. It is how
+// `egctl x translate` prints a config dump per Gateway without building one
+// document for all of them.
+func WriteYAMLMessages(w io.Writer, key string, msgs map[string]proto.Message) error {
+	tree := make(map[string]any, len(msgs))
+	var units []*yamlUnit
+	for _, name := range SortedYAMLKeys(msgs) {
+		tree[name] = &yamlHole{units: []*yamlUnit{planYAML(msgs[name], 2, false, false, 0, &units)}}
+	}
+	defer renderUnits(units)()
+	top := &yamlWriter{}
+	if err := top.top(map[string]any{key: tree}); err != nil {
+		if errors.Is(err, errSlowPath) {
+			return fmt.Errorf("xds: key %q or a Gateway name needs the general YAML emitter", key)
+		}
+		return err
+	}
+	root := &yamlUnit{parts: top.parts, order: top.holes, tail: top.buf.Bytes()}
+	return root.writeTo(w)
+}
+
+// SortedYAMLKeys returns m's keys in the order go-yaml writes them.
+func SortedYAMLKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortYAMLKeys(keys)
+	return keys
+}
+
+// JSONToYAML converts a JSON document to YAML with the bytes of
+// sigs.k8s.io/yaml.JSONToYAML, faster for the documents egctl prints.
+func JSONToYAML(j []byte) ([]byte, error) { return jsonToYAML(j) }

@@ -1,0 +1,478 @@
+package xds
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+)
+
+// The writer below prints a message's protojson form as YAML straight from
+// the message, without the JSON text and the map of maps in between, which
+// were most of the time of printing a big config dump. It spells every
+// value exactly as protojson does and then as the JSON-to-YAML writer of
+// yaml.go does; types it does not know by heart (the rarer well-known
+// types, extensions) go through protojson, and a scalar it cannot spell
+// like go-yaml sends the unit to go-yaml as before (errSlowPath).
+
+// yamlEntry is one key of a mapping being written: a field of the message,
+// or a key added by the caller (an Any's "@type", a hole).
+type yamlEntry struct {
+	key  string
+	fd   protoreflect.FieldDescriptor
+	v    protoreflect.Value
+	str  string    // "@type"
+	hole *yamlHole // a field written by other units
+}
+
+// fieldOrder is, for each message type, its fields' rank in go-yaml's key
+// order, by field index.
+var fieldOrder sync.Map // protoreflect.FullName → []int
+
+func rankOf(md protoreflect.MessageDescriptor) []int {
+	if r, ok := fieldOrder.Load(md.FullName()); ok {
+		return r.([]int)
+	}
+	fds := md.Fields()
+	idx := make([]int, fds.Len())
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		return yamlKeyLess(fds.Get(idx[a]).JSONName(), fds.Get(idx[b]).JSONName())
+	})
+	rank := make([]int, fds.Len())
+	for r, i := range idx {
+		rank[i] = r
+	}
+	fieldOrder.Store(md.FullName(), rank)
+	return rank
+}
+
+// entries are m's populated fields plus extra, in key order, appended to
+// w.stack (the caller truncates it back). ok is false when m has a field
+// protojson names differently (an extension).
+func (w *yamlWriter) entries(m protoreflect.Message, extra []yamlEntry) (es []yamlEntry, start int, ok bool) {
+	start = len(w.stack)
+	ok = true
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.IsExtension() {
+			ok = false
+			return false
+		}
+		w.stack = append(w.stack, yamlEntry{key: fd.JSONName(), fd: fd, v: v})
+		return true
+	})
+	if !ok {
+		w.stack = w.stack[:start]
+		return nil, start, false
+	}
+	w.stack = append(w.stack, extra...)
+	es = w.stack[start:]
+	if len(extra) > 0 {
+		sort.Slice(es, func(i, j int) bool { return yamlKeyLess(es[i].key, es[j].key) })
+		return es, start, true
+	}
+	if len(es) > 1 {
+		rank := rankOf(m.Descriptor())
+		// Insertion sort: few fields, often nearly in order already.
+		for i := 1; i < len(es); i++ {
+			for j := i; j > 0 && rank[es[j].fd.Index()] < rank[es[j-1].fd.Index()]; j-- {
+				es[j], es[j-1] = es[j-1], es[j]
+			}
+		}
+	}
+	return es, start, true
+}
+
+// msgValue writes m as value() writes its protojson object.
+func (w *yamlWriter) msgValue(m protoreflect.Message, indent int, inMap bool, extra []yamlEntry) error {
+	if len(extra) == 0 && isWellKnown(m.Descriptor()) {
+		return w.wellKnownValue(m, indent, inMap)
+	}
+	es, start, ok := w.entries(m, extra)
+	if !ok {
+		return w.viaJSON(m.Interface(), indent, inMap)
+	}
+	// es lives in w.stack: nested messages append after it.
+	defer func() { w.stack = w.stack[:start] }()
+	if len(es) == 0 {
+		w.write(" {}")
+		return nil
+	}
+	if inMap {
+		w.newline(indent + 2)
+	} else {
+		w.write(" ")
+	}
+	return w.entryMapping(es, indent+2, true)
+}
+
+// topMsg writes m as top() writes its protojson object.
+func (w *yamlWriter) topMsg(m protoreflect.Message, extra []yamlEntry) error {
+	if len(extra) == 0 && isWellKnown(m.Descriptor()) {
+		return w.viaJSONTop(m.Interface())
+	}
+	es, start, ok := w.entries(m, extra)
+	if !ok {
+		return w.viaJSONTop(m.Interface())
+	}
+	defer func() { w.stack = w.stack[:start] }()
+	if len(es) == 0 {
+		w.write("{}\n")
+		return nil
+	}
+	if err := w.entryMapping(es, 0, false); err != nil {
+		return err
+	}
+	w.buf.WriteByte('\n')
+	return nil
+}
+
+// entryMapping is mapping() for entries.
+func (w *yamlWriter) entryMapping(es []yamlEntry, indent int, inline bool) error {
+	for i, e := range es {
+		if i > 0 || !inline {
+			if w.buf.Len() > 0 || len(w.parts) > 0 {
+				w.newline(indent)
+			}
+		}
+		if len(e.key) > maxSimpleKey {
+			return errSlowPath
+		}
+		if err := w.str(e.key); err != nil {
+			return err
+		}
+		w.write(":")
+		var err error
+		switch {
+		case e.hole != nil:
+			err = w.value(e.hole, indent, true)
+		case e.fd == nil:
+			w.write(" ")
+			err = w.str(e.str)
+		default:
+			err = w.fieldValue(e.fd, e.v, indent)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fieldValue writes a populated field's value after "key:".
+func (w *yamlWriter) fieldValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, indent int) error {
+	switch {
+	case fd.IsList():
+		l := v.List()
+		if l.Len() == 0 {
+			w.write(" []")
+			return nil
+		}
+		// go-yaml does not indent a sequence under its key.
+		w.newline(indent)
+		for i := 0; i < l.Len(); i++ {
+			if i > 0 {
+				w.newline(indent)
+			}
+			w.write("-")
+			if err := w.singular(fd, l.Get(i), indent, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	case fd.IsMap():
+		mp := v.Map()
+		if mp.Len() == 0 {
+			w.write(" {}")
+			return nil
+		}
+		type kv struct {
+			k string
+			v protoreflect.Value
+		}
+		kvs := make([]kv, 0, mp.Len())
+		mp.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+			kvs = append(kvs, kv{k.String(), v})
+			return true
+		})
+		sort.Slice(kvs, func(i, j int) bool { return yamlKeyLess(kvs[i].k, kvs[j].k) })
+		w.newline(indent + 2)
+		for i, e := range kvs {
+			if i > 0 {
+				w.newline(indent + 2)
+			}
+			if len(e.k) > maxSimpleKey {
+				return errSlowPath
+			}
+			if err := w.str(e.k); err != nil {
+				return err
+			}
+			w.write(":")
+			if err := w.singular(fd.MapValue(), e.v, indent+2, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return w.singular(fd, v, indent, true)
+}
+
+// singular writes one value of fd's type after "key:" (inMap) or "-".
+func (w *yamlWriter) singular(fd protoreflect.FieldDescriptor, v protoreflect.Value, indent int, inMap bool) error {
+	switch fd.Kind() {
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return w.msgValue(v.Message(), indent, inMap, nil)
+	case protoreflect.EnumKind:
+		if fd.Enum().FullName() == "google.protobuf.NullValue" {
+			w.write(" null")
+			return nil
+		}
+		w.write(" ")
+		if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
+			return w.str(string(ev.Name()))
+		}
+		w.write(strconv.FormatInt(int64(v.Enum()), 10))
+		return nil
+	}
+	w.write(" ")
+	return w.scalarKind(fd.Kind(), v)
+}
+
+// scalarKind writes a scalar as protojson spells it, then as YAML.
+func (w *yamlWriter) scalarKind(k protoreflect.Kind, v protoreflect.Value) error {
+	switch k {
+	case protoreflect.BoolKind:
+		if v.Bool() {
+			w.write("true")
+		} else {
+			w.write("false")
+		}
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		w.write(strconv.FormatInt(v.Int(), 10))
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		w.write(strconv.FormatUint(v.Uint(), 10))
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return w.str(strconv.FormatInt(v.Int(), 10)) // a JSON string
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return w.str(strconv.FormatUint(v.Uint(), 10))
+	case protoreflect.FloatKind:
+		return w.float(v.Float(), 32)
+	case protoreflect.DoubleKind:
+		return w.float(v.Float(), 64)
+	case protoreflect.StringKind:
+		return w.str(v.String())
+	case protoreflect.BytesKind:
+		return w.str(base64.StdEncoding.EncodeToString(v.Bytes()))
+	default:
+		return fmt.Errorf("xds: yaml: unexpected kind %v", k)
+	}
+	return nil
+}
+
+// float spells n as protojson does, then as scalar() spells a JSON number.
+func (w *yamlWriter) float(n float64, bits int) error {
+	switch {
+	case math.IsNaN(n):
+		return w.str("NaN")
+	case math.IsInf(n, 1):
+		return w.str("Infinity")
+	case math.IsInf(n, -1):
+		return w.str("-Infinity")
+	}
+	format := byte('f')
+	if abs := math.Abs(n); abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
+	}
+	s := strconv.FormatFloat(n, format, -1, bits)
+	if format == 'e' {
+		if l := len(s); l >= 4 && s[l-4] == 'e' && s[l-3] == '-' && s[l-2] == '0' {
+			s = s[:l-2] + s[l-1:]
+		}
+	}
+	return w.scalar(json.Number(s))
+}
+
+func isWellKnown(md protoreflect.MessageDescriptor) bool {
+	return md.ParentFile().Package() == "google.protobuf"
+}
+
+// wellKnownValue writes the well-known types common in Envoy
+// configuration directly, the others through protojson.
+func (w *yamlWriter) wellKnownValue(m protoreflect.Message, indent int, inMap bool) error {
+	md := m.Descriptor()
+	switch md.Name() {
+	case "Duration":
+		fds := md.Fields()
+		secs, nanos := m.Get(fds.ByNumber(1)).Int(), m.Get(fds.ByNumber(2)).Int()
+		if secs < -315576000000 || secs > 315576000000 || nanos <= -1e9 || nanos >= 1e9 ||
+			(secs > 0 && nanos < 0) || (secs < 0 && nanos > 0) {
+			return w.viaJSON(m.Interface(), indent, inMap) // protojson's error
+		}
+		sign := ""
+		if secs < 0 || nanos < 0 {
+			sign, secs, nanos = "-", -secs, -nanos
+		}
+		x := fmt.Sprintf("%s%d.%09d", sign, secs, nanos)
+		x = strings.TrimSuffix(x, "000")
+		x = strings.TrimSuffix(x, "000")
+		x = strings.TrimSuffix(x, ".000")
+		w.write(" ")
+		return w.str(x + "s")
+	case "BoolValue", "Int32Value", "Int64Value", "UInt32Value", "UInt64Value", "FloatValue", "DoubleValue", "StringValue", "BytesValue":
+		fd := md.Fields().ByNumber(1)
+		w.write(" ")
+		return w.scalarKind(fd.Kind(), m.Get(fd))
+	case "Any":
+		fds := md.Fields()
+		url := m.Get(fds.ByNumber(1)).String()
+		if url == "" {
+			return w.viaJSON(m.Interface(), indent, inMap)
+		}
+		mt, err := protoregistry.GlobalTypes.FindMessageByURL(url)
+		if err != nil || isWellKnown(mt.Descriptor()) {
+			return w.viaJSON(m.Interface(), indent, inMap)
+		}
+		inner := mt.New()
+		if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(m.Get(fds.ByNumber(2)).Bytes(), inner.Interface()); err != nil {
+			return w.viaJSON(m.Interface(), indent, inMap)
+		}
+		return w.msgValue(inner, indent, inMap, []yamlEntry{{key: "@type", str: url}})
+	case "Struct":
+		return w.structValue(m, indent, inMap)
+	}
+	return w.viaJSON(m.Interface(), indent, inMap)
+}
+
+// structValue writes a google.protobuf.Struct: a mapping of Values.
+func (w *yamlWriter) structValue(m protoreflect.Message, indent int, inMap bool) error {
+	fields := m.Get(m.Descriptor().Fields().ByNumber(1)).Map()
+	if fields.Len() == 0 {
+		w.write(" {}")
+		return nil
+	}
+	keys := make([]string, 0, fields.Len())
+	fields.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
+		keys = append(keys, k.String())
+		return true
+	})
+	sortYAMLKeys(keys)
+	if inMap {
+		w.newline(indent + 2)
+	} else {
+		w.write(" ")
+	}
+	for i, k := range keys {
+		if i > 0 {
+			w.newline(indent + 2)
+		}
+		if len(k) > maxSimpleKey {
+			return errSlowPath
+		}
+		if err := w.str(k); err != nil {
+			return err
+		}
+		w.write(":")
+		if err := w.knownValue(fields.Get(protoreflect.ValueOfString(k).MapKey()).Message(), indent+2, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// knownValue writes a google.protobuf.Value.
+func (w *yamlWriter) knownValue(m protoreflect.Message, indent int, inMap bool) error {
+	od := m.Descriptor().Oneofs().ByName("kind")
+	fd := m.WhichOneof(od)
+	if fd == nil {
+		return w.viaJSON(m.Interface(), indent, inMap) // protojson's error
+	}
+	v := m.Get(fd)
+	switch fd.Name() {
+	case "null_value":
+		w.write(" null")
+		return nil
+	case "number_value":
+		if math.IsNaN(v.Float()) || math.IsInf(v.Float(), 0) {
+			return w.viaJSON(m.Interface(), indent, inMap)
+		}
+		w.write(" ")
+		return w.float(v.Float(), 64)
+	case "string_value":
+		w.write(" ")
+		return w.str(v.String())
+	case "bool_value":
+		w.write(" ")
+		return w.scalarKind(protoreflect.BoolKind, v)
+	case "struct_value":
+		return w.structValue(v.Message(), indent, inMap)
+	case "list_value":
+		lm := v.Message()
+		l := lm.Get(lm.Descriptor().Fields().ByNumber(1)).List()
+		if l.Len() == 0 {
+			w.write(" []")
+			return nil
+		}
+		if inMap {
+			w.newline(indent) // go-yaml does not indent a sequence under its key
+		} else {
+			w.write(" ")
+			indent += 2
+		}
+		for i := 0; i < l.Len(); i++ {
+			if i > 0 {
+				w.newline(indent)
+			}
+			w.write("-")
+			if err := w.knownValue(l.Get(i).Message(), indent, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return w.viaJSON(m.Interface(), indent, inMap)
+}
+
+// viaJSON writes m's protojson text through the JSON-to-YAML writer.
+func (w *yamlWriter) viaJSON(m proto.Message, indent int, inMap bool) error {
+	v, err := protojsonTree(m)
+	if err != nil {
+		return err
+	}
+	return w.value(v, indent, inMap)
+}
+
+func (w *yamlWriter) viaJSONTop(m proto.Message) error {
+	v, err := protojsonTree(m)
+	if err != nil {
+		return err
+	}
+	return w.top(v)
+}
+
+func protojsonTree(m proto.Message) (any, error) {
+	raw, err := protojson.MarshalOptions{}.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("xds: marshal %T: %w", m, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
