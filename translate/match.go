@@ -45,6 +45,9 @@ func compileMatch(m *gwv1.HTTPRouteMatch) (ir.HTTPMatch, error) {
 	// Header names are case-insensitive; on duplicates the first wins.
 	// Lists are short (at most 16), so a scan beats a map.
 	for _, h := range m.Headers {
+		if !isHeaderToken(string(h.Name)) { // validate_filters.go
+			return out, fmt.Errorf("header name %q is not a valid HTTP header name", h.Name)
+		}
 		name := strings.ToLower(string(h.Name))
 		if hasName(out.Headers, name) {
 			continue
@@ -57,6 +60,9 @@ func compileMatch(m *gwv1.HTTPRouteMatch) (ir.HTTPMatch, error) {
 	}
 	// Query parameter names are compared exactly; on duplicates the first wins.
 	for _, q := range m.QueryParams {
+		if !isHeaderToken(string(q.Name)) {
+			return out, fmt.Errorf("query parameter name %q is not valid (token characters only)", q.Name)
+		}
 		name := string(q.Name)
 		if hasName(out.QueryParams, name) {
 			continue

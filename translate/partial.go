@@ -49,6 +49,23 @@ func isUnknownValue(err error) bool {
 	return errors.As(err, &u)
 }
 
+// grpcMatchError is a GRPCRoute match that could not be spelled as an
+// HTTPRoute match (grpcroute.go); unknown marks an unknown enum value.
+type grpcMatchError struct {
+	rule    int
+	msg     string
+	unknown bool
+}
+
+// preInvalid records an invalid value of rule i found before compiling
+// (GRPCRoute conversion); beginRule files it with its rule.
+func (rs *routeState) preInvalid(i int, msg string) {
+	if rs.preInvalidMsgs == nil {
+		rs.preInvalidMsgs = map[int][]string{}
+	}
+	rs.preInvalidMsgs[i] = append(rs.preInvalidMsgs[i], msg)
+}
+
 // invalidRule is one rule found invalid while compiling.
 type invalidRule struct {
 	cr   *compiledRule
@@ -63,9 +80,9 @@ func (rs *routeState) invalid(msg string) {
 	rs.ruleInvalid = append(rs.ruleInvalid, msg)
 }
 
-// beginRule starts tracking one rule; it returns the mark endRule needs.
-func (rs *routeState) beginRule() int {
-	rs.ruleInvalid = nil
+// beginRule starts tracking rule i; it returns the mark endRule needs.
+func (rs *routeState) beginRule(i int) int {
+	rs.ruleInvalid = append([]string(nil), rs.preInvalidMsgs[i]...)
 	return len(rs.badMsgs)
 }
 

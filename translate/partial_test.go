@@ -144,3 +144,38 @@ spec:
 		t.Errorf("attachedRoutes = %d, want 1 (only the accepted route)", n)
 	}
 }
+
+// TestGRPCRoutePartiallyInvalid: a GRPCRoute rule whose method regex does
+// not compile is dropped like an HTTPRoute rule; an unknown method match
+// type still refuses the route.
+func TestGRPCRoutePartiallyInvalid(t *testing.T) {
+	doc := func(match string) string {
+		return gwYAML(`  - {name: http, port: 80, protocol: HTTP}`) + grpcSvc + `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: g, namespace: infra}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{method: {service: ok.Svc}}]
+    backendRefs: [{name: grpc, port: 9000}]
+  - matches: [` + match + `]
+    backendRefs: [{name: grpc, port: 9000}]
+`
+	}
+	res := run(t, doc(`{method: {type: RegularExpression, service: "*bad"}}`))
+	conds := grpcParentConds(t, grpcOut(t, res, "infra", "g"))
+	wantCond(t, conds, "Accepted", "True", "Accepted")
+	pi := wantCond(t, conds, "PartiallyInvalid", "True", "UnsupportedValue")
+	if !strings.HasPrefix(pi.Message, "Dropped Rule(s) [1]") {
+		t.Errorf("message %q", pi.Message)
+	}
+	for _, r := range vhost(t, proxy(t, res, "infra/gw"), "infra/gw/http/*").Routes {
+		if strings.Contains(r.Name, "/rule/1/") {
+			t.Errorf("dropped rule programmed: %s", r.Name)
+		}
+	}
+
+	res = run(t, doc(`{method: {type: Foo, service: x}}`))
+	wantCond(t, grpcParentConds(t, grpcOut(t, res, "infra", "g")), "Accepted", "False", "UnsupportedValue")
+}

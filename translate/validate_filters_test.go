@@ -95,3 +95,24 @@ func TestCRDValidationL4ListenerHostname(t *testing.T) {
 	}
 	wantCond(t, listenerStatus(t, g, "ok").Conditions, "Accepted", "True", "Accepted")
 }
+
+// TestMatchNameValidation: header and query parameter match names follow
+// the HTTPHeaderName pattern; a bad one invalidates its rule (dropped, the
+// valid rule stays).
+func TestMatchNameValidation(t *testing.T) {
+	for _, m := range []string{
+		`{path: {type: PathPrefix, value: /b}, headers: [{name: ":authority", value: x}]}`,
+		`{path: {type: PathPrefix, value: /b}, queryParams: [{name: "a b", value: x}]}`,
+	} {
+		res := run(t, egRepro+routeYAML(`  - matches: [{path: {type: PathPrefix, value: /a}}]
+    backendRefs: [{name: svc, port: 3000}]
+  - matches: [`+m+`]
+    backendRefs: [{name: svc, port: 3000}]`))
+		conds := parentConds(t, routeOut(t, res, "default", "r"))
+		wantCond(t, conds, "Accepted", "True", "Accepted")
+		wantCond(t, conds, "PartiallyInvalid", "True", "UnsupportedValue")
+		if n := len(vhost(t, proxy(t, res, "default/gw"), "default/gw/http/*").Routes); n != 1 {
+			t.Errorf("%s: %d routes, want 1", m, n)
+		}
+	}
+}

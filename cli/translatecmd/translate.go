@@ -197,6 +197,14 @@ func run(o *Options) error {
 	if err := o.emit(set, res); err != nil {
 		return err
 	}
+	// Warnings never change the exit code; they say what no status does.
+	for _, w := range res.Warnings {
+		if loc := w.Origin.String(); loc != "" {
+			fmt.Fprintf(o.IO.ErrOut, "warning: %s: %s\n", loc, w)
+		} else {
+			fmt.Fprintf(o.IO.ErrOut, "warning: %s\n", w)
+		}
+	}
 	return reportProblems(o.IO, res.Problems)
 }
 

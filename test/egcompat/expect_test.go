@@ -45,26 +45,7 @@ func join(parts ...[]expectation) []expectation {
 
 // Reasons, cited by several entries.
 const (
-	// (a) egctl bugs.
-	whyPartiallyInvalid = "egctl bug: a route with valid and invalid rules must stay Accepted=True with " +
-		"PartiallyInvalid=True (message \"Dropped Rule ...\"); egctl sets Accepted=False/UnsupportedValue " +
-		"(apis/v1/shared_types.go RouteConditionPartiallyInvalid: \"implementations MUST take one of the following approaches\")"
-	whyScheme = "egctl bug: an unknown redirect scheme must set Accepted=False/UnsupportedValue " +
-		"(apis/v1/httproute_types.go HTTPRequestRedirectFilter.Scheme: \"Unknown values here must result in ... UnsupportedValue\"); " +
-		"egctl emits schemeRedirect: unknown"
-	whyAddresses = "egctl bug: spec.addresses is ignored; an unsupported address type must be reported " +
-		"(apis/v1/gateway_types.go GatewaySpec.Addresses: \"the implementation MUST indicate this in ... GatewayStatus.Conditions\", reason UnsupportedAddress)"
-	whyOverlapTLS = "egctl gap: OverlappingTLSConfig (apis/v1/gateway_types.go: \"this condition should be set\" for HTTPS " +
-		"listeners with overlapping hostnames/certificates) is never written"
-	whyHeaderNames = "egctl bug: header names/values the CRD rejects (pattern ^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$, value MinLength=1) are " +
-		"accepted; \"host\" and \":\"-prefixed names give a bootstrap Envoy refuses (\"host headers may not be modified\"), " +
-		"an empty name or a CR/LF value makes the xds stage fail with a proto validation error instead of a route status"
-	whyUDPPort = "egctl bug: a UDPRoute backendRef to a Service port whose protocol is TCP resolves; the Service has no UDP port " +
-		"8080, so the datagrams go nowhere while ResolvedRefs says True"
-	whyCRDListener = "egctl gap: the Gateway CRD rejects a hostname on TCP/UDP listeners (CEL \"hostname must not be " +
-		"specified for protocols ['TCP', 'UDP']\"); offline there is no API server, egctl programs it silently"
-	whyCRDRewrite = "egctl gap: input the HTTPRoute CRD rejects (URLRewrite hostname not a PreciseHostname; " +
-		"replaceFullPath set with type ReplacePrefixMatch) is accepted silently"
+	// (a) egctl bugs: none listed; add one here when a new one is found.
 
 	// (b) EG behaviour; egctl follows the spec.
 	whyConflicted = "EG: routes attach to Conflicted listeners; the spec says a partial listener set may be accepted " +
@@ -86,10 +67,12 @@ const (
 	whyInvalidShare = "representation: EG keeps one empty setting per unresolved backendRef, egctl sums their weight into InvalidWeight"
 	whyLoopback     = "EG refuses loopback/unix Backend addresses unless running on the host, and mixing address types across " +
 		"backendRefs; egctl runs beside its backends, and loopback is its normal case"
-	whyDupFilter       = "spec: a filter type may not repeat in a rule (CRD CEL); egctl rejects the route, EG merges"
+	whyDupFilter           = "spec: a filter type may not repeat in a rule (CRD CEL); egctl rejects the route, EG merges"
+	whyAttachedNotAccepted = "spec: routes with Accepted=False MUST NOT be counted in attachedRoutes " +
+		"(apis/v1/gateway_types.go ListenerStatus.AttachedRoutes); EG counts them"
 	whyCORS            = "EG programs CORS preflight as an extra route; egctl uses Envoy's CORS filter"
 	whyPassthroughCert = "spec: certificateRefs \"is ignored\" in Passthrough mode (apis/v1/gateway_types.go); EG refuses the listener"
-	whyL4Hostname      = "EG rejects a TCP/UDP listener with a hostname; the CRD rejects it too (see the class a gap entry)"
+	whyL4Hostname      = "a TCP/UDP listener with a hostname (the CRD rejects it): egctl sets Accepted=False/UnsupportedValue, EG only Programmed=False"
 	whyKindsNoGroup    = "EG treats allowedRoutes.kinds without group as core group (no CRD defaulting); egctl defaults it to gateway.networking.k8s.io as the CRD does"
 	whySelector        = "invalid or missing namespace selector: egctl rejects the listener (Accepted=False/UnsupportedValue), EG keeps it and rejects routes; both defensible"
 	whyMultiCert       = "several certificateRefs with one invalid: more than one reference is implementation-specific; egctl does not program the listener"
@@ -101,7 +84,10 @@ const (
 	whyDynamic          = "unsupported: Backend type DynamicResolver"
 	whyBackendRefFilter = "unsupported: per-backendRef filters other than header modifiers (implementation-specific in the spec)"
 	whyTCPOnTLS         = "unsupported: TCPRoute on a TLS listener (EG lists TCPRoute in TLS listeners' supportedKinds)"
-	whyServiceImport    = "unsupported: ServiceImport backends (egctl reports InvalidKind)"
+	whyAddrBind         = "EG gives spec.addresses to the proxy's LoadBalancer Service; egctl has no Service and binds the listeners " +
+		"to the one IP asked for, so a Hostname, NamedAddress or second IP is refused (Accepted=False/UnsupportedAddress, " +
+		"apis/v1/gateway_types.go GatewaySpec.Addresses: the implementation MUST indicate an address it cannot use)"
+	whyServiceImport = "unsupported: ServiceImport backends (egctl reports InvalidKind)"
 )
 
 var emptyMatchCases = []string{
@@ -110,6 +96,8 @@ var emptyMatchCases = []string{
 	"httproute-with-multiple-invalid-rules",
 }
 
+// headerCases set header names or values the CRD rejects; egctl, like EG,
+// sets Accepted=False and fails the rule closed.
 var headerCases = []string{
 	"httproute-with-header-filter-empty-header-values", "httproute-with-header-filter-empty-headers",
 	"httproute-with-header-filter-invalid-header-values", "httproute-with-header-filter-invalid-headers",
@@ -117,6 +105,18 @@ var headerCases = []string{
 	"httproute-with-response-header-filter-empty-header-values", "httproute-with-response-header-filter-empty-headers",
 	"httproute-with-response-header-filter-invalid-header-values", "httproute-with-response-header-filter-invalid-headers",
 	"httproute-with-response-header-filter-no-valid-headers",
+}
+
+// notAcceptedCases have a route egctl and EG both set Accepted=False.
+var notAcceptedCases = []string{
+	"grpcroute-with-request-header-modifier", "httproute-with-header-filter-duplicate-add-multiple-filters",
+	"httproute-with-header-filter-duplicate-remove-multiple-filters", "httproute-with-invalid-regex",
+	"httproute-with-redirect-filter-invalid-scheme", "httproute-with-redirect-filter-invalid-status",
+	"httproute-with-response-header-filter-duplicate-add-multiple-filters",
+	"httproute-with-response-header-filter-duplicate-remove-multiple-filters",
+	"httproute-with-urlrewrite-filter-invalid-multiple-filters", "httproute-with-urlrewrite-filter-invalid-path-type",
+	"httproute-with-urlrewrite-filter-missing-path",
+	"httproute-with-urlrewrite-filter-invalid-hostname", "httproute-with-urlrewrite-filter-invalid-path",
 }
 
 var dupFilterCases = []string{
@@ -141,23 +141,7 @@ var tlsKindsCases = []string{
 }
 
 var expectations = join(
-	// ---- (a) egctl bugs ----
-	[]expectation{
-		{"httproute-with-single-rule-with-multiple-rules", "Accepted EG=True/Accepted egctl=False/UnsupportedValue", "a", whyPartiallyInvalid},
-		{"httproute-with-single-rule-with-multiple-rules", "PartiallyInvalid EG=True/UnsupportedValue egctl=absent", "a", whyPartiallyInvalid},
-		{"httproute-with-redirect-filter-invalid-scheme", "Accepted EG=False/UnsupportedValue egctl=True/Accepted", "a", whyScheme},
-		{"httproute-with-redirect-filter-invalid-scheme", "EG=direct 500 egctl=redirect", "a", whyScheme},
-		{"gateway-with-unsupported-address-type", "Accepted EG=False/UnsupportedAddress egctl=True/Accepted", "a", whyAddresses},
-		{"", "OverlappingTLSConfig EG=True/Overlapping", "a", whyOverlapTLS},
-		{"gateway-with-listener-with-udproute-with-mismatch-port-protocol", "ResolvedRefs EG=False/PortNotFound egctl=True/ResolvedRefs", "a", whyUDPPort},
-		{"gateway-with-listener-with-udproute-with-mismatch-port-protocol", "route udproute/default/udproute-1 EG=dest", "a", whyUDPPort},
-		{"gateway-with-listener-with-tcp-with-hostname", "Programmed EG=False/Invalid egctl=True/Programmed", "a", whyCRDListener},
-		{"gateway-with-listener-with-udp-with-hostname", "Programmed EG=False/Invalid egctl=True/Programmed", "a", whyCRDListener},
-		{"httproute-with-urlrewrite-filter-invalid-hostname", "", "a", whyCRDRewrite},
-		{"httproute-with-urlrewrite-filter-invalid-path", "", "a", whyCRDRewrite},
-	},
-	each(headerCases, "Accepted EG=False/UnsupportedValue egctl=True/Accepted", "a", whyHeaderNames),
-	each(headerCases, "EG=direct 500 egctl=dest", "a", whyHeaderNames),
+	// ---- (a) egctl bugs: none listed ----
 
 	// ---- (b) EG bugs / EG-specific; egctl follows the spec ----
 	each(conflictCases, "attachedRoutes EG=1 egctl=0", "b", whyConflicted),
@@ -206,9 +190,17 @@ var expectations = join(
 		{"httproute-attaching-to-listener-with-multiple-backend-backendrefs-diff-address-type", "", "b", whyLoopback},
 		{"httproute-attaching-to-listener-with-multiple-backend-backendrefs-same-address-type", "", "b", whyLoopback},
 		{"httproute-with-cors-filter", "cors-preflight", "b", whyCORS},
+		{"gateway-static-addresses", "Programmed EG=True/Programmed egctl=False/Invalid", "b", whyAddrBind},
+		{"gateway-with-addresses-with-ipaddress", "Programmed EG=True/Programmed egctl=False/Invalid", "b", whyAddrBind},
+		{"gateway-with-listener-with-tcp-with-hostname", "Accepted EG=absent egctl=False/UnsupportedValue", "b", whyL4Hostname},
+		{"gateway-with-listener-with-udp-with-hostname", "Accepted EG=absent egctl=False/UnsupportedValue", "b", whyL4Hostname},
+		{"gateway-with-unsupported-address-type", "Programmed EG=absent egctl=False/AddressNotUsable", "b",
+			"egctl also says Programmed=False/AddressNotUsable (apis/v1/gateway_types.go GatewayReasonAddressNotUsable) for a Gateway refused for its addresses; EG writes no Programmed"},
 	},
 	each(emptyMatchCases, "/match/-1/", "b", whyEmptyMatch),
 	each(emptyMatchCases, "/match/0/", "b", whyEmptyMatch),
+	each(notAcceptedCases, "attachedRoutes EG=1 egctl=0", "b", whyAttachedNotAccepted),
+	each(headerCases, "attachedRoutes EG=", "b", whyAttachedNotAccepted),
 	each(dupFilterCases, "Accepted EG=True/Accepted egctl=False/UnsupportedValue", "b", whyDupFilter),
 	each(dupFilterCases[:4], "egctl=direct 500", "b", whyDupFilter),
 	[]expectation{
