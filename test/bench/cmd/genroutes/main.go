@@ -1,0 +1,26 @@
+// Command genroutes writes the benchmark workload (see package
+// test/bench/gen) to stdout:
+//
+//	genroutes -routes 10000 > routes.yaml
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/egctl/egctl/test/bench/gen"
+)
+
+func main() {
+	routes := flag.Int("routes", 1000, "number of HTTPRoutes to generate")
+	flag.Parse()
+	if flag.NArg() != 0 {
+		fmt.Fprintf(os.Stderr, "genroutes: unexpected arguments %q\nusage: genroutes -routes N > routes.yaml\n", flag.Args())
+		os.Exit(2)
+	}
+	if err := gen.Write(os.Stdout, *routes); err != nil {
+		fmt.Fprintf(os.Stderr, "genroutes: %v\n", err)
+		os.Exit(1)
+	}
+}
