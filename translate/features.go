@@ -20,7 +20,7 @@ var SupportedFeatures = map[features.FeatureName]string{
 	features.SupportGatewayFrontendClientCertificateValidation:                 "spec.tls.frontend default and perPort, CA in ConfigMap or Secret ca.crt",
 	features.SupportGatewayFrontendClientCertificateValidationInsecureFallback: "mode AllowInsecureFallback, with the InsecureFrontendValidationMode condition",
 	features.SupportGatewayBackendClientCertificate:                            "spec.tls.backend.clientCertificateRef, presented to BackendTLSPolicy backends",
-	features.SupportListenerSet:                                                "HTTP and HTTPS listeners; allowedListeners, precedence, conflicts, status",
+	features.SupportListenerSet:                                                "all listener protocols; allowedListeners, precedence, conflicts, status",
 	features.SupportReferenceGrant:                                             "certificates, CA certificates and backends across namespaces",
 	features.SupportHTTPRoute:                                                  "",
 	features.SupportHTTPRouteDestinationPortMatching:                           "",
@@ -55,6 +55,7 @@ var SupportedFeatures = map[features.FeatureName]string{
 	features.SupportTCPRoute:                                                   "",
 	features.SupportTLSRoute:                                                   "TLS passthrough by SNI",
 	features.SupportTLSRouteModeTerminate:                                      "",
+	features.SupportTLSRouteModeMixed:                                          "Terminate and Passthrough TLS listeners share a port; SNI picks the filter chain",
 	features.SupportUDPRoute:                                                   "",
 }
 
@@ -65,7 +66,6 @@ var featureGaps = map[features.FeatureName]string{
 	features.SupportGatewayAddressEmpty:          "spec.addresses is ignored",
 	features.SupportGatewayInfrastructure:        "spec.infrastructure is ignored: there is no deployment to label",
 	features.SupportHTTPRouteRetryBackendTimeout: "not verified that a timed-out attempt is retried",
-	features.SupportTLSRouteModeMixed:            "",
 }
 
 // FeaturesMarkdown renders docs/features.md: every conformance feature of

@@ -82,7 +82,7 @@ func (b *builder) processL4Route(r *l4Route) {
 	var ours []gwv1.RouteParentStatus
 	compiled := false
 	for _, pref := range r.spec.ParentRefs {
-		g := b.parentGateway(r.meta.Namespace, &pref)
+		g := b.routeParent(r.meta.Namespace, &pref) // listenerset.go
 		if g == nil {
 			continue
 		}
@@ -178,7 +178,7 @@ func (b *builder) attachL4(r *l4Route, g *gatewayState, p *gwv1.ParentReference)
 		return reason, msg
 	}
 	var named, kindOK, usable []*listenerState
-	for _, l := range g.listeners {
+	for _, l := range b.refListeners(g, r.meta.Namespace, p) { // listenerset.go
 		if p.SectionName != nil && l.spec.Name != *p.SectionName {
 			continue
 		}
@@ -194,7 +194,7 @@ func (b *builder) attachL4(r *l4Route, g *gatewayState, p *gwv1.ParentReference)
 			usable = append(usable, l)
 		}
 	}
-	where := "Gateway " + g.key()
+	where := b.refWhere(g, r.meta.Namespace, p) // listenerset.go
 	if p.SectionName != nil {
 		where += " listener " + string(*p.SectionName)
 	}
@@ -263,7 +263,7 @@ func olderL4(a, b *l4Attachment) int {
 // listeners each server name goes to the most specific listener of its
 // port and there to the oldest route claiming it.
 func (g *gatewayState) buildL4(p *ir.Proxy) {
-	for _, l := range g.listeners {
+	for _, l := range slices.Concat(g.listeners, g.setListeners) {
 		if !l.ready {
 			continue
 		}

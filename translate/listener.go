@@ -323,13 +323,7 @@ func markConflicts(ls []*listenerState) {
 		group := byPort[p]
 		protos := map[gwv1.ProtocolType]bool{}
 		for _, l := range group {
-			p := l.spec.Protocol
-			if p == gwv1.TLSProtocolType {
-				// HTTPS and TLS listeners share a port: both speak TLS
-				// and the server name picks the listener.
-				p = gwv1.HTTPSProtocolType
-			}
-			protos[p] = true
+			protos[portProtocol(l)] = true
 		}
 		if len(protos) > 1 {
 			for _, l := range group {
@@ -354,6 +348,16 @@ func markConflicts(ls []*listenerState) {
 			}
 		}
 	}
+}
+
+// portProtocol is what a listener speaks on its port: HTTPS and TLS
+// listeners may share a port, since both speak TLS and the server name
+// picks the listener.
+func portProtocol(l *listenerState) gwv1.ProtocolType {
+	if l.spec.Protocol == gwv1.TLSProtocolType {
+		return gwv1.HTTPSProtocolType
+	}
+	return l.spec.Protocol
 }
 
 // finishConditions fills in the positive conditions not already failed and

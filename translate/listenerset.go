@@ -125,14 +125,9 @@ func (b *builder) processListenerSets(g *gatewayState) {
 		for i := range ls.Spec.Listeners {
 			e := &ls.Spec.Listeners[i]
 			spec := &gwv1.Listener{Name: e.Name, Hostname: e.Hostname, Port: e.Port, Protocol: e.Protocol, TLS: e.TLS, AllowedRoutes: e.AllowedRoutes}
-			l := b.newListenerFor(g, st, spec)
-			if e.Protocol != gwv1.HTTPProtocolType && e.Protocol != gwv1.HTTPSProtocolType && !l.cond.isFalse("Accepted") {
-				l.cond.set("Accepted", false, "UnsupportedProtocol",
-					fmt.Sprintf("protocol %q is not supported in a ListenerSet yet; supported: HTTP, HTTPS", e.Protocol))
-			}
-			st.listeners = append(st.listeners, l)
+			st.listeners = append(st.listeners, b.newListenerFor(g, st, spec))
 		}
-		accepted, programmed := 0, 0
+		programmed := 0
 		for _, l := range st.listeners {
 			if !l.cond.isFalse("Accepted") {
 				if reason, msg := conflictWith(live, l); reason != "" {
@@ -150,9 +145,6 @@ func (b *builder) processListenerSets(g *gatewayState) {
 				l.cond.set("Accepted", false, reason, msg)
 				l.cond.set("Programmed", false, reason, msg)
 			}
-			if !l.cond.isFalse("Accepted") {
-				accepted++
-			}
 			if l.ready {
 				programmed++
 				pg := g.ports[l.spec.Port]
@@ -164,10 +156,13 @@ func (b *builder) processListenerSets(g *gatewayState) {
 			}
 			g.setListeners = append(g.setListeners, l)
 		}
+		// A listener is valid when it can be programmed: one that is
+		// accepted but has unresolved references (a certificate without
+		// its ReferenceGrant) does not keep the ListenerSet accepted.
 		switch {
-		case accepted == len(st.listeners) && programmed == accepted && accepted > 0:
+		case programmed == len(st.listeners) && programmed > 0:
 			st.cond.set("Accepted", true, string(gwv1.ListenerSetReasonAccepted), "the ListenerSet is attached to Gateway "+g.key())
-		case accepted > 0:
+		case programmed > 0:
 			st.cond.set("Accepted", true, string(gwv1.ListenerSetReasonListenersNotValid), "some listeners are invalid; the valid ones are programmed")
 		default:
 			st.cond.set("Accepted", false, string(gwv1.ListenerSetReasonListenersNotValid), "no listener is valid")
@@ -180,19 +175,14 @@ func (b *builder) processListenerSets(g *gatewayState) {
 	}
 }
 
-// conflictWith checks l against the listeners that take precedence.
+// conflictWith checks l against the listeners that take precedence, with
+// the rules markConflicts applies inside one Gateway.
 func conflictWith(live []*listenerState, l *listenerState) (string, string) {
-	proto := func(x *listenerState) gwv1.ProtocolType {
-		if x.spec.Protocol == gwv1.TLSProtocolType {
-			return gwv1.HTTPSProtocolType // both speak TLS; SNI picks
-		}
-		return x.spec.Protocol
-	}
 	for _, o := range live {
-		if o.spec.Port != l.spec.Port {
-			continue
+		if o.spec.Port != l.spec.Port || (o.spec.Protocol == gwv1.UDPProtocolType) != (l.spec.Protocol == gwv1.UDPProtocolType) {
+			continue // another port, or the other port space (UDP vs TCP)
 		}
-		if proto(o) != proto(l) {
+		if portProtocol(o) != portProtocol(l) {
 			return string(gwv1.ListenerEntryReasonProtocolConflict),
 				fmt.Sprintf("port %d is used by listener %s with protocol %s", l.spec.Port, o.name(), o.spec.Protocol)
 		}

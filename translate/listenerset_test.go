@@ -116,7 +116,7 @@ spec:
 	wantCond(t, lsListener(t, first, "clash-gw").Conditions, "Programmed", "False", "HostnameConflict")
 	wantCond(t, lsListener(t, first, "clash-proto").Conditions, "Accepted", "False", "ProtocolConflict")
 	wantCond(t, lsListener(t, first, "clash-proto").Conditions, "Conflicted", "True", "ProtocolConflict")
-	wantCond(t, lsListener(t, first, "tcp").Conditions, "Accepted", "False", "UnsupportedProtocol")
+	wantCond(t, lsListener(t, first, "tcp").Conditions, "Programmed", "True", "Programmed")
 	if n := lsListener(t, first, "extra").AttachedRoutes; n != 1 {
 		t.Errorf("first/extra attachedRoutes = %d, want 1", n)
 	}
@@ -174,5 +174,97 @@ func TestListenerSetNotAllowedByDefault(t *testing.T) {
 	}
 	if n := len(proxy(t, res, "infra/gw").HTTP); n != 1 {
 		t.Errorf("proxy has %d listeners, want 1", n)
+	}
+}
+
+// TCP, TLS and UDP listeners of a ListenerSet follow the same conflict
+// rules as a Gateway's own, and take routes through a ListenerSet parentRef.
+func TestListenerSetL4(t *testing.T) {
+	crt, key := selfSigned(t)
+	gw := strings.Replace(gwYAML(`  - {name: http, port: 80, protocol: HTTP}`),
+		"  gatewayClassName: eg\n", "  gatewayClassName: eg\n  allowedListeners: {namespaces: {from: Same}}\n", 1)
+	in := gw + svcYAML + secretYAML("infra", "cert", "kubernetes.io/tls", crt, key) +
+		listenerSetYAML("infra", "l4", "2024-01-01T00:00:00Z", `{name: gw}`, `
+  - {name: tcp, port: 5000, protocol: TCP}
+  - {name: udp-80, port: 80, protocol: UDP}
+  - {name: pass, port: 8443, protocol: TLS, hostname: pass.example.com, tls: {mode: Passthrough}}
+  - {name: tcp-80, port: 80, protocol: TCP}`) +
+		listenerSetYAML("infra", "mixed", "2024-02-01T00:00:00Z", `{name: gw}`, `
+  - {name: term, port: 8443, protocol: TLS, hostname: term.example.com, tls: {certificateRefs: [{name: cert}]}}`) +
+		l4Doc("TCPRoute", "tcp", "2024-01-01T00:00:00Z", "{kind: ListenerSet, name: l4, sectionName: tcp}", "", "{name: web, port: 80}") +
+		l4Doc("UDPRoute", "udp", "2024-01-01T00:00:00Z", "{kind: ListenerSet, name: l4, sectionName: udp-80}", "", "{name: web, port: 80}") +
+		l4Doc("TLSRoute", "tls", "2024-01-01T00:00:00Z", "{kind: ListenerSet, name: l4}", "  hostnames: [pass.example.com]\n", "{name: web, port: 80}") +
+		l4Doc("TCPRoute", "via-gw", "2024-01-01T00:00:00Z", "{name: gw, sectionName: tcp}", "", "{name: web, port: 80}")
+	res := run(t, in)
+
+	l4 := listenerSetOut(t, res, "infra", "l4")
+	wantCond(t, l4.Status.Conditions, "Accepted", "True", "ListenersNotValid")
+	for _, name := range []string{"tcp", "udp-80", "pass"} {
+		wantCond(t, lsListener(t, l4, name).Conditions, "Programmed", "True", "Programmed")
+		if n := lsListener(t, l4, name).AttachedRoutes; n != 1 {
+			t.Errorf("listener %s attachedRoutes = %d, want 1", name, n)
+		}
+	}
+	// TCP on the Gateway's HTTP port conflicts; UDP has its own port space.
+	tcp80 := lsListener(t, l4, "tcp-80")
+	wantCond(t, tcp80.Conditions, "Accepted", "False", "ProtocolConflict")
+	wantCond(t, tcp80.Conditions, "Conflicted", "True", "ProtocolConflict")
+	// Terminate next to Passthrough on one port (TLSRouteModeMixed): SNI
+	// picks the listener, as on a Gateway.
+	mixed := listenerSetOut(t, res, "infra", "mixed")
+	wantCond(t, lsListener(t, mixed, "term").Conditions, "Programmed", "True", "Programmed")
+	wantCond(t, mixed.Status.Conditions, "Accepted", "True", "Accepted")
+
+	for _, r := range []struct{ kind, name string }{{"TCPRoute", "tcp"}, {"UDPRoute", "udp"}, {"TLSRoute", "tls"}} {
+		wantCond(t, l4Parents(t, res, r.kind, "infra", r.name), "Accepted", "True", "Accepted")
+	}
+	// A Gateway parentRef does not reach ListenerSet listeners.
+	wantCond(t, l4Parents(t, res, "TCPRoute", "infra", "via-gw"), "Accepted", "False", "NoMatchingParent")
+
+	p := proxy(t, res, "infra/gw")
+	routes := map[string]string{}
+	for _, l := range p.TCP {
+		for _, r := range l.Routes {
+			routes[l.Name] = r.Name
+		}
+	}
+	for _, l := range p.UDP {
+		if l.Route != nil {
+			routes[l.Name] = l.Route.Name
+		}
+	}
+	want := map[string]string{
+		"infra/gw/infra/l4/tcp":    "tcproute/infra/tcp",
+		"infra/gw/infra/l4/udp-80": "udproute/infra/udp",
+		"infra/gw/infra/l4/pass":   "tlsroute/infra/tls",
+	}
+	for l, r := range want {
+		if routes[l] != r {
+			t.Errorf("listener %s route = %q, want %q (all: %v)", l, routes[l], r, routes)
+		}
+	}
+	if len(p.TCP) != 3 || len(p.UDP) != 1 {
+		t.Errorf("proxy has %d TCP and %d UDP listeners, want 3 and 1", len(p.TCP), len(p.UDP))
+	}
+	if err := res.IR.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A ListenerSet whose only listener cannot be programmed (its certificate
+// is in another namespace without a ReferenceGrant) is not accepted.
+func TestListenerSetUnresolvedOnly(t *testing.T) {
+	crt, key := selfSigned(t)
+	gw := strings.Replace(gwYAML(`  - {name: http, port: 80, protocol: HTTP}`),
+		"  gatewayClassName: eg\n", "  gatewayClassName: eg\n  allowedListeners: {namespaces: {from: All}}\n", 1)
+	res := run(t, gw+secretYAML("infra", "cert", "kubernetes.io/tls", crt, key)+
+		listenerSetYAML("app", "ls", "2024-01-01T00:00:00Z", `{name: gw, namespace: infra}`, `
+  - {name: secure, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: cert, namespace: infra}]}}`))
+	ls := listenerSetOut(t, res, "app", "ls")
+	wantCond(t, lsListener(t, ls, "secure").Conditions, "ResolvedRefs", "False", "RefNotPermitted")
+	wantCond(t, ls.Status.Conditions, "Accepted", "False", "ListenersNotValid")
+	wantCond(t, ls.Status.Conditions, "Programmed", "False", "ListenersNotValid")
+	if n := gatewayOut(t, res, "infra", "gw").Status.AttachedListenerSets; n == nil || *n != 0 {
+		t.Errorf("attachedListenerSets = %v, want 0", n)
 	}
 }

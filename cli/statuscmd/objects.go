@@ -50,12 +50,14 @@ func (s ObjectStatus) ref() string {
 	return s.Namespace + "/" + s.Name
 }
 
-// bad says whether a condition reports a problem. Conflicted is the one
-// type where True is bad; an Accepted=True with reason ListenersNotValid
-// still means part of the Gateway was refused.
+// bad says whether a condition reports a problem, with the rule
+// translate's Problems use. Conflicted and PartiallyInvalid are the types
+// where True is bad (a PartiallyInvalid route had rules dropped); an
+// Accepted=True with reason ListenersNotValid still means part of the
+// Gateway was refused.
 func bad(c metav1.Condition) bool {
 	switch {
-	case c.Type == "Conflicted":
+	case c.Type == "Conflicted" || c.Type == string(gwv1.RouteConditionPartiallyInvalid):
 		return c.Status == metav1.ConditionTrue
 	case c.Reason == string(gwv1.GatewayReasonListenersNotValid):
 		return true

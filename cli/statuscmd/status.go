@@ -234,7 +234,7 @@ func verdict(ios *cli.IOStreams, rep *Report) error {
 	}
 	var parts []string
 	if objects > 0 {
-		parts = append(parts, plural(objects, "object row is", "object rows are")+" not accepted or have unresolved references")
+		parts = append(parts, plural(objects, "object row is", "object rows are")+" not OK (not accepted, conflicted, partially invalid or unresolved references)")
 	}
 	if proxies > 0 {
 		parts = append(parts, plural(proxies, "proxy has", "proxies have")+" problems")

@@ -38,7 +38,7 @@ func TestObjectsTable(t *testing.T) {
 		t.Fatalf("code %d, want 1 (objects not OK)\n%s", r.code, r.stderr)
 	}
 	golden(t, "broken.txt", r.stdout)
-	if !strings.Contains(r.stderr, "3 object rows are not accepted or have unresolved references") {
+	if !strings.Contains(r.stderr, "4 object rows are not OK (not accepted, conflicted, partially invalid or unresolved references)") {
 		t.Errorf("stderr: %q", r.stderr)
 	}
 
@@ -55,14 +55,21 @@ func TestObjectsJSONAndYAML(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("-o json: %v\n%s", err, r.stdout)
 	}
-	var api *ObjectStatus
+	var api, partial *ObjectStatus
 	for i := range rep.Objects {
 		if rep.Objects[i].Kind == "HTTPRoute" && rep.Objects[i].Name == "api" {
 			api = &rep.Objects[i]
 		}
+		if rep.Objects[i].Kind == "HTTPRoute" && rep.Objects[i].Name == "partial" {
+			partial = &rep.Objects[i]
+		}
 	}
-	if api == nil || api.OK || api.ResolvedRefs != "False" || api.Reason != "BackendNotFound" || api.Parent != "default/eg (http)" || !strings.HasSuffix(api.Origin, "broken.yaml:54") {
+	if api == nil || api.OK || api.ResolvedRefs != "False" || api.Reason != "BackendNotFound" || api.Parent != "default/eg (http)" || !strings.HasSuffix(api.Origin, "broken.yaml:55") {
 		t.Errorf("HTTPRoute default/api row: %+v", api)
+	}
+	// Accepted and resolved, but a rule was dropped: not OK.
+	if partial == nil || partial.OK || partial.Accepted != "True" || partial.ResolvedRefs != "True" || partial.Reason != "UnsupportedValue" || !strings.Contains(partial.Message, "Dropped Rule(s) [1]") {
+		t.Errorf("HTTPRoute default/partial row: %+v", partial)
 	}
 	if r.code != 1 {
 		t.Errorf("-o json keeps the exit status: %d", r.code)

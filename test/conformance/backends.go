@@ -132,8 +132,8 @@ func (b *Backends) Reconcile(ctx context.Context) error {
 		}
 		dep, err := b.startDeployment(ctx, d, h)
 		if err != nil {
-			// Typically a Secret volume whose Secret is not there yet: the
-			// next change (the Secret's creation) retries.
+			// Typically a volume whose Secret or ConfigMap is not there
+			// yet: the next change (its creation) retries.
 			b.logOnce("backends: Deployment %s: %v (will retry on the next change)", key, err)
 			continue
 		}
@@ -256,7 +256,7 @@ func (b *Backends) startPod(ctx context.Context, d *appsv1.Deployment, name stri
 	if err := os.MkdirAll(podDir, 0o755); err != nil {
 		return nil, err
 	}
-	mounts, err := b.materializeSecretVolumes(ctx, d, c, podDir)
+	mounts, err := b.materializeVolumes(ctx, d, c, podDir)
 	if err != nil {
 		return nil, err
 	}
@@ -346,41 +346,62 @@ func (b *Backends) startPod(ctx context.Context, d *appsv1.Deployment, name stri
 	return p, nil
 }
 
-// materializeSecretVolumes writes the Secret volumes the container mounts
-// into podDir and returns mountPath → directory.
-func (b *Backends) materializeSecretVolumes(ctx context.Context, d *appsv1.Deployment, c corev1.Container, podDir string) (map[string]string, error) {
-	vols := map[string]*corev1.SecretVolumeSource{}
+// materializeVolumes writes the Secret and ConfigMap volumes the container
+// mounts into podDir and returns mountPath → directory. (A Secret holds
+// the echo server's certificate; a ConfigMap the CA it checks client
+// certificates against.)
+func (b *Backends) materializeVolumes(ctx context.Context, d *appsv1.Deployment, c corev1.Container, podDir string) (map[string]string, error) {
+	vols := map[string]corev1.VolumeSource{}
 	for _, v := range d.Spec.Template.Spec.Volumes {
-		if v.Secret != nil {
-			vols[v.Name] = v.Secret
-		}
+		vols[v.Name] = v.VolumeSource
 	}
 	out := map[string]string{}
 	for _, m := range c.VolumeMounts {
-		sv := vols[m.Name]
-		if sv == nil {
+		v, ok := vols[m.Name]
+		if !ok {
 			continue
 		}
-		var sec corev1.Secret
-		if err := b.store.Get(ctx, client.ObjectKey{Namespace: d.Namespace, Name: sv.SecretName}, &sec); err != nil {
-			return nil, fmt.Errorf("volume %s: Secret %s/%s: %w", m.Name, d.Namespace, sv.SecretName, err)
+		var data map[string][]byte
+		var items []corev1.KeyToPath
+		switch {
+		case v.Secret != nil:
+			var sec corev1.Secret
+			if err := b.store.Get(ctx, client.ObjectKey{Namespace: d.Namespace, Name: v.Secret.SecretName}, &sec); err != nil {
+				return nil, fmt.Errorf("volume %s: Secret %s/%s: %w", m.Name, d.Namespace, v.Secret.SecretName, err)
+			}
+			data, items = sec.Data, v.Secret.Items
+		case v.ConfigMap != nil:
+			var cm corev1.ConfigMap
+			if err := b.store.Get(ctx, client.ObjectKey{Namespace: d.Namespace, Name: v.ConfigMap.Name}, &cm); err != nil {
+				return nil, fmt.Errorf("volume %s: ConfigMap %s/%s: %w", m.Name, d.Namespace, v.ConfigMap.Name, err)
+			}
+			data = map[string][]byte{}
+			for k, val := range cm.BinaryData {
+				data[k] = val
+			}
+			for k, val := range cm.Data {
+				data[k] = []byte(val)
+			}
+			items = v.ConfigMap.Items
+		default:
+			continue
 		}
 		dir := filepath.Join(podDir, "volumes", m.Name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
 		files := map[string]string{}
-		for k := range sec.Data {
+		for k := range data {
 			files[k] = k
 		}
-		if len(sv.Items) > 0 {
+		if len(items) > 0 {
 			files = map[string]string{}
-			for _, it := range sv.Items {
+			for _, it := range items {
 				files[it.Key] = it.Path
 			}
 		}
 		for k, path := range files {
-			if err := os.WriteFile(filepath.Join(dir, path), sec.Data[k], 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, path), data[k], 0o600); err != nil {
 				return nil, err
 			}
 		}

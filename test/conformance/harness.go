@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/egctl/egctl/internal/envoytest"
 )
 
@@ -49,6 +52,11 @@ type Options struct {
 
 // StartHarness starts every part. Close stops them all.
 func StartHarness(o Options) (*Harness, error) {
+	// The fake client and the suite's clients log through
+	// controller-runtime; without a logger it prints a warning and a
+	// stack trace once. Their logs add nothing here: the harness reports
+	// through Logf and diagnostics.txt.
+	crlog.SetLogger(logr.Discard())
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}

@@ -37,6 +37,8 @@ func TestEnvoyGatewayCases(t *testing.T) {
 	used := map[int]bool{}
 	classCases := map[string]map[string]bool{} // class → cases with a mismatch of that class
 	classLines := map[string]int{}
+	whyCases := map[string]map[string]bool{} // class + reason → cases, for the report
+	whyLines := map[string]int{}
 	skipped := map[string]int{}
 	var compared, clean, accepted int
 	var unexpected []string
@@ -85,6 +87,12 @@ func TestEnvoyGatewayCases(t *testing.T) {
 				}
 				classCases[cl][name] = true
 				classLines[cl]++
+				why := cl + ": " + expectations[i].Why
+				if whyCases[why] == nil {
+					whyCases[why] = map[string]bool{}
+				}
+				whyCases[why][name] = true
+				whyLines[why]++
 				continue
 			}
 			caseOK = false
@@ -122,6 +130,16 @@ func TestEnvoyGatewayCases(t *testing.T) {
 		}
 		if os.Getenv("EGCOMPAT_REPORT") != "" {
 			t.Logf("skip reasons:\n%s", strings.Join(reasons, "\n"))
+			keys := make([]string, 0, len(whyLines))
+			for w := range whyLines {
+				keys = append(keys, w)
+			}
+			sort.Strings(keys) // by class, then reason
+			whys := make([]string, 0, len(keys))
+			for _, w := range keys {
+				whys = append(whys, fmt.Sprintf("%4d lines %3d cases  %s", whyLines[w], len(whyCases[w]), w))
+			}
+			t.Logf("accepted differences by class and reason:\n%s", strings.Join(whys, "\n"))
 		}
 	}
 }
