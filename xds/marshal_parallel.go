@@ -2,6 +2,7 @@ package xds
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,15 +19,17 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// A config dump of 10,000 routes is one message of ~50 MB of YAML; written
-// by one goroutine from one protojson document it is the slowest step of
+// A config dump of 10,000 routes is one message of ~70 MB of YAML; written
+// by one goroutine from one protojson document it was the slowest step of
 // `egctl x translate`. So a big message is cut into units: every list of
 // messages under a big message becomes one unit per element, every big
 // message field (and the message inside a big Any) a unit of its own, down
-// to units below splitSize. The units are marshalled and written in
-// parallel, each at the indent it has in the whole document, and their
-// texts are joined in document order. Every unit is written exactly as
-// sigs.k8s.io/yaml.JSONToYAML would write it at that place.
+// to units below splitSize. The units are written in parallel, straight
+// from the messages (yaml_proto.go), each at the indent it has in the whole
+// document, and their texts are joined in document order as they are
+// ready. Every unit is written exactly as sigs.k8s.io/yaml.JSONToYAML would
+// write the protojson form at that place; a unit with a scalar the fast
+// writer cannot spell like go-yaml is handed to go-yaml (renderSlow).
 
 // splitSize is the encoded size below which a message is one unit.
 var splitSize = 16 << 10
@@ -48,6 +51,9 @@ type yamlUnit struct {
 	item    bool
 	top     bool // the document itself (indent 0, not a value)
 	holes   map[string]*yamlHole
+	// batch, when set, makes the unit a run of small sequence items (orig
+	// and msg unused): one unit per item costs more than writing it.
+	batch []proto.Message
 
 	parts [][]byte // text before each hole, in document order
 	order []*yamlHole
@@ -55,8 +61,32 @@ type yamlUnit struct {
 	err   error
 	done  chan struct{} // closed when rendered; nil: nothing to wait for
 	// lazy units are cut and rendered only when the writer reaches them, so
-	// that one section of a dump at a time is held unpacked.
+	// that one section of a dump at a time is held unpacked; the next one
+	// is cut while the writer waits for this one (plan).
 	lazy bool
+	plan *yamlPlan
+}
+
+// yamlPlan is a lazy unit, cut.
+type yamlPlan struct {
+	done  chan struct{}
+	root  *yamlUnit
+	units []*yamlUnit
+}
+
+// prefetch starts cutting lazy unit u, if not started yet.
+func (u *yamlUnit) prefetch() {
+	if !u.lazy || u.plan != nil {
+		return
+	}
+	p := &yamlPlan{done: make(chan struct{})}
+	u.plan = p
+	orig := u.orig
+	u.orig = nil
+	go func() {
+		defer close(p.done)
+		p.root = planYAML(orig, u.indent, u.item, false, 1, &p.units)
+	}()
 }
 
 // planYAML cuts m into units, appending them to units in document order.
@@ -89,14 +119,29 @@ func planYAML(m proto.Message, indent int, item, top bool, depth int, units *[]*
 		var h *yamlHole
 		if fd.IsList() {
 			l := v.List()
-			h = &yamlHole{units: make([]*yamlUnit, 0, l.Len())}
+			h = &yamlHole{}
+			var batch *yamlUnit
+			batchSize := 0
 			for i := 0; i < l.Len(); i++ {
 				e := l.Get(i).Message().Interface()
 				if depth == 0 {
 					h.units = append(h.units, &yamlUnit{orig: e, indent: keyIndent, item: true, lazy: true})
 					continue
 				}
-				h.units = append(h.units, planYAML(e, keyIndent, true, false, depth+1, units))
+				size := proto.Size(e)
+				if size >= splitSize {
+					batch = nil
+					h.units = append(h.units, planYAML(e, keyIndent, true, false, depth+1, units))
+					continue
+				}
+				if batch == nil || batchSize >= splitSize {
+					batch = &yamlUnit{indent: keyIndent, item: true, done: make(chan struct{})}
+					batchSize = 0
+					*units = append(*units, batch)
+					h.units = append(h.units, batch)
+				}
+				batch.batch = append(batch.batch, e)
+				batchSize += size
 			}
 		} else {
 			sub := v.Message().Interface()
@@ -145,6 +190,10 @@ func unpackAny(a *anypb.Any) (proto.Message, bool) {
 
 // render writes u's own text; holes are left for its children.
 func (u *yamlUnit) render(cache *quoteCache) {
+	if u.batch != nil {
+		u.tail, u.err = u.renderBatch(cache)
+		return
+	}
 	u.err = u.renderFast(cache)
 	if errors.Is(u.err, errSlowPath) {
 		u.parts, u.order = nil, nil
@@ -178,6 +227,31 @@ func (u *yamlUnit) renderFast(cache *quoteCache) error {
 	}
 	u.parts, u.order, u.tail = w.parts, w.holes, w.buf.Bytes()
 	return nil
+}
+
+// renderBatch writes the items of a batch unit, each through go-yaml if it
+// must be.
+func (u *yamlUnit) renderBatch(cache *quoteCache) ([]byte, error) {
+	w := &yamlWriter{shared: cache}
+	for _, e := range u.batch {
+		mark := w.buf.Len()
+		w.newline(u.indent)
+		w.write("-")
+		err := w.msgValue(e.ProtoReflect(), u.indent, false, nil)
+		if errors.Is(err, errSlowPath) {
+			w.buf.Truncate(mark)
+			one := &yamlUnit{orig: e, indent: u.indent, item: true}
+			var y []byte
+			if y, err = one.renderSlow(); err == nil {
+				w.buf.Write(y)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	u.batch = nil
+	return w.buf.Bytes(), nil
 }
 
 // renderSlow writes the whole of u (children included) with go-yaml: the
@@ -215,7 +289,7 @@ func (u *yamlUnit) renderSlow() ([]byte, error) {
 		y = y[nl+1:]
 	}
 	if !bytes.HasPrefix(y, []byte(prefix)) || !bytes.HasSuffix(y, []byte("\n")) {
-		return nil, fmt.Errorf("xds: yaml %T: unexpected go-yaml layout (indent %d item %v): %.300q", u.orig, u.indent, u.item, y)
+		return nil, fmt.Errorf("xds: yaml %T: unexpected go-yaml layout at indent %d: %.200q", u.orig, u.indent, y)
 	}
 	return y[len(prefix) : len(y)-1], nil
 }
@@ -253,11 +327,12 @@ func renderUnits(units []*yamlUnit) (stop func()) {
 // ready, and lets go of what is written.
 func (u *yamlUnit) writeTo(w io.Writer) error {
 	if u.lazy {
-		var units []*yamlUnit
-		root := planYAML(u.orig, u.indent, u.item, false, 1, &units)
-		u.orig = nil
-		stop := renderUnits(units)
-		err := root.writeTo(w)
+		u.prefetch()
+		p := u.plan
+		<-p.done
+		u.plan = nil
+		stop := renderUnits(p.units)
+		err := p.root.writeTo(w)
 		stop()
 		return err
 	}
@@ -271,7 +346,11 @@ func (u *yamlUnit) writeTo(w io.Writer) error {
 		if _, err := w.Write(p); err != nil {
 			return err
 		}
-		for _, c := range u.order[i].units {
+		units := u.order[i].units
+		for j, c := range units {
+			if j+1 < len(units) {
+				units[j+1].prefetch()
+			}
 			if err := c.writeTo(w); err != nil {
 				return err
 			}
@@ -284,14 +363,20 @@ func (u *yamlUnit) writeTo(w io.Writer) error {
 
 // marshalYAML is Marshal(m, "yaml"), written in parallel.
 func marshalYAML(m proto.Message) ([]byte, error) {
-	var units []*yamlUnit
-	root := planYAML(m, 0, false, true, 0, &units)
-	defer renderUnits(units)()
 	var buf bytes.Buffer
-	if err := root.writeTo(&buf); err != nil {
+	if err := WriteYAML(&buf, m); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// WriteYAML writes Marshal(m, "yaml") to w as it is produced, without
+// holding all of it.
+func WriteYAML(w io.Writer, m proto.Message) error {
+	var units []*yamlUnit
+	root := planYAML(m, 0, false, true, 0, &units)
+	defer renderUnits(units)()
+	return root.writeTo(w)
 }
 
 // WriteYAMLMessages writes the YAML document {key: {name: m, ...}} for the
@@ -300,31 +385,53 @@ func marshalYAML(m proto.Message) ([]byte, error) {
 // `egctl x translate` prints a config dump per Gateway without building one
 // document for all of them.
 func WriteYAMLMessages(w io.Writer, key string, msgs map[string]proto.Message) error {
+	names := make([]string, 0, len(msgs))
+	for n := range msgs {
+		names = append(names, n)
+	}
+	sortYAMLKeys(names)
 	tree := make(map[string]any, len(msgs))
+	for _, n := range names {
+		tree[n] = &yamlHole{} // only to see whether the keys are simple
+	}
+	if err := (&yamlWriter{}).top(map[string]any{key: tree}); errors.Is(err, errSlowPath) {
+		// A key go-yaml writes as a complex key ("? ..."), after which
+		// values are not where the units expect them: rare, do it whole.
+		return writeYAMLWhole(w, key, names, msgs)
+	}
 	var units []*yamlUnit
-	for _, name := range SortedYAMLKeys(msgs) {
-		tree[name] = &yamlHole{units: []*yamlUnit{planYAML(msgs[name], 2, false, false, 0, &units)}}
+	for _, n := range names {
+		tree[n] = &yamlHole{units: []*yamlUnit{planYAML(msgs[n], 2, false, false, 0, &units)}}
 	}
 	defer renderUnits(units)()
 	top := &yamlWriter{}
 	if err := top.top(map[string]any{key: tree}); err != nil {
-		if errors.Is(err, errSlowPath) {
-			return fmt.Errorf("xds: key %q or a Gateway name needs the general YAML emitter", key)
-		}
 		return err
 	}
 	root := &yamlUnit{parts: top.parts, order: top.holes, tail: top.buf.Bytes()}
 	return root.writeTo(w)
 }
 
-// SortedYAMLKeys returns m's keys in the order go-yaml writes them.
-func SortedYAMLKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// writeYAMLWhole is WriteYAMLMessages through one JSON document.
+func writeYAMLWhole(w io.Writer, key string, names []string, msgs map[string]proto.Message) error {
+	byName := make(map[string]json.RawMessage, len(msgs))
+	for _, n := range names {
+		raw, err := protojson.MarshalOptions{}.Marshal(msgs[n])
+		if err != nil {
+			return fmt.Errorf("xds: marshal %T: %w", msgs[n], err)
+		}
+		byName[n] = raw
 	}
-	sortYAMLKeys(keys)
-	return keys
+	doc, err := json.Marshal(map[string]any{key: byName})
+	if err != nil {
+		return err
+	}
+	y, err := yaml.JSONToYAML(doc)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(y)
+	return err
 }
 
 // JSONToYAML converts a JSON document to YAML with the bytes of

@@ -115,7 +115,7 @@ func TestParallelYAMLMatchesJSONToYAML(t *testing.T) {
 	msgs["big"] = big
 
 	defer func(s int) { splitSize = s }(splitSize)
-	for _, size := range []int{0, 200, 16 << 10} {
+	for _, size := range []int{0, 200, 1000, 4000, 16 << 10} {
 		splitSize = size
 		for name, m := range msgs {
 			raw, err := protojson.Marshal(m)
@@ -151,4 +151,21 @@ func diffLines(t *testing.T, name string, size int, got, want []byte) {
 		}
 	}
 	t.Fatalf("%s split %d: %d lines, want %d", name, size, len(gl), len(wl))
+}
+
+// A Gateway name go-yaml writes as a complex key ("? ...") cannot be cut
+// into units: the document is written whole, with the same bytes.
+func TestWriteYAMLMessagesLongName(t *testing.T) {
+	m := oddMessages(t)[0]
+	long := "ns/" + strings.Repeat("g", 200)
+	var got bytes.Buffer
+	if err := WriteYAMLMessages(&got, "xds", map[string]proto.Message{long: m, "a/b": m}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := protojson.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := must(yaml.JSONToYAML([]byte(`{"xds":{"` + long + `":` + string(raw) + `,"a/b":` + string(raw) + `}}`)))
+	diffLines(t, "long name", splitSize, got.Bytes(), want)
 }

@@ -1,15 +1,24 @@
 package translatecmd
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 
-	"sigs.k8s.io/yaml"
+	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/egctl/egctl/cli"
 	"github.com/egctl/egctl/ir"
@@ -25,12 +34,16 @@ func (o *Options) emit(in *resource.Set, res *translate.Result) error {
 	}
 
 	// Everything else is one document whose top-level keys are sorted, as
-	// Envoy Gateway's egctl prints them.
-	doc := map[string]json.RawMessage{}
+	// Envoy Gateway's egctl prints them. It is written section by section
+	// (a config dump of many routes is large), with the bytes that
+	// converting the whole document at once would give.
+	var sections []section
 	if slices.Contains(o.To, toGatewayAPI) {
-		if err := addStatusObjects(doc, res.Status); err != nil {
+		s, err := statusSections(res.Status)
+		if err != nil {
 			return err
 		}
+		sections = append(sections, s...)
 	}
 	proxies, err := o.selectProxies(res.IR)
 	if err != nil {
@@ -41,41 +54,162 @@ func (o *Options) emit(in *resource.Set, res *translate.Result) error {
 		if err != nil {
 			return err
 		}
-		doc["xdsIR"] = b
+		sections = append(sections, section{key: "xdsIR", json: b})
 	}
 	if slices.Contains(o.To, toXDS) {
-		b, err := o.xdsJSON(proxies)
+		dumps, err := o.xdsDumpsLowGC(proxies)
 		if err != nil {
 			return err
 		}
-		doc["xds"] = b
+		sections = append(sections, section{key: "xds", dumps: dumps})
 	}
-	out, err := json.Marshal(doc)
-	if err != nil {
+	// The keys are ASCII letters, for which JSON's and go-yaml's orders agree.
+	slices.SortFunc(sections, func(a, b section) int { return strings.Compare(a.key, b.key) })
+	w := bufio.NewWriterSize(o.IO.Out, 1<<20)
+	if err := writeSections(w, sections, o.Output); err != nil {
 		return err
 	}
-	return writeDoc(o.IO.Out, out, o.Output)
+	return w.Flush()
 }
 
-// writeDoc prints a JSON document as indented JSON or as YAML.
-func writeDoc(w interface{ Write([]byte) (int, error) }, js []byte, format string) error {
-	var out []byte
+// section is one top-level key of the output: JSON, or config dumps by
+// Gateway name.
+type section struct {
+	key   string
+	json  json.RawMessage
+	dumps map[string]proto.Message
+}
+
+// writeSections prints {key: value, ...} as indented JSON or as YAML.
+func writeSections(w io.Writer, sections []section, format string) error {
 	if format == "json" {
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, js, "", "  "); err != nil {
-			return err
+		return writeJSONSections(w, sections)
+	}
+	if len(sections) == 0 {
+		_, err := io.WriteString(w, "{}\n")
+		return err
+	}
+	for _, s := range sections {
+		if s.dumps != nil {
+			if err := xds.WriteYAMLMessages(w, s.key, s.dumps); err != nil {
+				return err
+			}
+			continue
 		}
-		buf.WriteByte('\n')
-		out = buf.Bytes()
-	} else {
-		y, err := yaml.JSONToYAML(js)
+		// A top-level key's text does not depend on its neighbours.
+		doc, err := json.Marshal(map[string]json.RawMessage{s.key: s.json})
 		if err != nil {
 			return err
 		}
-		out = y
+		y, err := xds.JSONToYAML(doc)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(y); err != nil {
+			return err
+		}
 	}
-	_, err := w.Write(out)
+	return nil
+}
+
+// writeJSONSections prints the document as json.Indent would print the
+// json.Marshal of it: two-space indent, HTML characters escaped.
+func writeJSONSections(w io.Writer, sections []section) error {
+	if len(sections) == 0 {
+		_, err := io.WriteString(w, "{}\n")
+		return err
+	}
+	if _, err := io.WriteString(w, "{\n"); err != nil {
+		return err
+	}
+	for i, s := range sections {
+		if _, err := fmt.Fprintf(w, "  %s: ", jsonKey(s.key)); err != nil {
+			return err
+		}
+		if s.dumps != nil {
+			if err := writeJSONDumps(w, s.dumps); err != nil {
+				return err
+			}
+		} else if err := writeIndentedJSON(w, s.json, "  "); err != nil {
+			return err
+		}
+		sep := ",\n"
+		if i == len(sections)-1 {
+			sep = "\n"
+		}
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "}\n")
 	return err
+}
+
+// writeJSONDumps prints {name: dump, ...} nested one level deep.
+func writeJSONDumps(w io.Writer, dumps map[string]proto.Message) error {
+	if len(dumps) == 0 {
+		_, err := io.WriteString(w, "{}")
+		return err
+	}
+	names := make([]string, 0, len(dumps))
+	for n := range dumps {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if _, err := io.WriteString(w, "{\n"); err != nil {
+		return err
+	}
+	for i, n := range names {
+		raw, err := protojson.MarshalOptions{}.Marshal(dumps[n])
+		if err != nil {
+			return fmt.Errorf("%s: xds: marshal: %w", n, err)
+		}
+		if _, err := fmt.Fprintf(w, "    %s: ", jsonKey(n)); err != nil {
+			return err
+		}
+		if err := writeIndentedJSON(w, raw, "    "); err != nil {
+			return err
+		}
+		sep := ",\n"
+		if i == len(names)-1 {
+			sep = "\n"
+		}
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "  }")
+	return err
+}
+
+// writeIndentedJSON writes js as a value nested at prefix, HTML characters
+// escaped as json.Marshal escapes them.
+func writeIndentedJSON(w io.Writer, js []byte, prefix string) error {
+	if needsHTMLEscape(js) {
+		var escaped bytes.Buffer
+		json.HTMLEscape(&escaped, js)
+		js = escaped.Bytes()
+	}
+	// json.Indent drops the whitespace between tokens of its input.
+	var out bytes.Buffer
+	out.Grow(len(js) + len(js)/2)
+	if err := json.Indent(&out, js, prefix, "  "); err != nil {
+		return err
+	}
+	// Indent keeps trailing whitespace; Marshal would not have any.
+	_, err := w.Write(bytes.TrimRight(out.Bytes(), " \t\r\n"))
+	return err
+}
+
+// needsHTMLEscape reports whether js has a character json.HTMLEscape
+// changes: <, >, & or U+2028, U+2029 (UTF-8 e2 80 a8, e2 80 a9).
+func needsHTMLEscape(js []byte) bool {
+	return bytes.ContainsAny(js, "<>&") || bytes.Contains(js, []byte("\u2028")) || bytes.Contains(js, []byte("\u2029"))
+}
+
+func jsonKey(k string) []byte {
+	b, _ := json.Marshal(k)
+	return b
 }
 
 // selectProxies applies --gateway.
@@ -102,13 +236,34 @@ func proxyNames(ps []*ir.Proxy) string {
 	return strings.Join(names, ", ")
 }
 
-// xdsJSON is {"ns/gateway": <config dump>} for every proxy.
-func (o *Options) xdsJSON(proxies []*ir.Proxy) (json.RawMessage, error) {
+// xdsDumpsLowGC is xdsDumps collecting garbage more eagerly, unless the
+// user set GOGC: the xDS resources are large (about 20 KB per route, 200 MB
+// at 10,000 routes) and only live until they are packed into the dump, so
+// the default heap goal of twice the live heap would set the peak memory
+// of the whole command. The dumps themselves are a tenth of that.
+func (o *Options) xdsDumpsLowGC(proxies []*ir.Proxy) (map[string]proto.Message, error) {
+	if os.Getenv("GOGC") != "" {
+		return o.xdsDumps(proxies)
+	}
+	old := debug.SetGCPercent(xdsGCPercent)
+	dumps, err := o.xdsDumps(proxies)
+	debug.SetGCPercent(old)
+	// Collect the resources now: the next heap goal would otherwise be
+	// twice their size, and writing the dumps allocates up to it.
+	runtime.GC()
+	return dumps, err
+}
+
+// xdsGCPercent keeps the heap within 1.4 times the live data.
+const xdsGCPercent = 40
+
+// xdsDumps are the config dumps by Gateway name ("ns/gateway").
+func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]proto.Message, error) {
 	all, err := xds.Translate(&ir.Config{Proxies: proxies})
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]json.RawMessage, len(all))
+	byName := make(map[string]proto.Message, len(all))
 	for _, r := range all {
 		// The bootstrap a proxy managed by Envoy Gateway starts from: ADS to
 		// the control plane's Service, so the dump compares with a live one.
@@ -122,17 +277,68 @@ func (o *Options) xdsJSON(proxies []*ir.Proxy) (json.RawMessage, error) {
 		if o.ShowSecrets {
 			dumpFn = xds.ConfigDumpWithSecrets
 		}
-		dump, err := dumpFn(r, boot, []string{o.Type})
+		dump, err := configDumpParallel(dumpFn, r, boot, o.Type)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Name, err)
 		}
-		b, err := xds.Marshal(dump, "json")
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.Name, err)
-		}
-		byName[r.Name] = b
+		byName[r.Name] = dump
 	}
-	return json.Marshal(byName)
+	return byName, nil
+}
+
+// dumpFunc is xds.ConfigDump or xds.ConfigDumpWithSecrets.
+type dumpFunc func(*xds.Resources, *bootstrapv3.Bootstrap, []string) (*adminv3.ConfigDump, error)
+
+// dumpSections are the sections a dump of type "all" can have.
+var dumpSections = []string{xds.DumpBootstrap, xds.DumpEndpoint, xds.DumpCluster, xds.DumpListener, xds.DumpRoute, xds.DumpSecret}
+
+// configDumpParallel is dump(r, boot, {typ}), with the sections of "all"
+// packed in parallel: packing is proto.Marshal of every resource, twice
+// (once into its own Any, once more inside its section's). The order of
+// the sections is taken from a dump of no resources, which costs nothing;
+// whenever the pieces do not fit that skeleton exactly, the dump is made
+// in one piece instead.
+func configDumpParallel(dump dumpFunc, r *xds.Resources, boot *bootstrapv3.Bootstrap, typ string) (*adminv3.ConfigDump, error) {
+	if typ != xds.DumpAll {
+		return dump(r, boot, []string{typ})
+	}
+	whole := func() (*adminv3.ConfigDump, error) { return dump(r, boot, []string{typ}) }
+	skeleton, err := dump(&xds.Resources{Name: r.Name}, boot, []string{typ})
+	if err != nil {
+		return whole()
+	}
+	parts := make([]*adminv3.ConfigDump, len(dumpSections))
+	errs := make([]error, len(dumpSections))
+	var wg sync.WaitGroup
+	for i, s := range dumpSections {
+		wg.Go(func() { parts[i], errs[i] = dump(r, boot, []string{s}) })
+	}
+	wg.Wait()
+	byType := map[string]*anypb.Any{}
+	for i, p := range parts {
+		if errs[i] != nil {
+			return whole()
+		}
+		for _, c := range p.GetConfigs() {
+			if _, dup := byType[c.GetTypeUrl()]; dup {
+				return whole()
+			}
+			byType[c.GetTypeUrl()] = c
+		}
+	}
+	out := &adminv3.ConfigDump{}
+	for _, c := range skeleton.GetConfigs() {
+		a, ok := byType[c.GetTypeUrl()]
+		if !ok {
+			return whole()
+		}
+		out.Configs = append(out.Configs, a)
+		delete(byType, c.GetTypeUrl())
+	}
+	if len(byType) > 0 {
+		return whole()
+	}
+	return out, nil
 }
 
 // irJSON is {"ns/gateway": <ir.Proxy>} with private keys redacted unless asked.
@@ -169,6 +375,17 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 		boot, err := xds.StaticBootstrap(r, xds.BootstrapOptions{AdminAddress: host, AdminPort: port})
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.Name, err)
+		}
+		if o.OutputDir == "" && o.Output == "yaml" {
+			// Streamed: a bootstrap of many routes is large.
+			w := bufio.NewWriterSize(o.IO.Out, 1<<20)
+			if err := xds.WriteYAML(w, boot); err != nil {
+				return fmt.Errorf("%s: %w", r.Name, err)
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			continue
 		}
 		b, err := xds.Marshal(boot, o.Output)
 		if err != nil {

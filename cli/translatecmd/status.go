@@ -18,11 +18,11 @@ type typed interface {
 	GetObjectKind() schema.ObjectKind
 }
 
-// addStatusObjects adds the objects that carry a status, under Envoy
+// statusSections are the objects that carry a status, under Envoy
 // Gateway's keys. Objects are printed with the API version egctl converted
 // them to, so apiVersion/kind are set explicitly.
-func addStatusObjects(doc map[string]json.RawMessage, s *resource.Set) error {
-	l := &lists{doc: doc}
+func statusSections(s *resource.Set) ([]section, error) {
+	l := &lists{}
 	addList(l, "gatewayClasses", gatewayV1.WithKind("GatewayClass"), s.GatewayClasses)
 	addList(l, "gateways", gatewayV1.WithKind("Gateway"), s.Gateways)
 	addList(l, "listenerSets", gatewayV1.WithKind("ListenerSet"), s.ListenerSets)
@@ -38,12 +38,12 @@ func addStatusObjects(doc map[string]json.RawMessage, s *resource.Set) error {
 	addList(l, "securityPolicies", egV1a1.WithKind("SecurityPolicy"), s.SecurityPolicies)
 	addList(l, "envoyExtensionPolicies", egV1a1.WithKind("EnvoyExtensionPolicy"), s.EnvoyExtensionPolicies)
 	addList(l, "envoyPatchPolicies", egV1a1.WithKind("EnvoyPatchPolicy"), s.EnvoyPatchPolicies)
-	return l.err
+	return l.sections, l.err
 }
 
 type lists struct {
-	doc map[string]json.RawMessage
-	err error
+	sections []section
+	err      error
 }
 
 func addList[T typed](l *lists, key string, gvk schema.GroupVersionKind, items []T) {
@@ -53,5 +53,7 @@ func addList[T typed](l *lists, key string, gvk schema.GroupVersionKind, items [
 	for _, o := range items {
 		o.GetObjectKind().SetGroupVersionKind(gvk)
 	}
-	l.doc[key], l.err = json.Marshal(items)
+	var b []byte
+	b, l.err = json.Marshal(items)
+	l.sections = append(l.sections, section{key: key, json: b})
 }
