@@ -4,10 +4,86 @@ import (
 	"slices"
 	"strings"
 
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/egctl/egctl/resource"
 )
+
+// statusShells is copySet for Options.SkipStatus: the objects whose status
+// the translator writes are copied one level deep (the struct, and its
+// status in full), so statuses still never touch the caller's values; all
+// other objects, which the translator only reads, are shared. A deep copy
+// of specs nobody prints is what this saves.
+//
+// It relies on the translator never writing to an object's spec or
+// metadata, and on every status field being assigned whole (never an
+// element of a slice that may still be the caller's).
+func statusShells(in *resource.Set) *resource.Set {
+	return &resource.Set{
+		GatewayClasses:         shells(in.GatewayClasses, func(o *gwv1.GatewayClass) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		Gateways:               shells(in.Gateways, func(o *gwv1.Gateway) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		ListenerSets:           shells(in.ListenerSets, func(o *gwv1.ListenerSet) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		HTTPRoutes:             shells(in.HTTPRoutes, func(o *gwv1.HTTPRoute) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		GRPCRoutes:             shells(in.GRPCRoutes, func(o *gwv1.GRPCRoute) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		TLSRoutes:              shells(in.TLSRoutes, func(o *gwv1.TLSRoute) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		TCPRoutes:              shells(in.TCPRoutes, func(o *gwv1.TCPRoute) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		UDPRoutes:              shells(in.UDPRoutes, func(o *gwv1.UDPRoute) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		BackendTLSPolicies:     shells(in.BackendTLSPolicies, func(o *gwv1.BackendTLSPolicy) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		Backends:               shells(in.Backends, func(o *egv1a1.Backend) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		ReferenceGrants:        withoutNil(in.ReferenceGrants),
+		Namespaces:             withoutNil(in.Namespaces),
+		Services:               withoutNil(in.Services),
+		EndpointSlices:         withoutNil(in.EndpointSlices),
+		Secrets:                withoutNil(in.Secrets),
+		ConfigMaps:             withoutNil(in.ConfigMaps),
+		EnvoyProxies:           withoutNil(in.EnvoyProxies),
+		ClientTrafficPolicies:  withoutNil(in.ClientTrafficPolicies),
+		BackendTrafficPolicies: withoutNil(in.BackendTrafficPolicies),
+		SecurityPolicies:       withoutNil(in.SecurityPolicies),
+		EnvoyExtensionPolicies: withoutNil(in.EnvoyExtensionPolicies),
+		EnvoyPatchPolicies:     withoutNil(in.EnvoyPatchPolicies),
+		HTTPRouteFilters:       withoutNil(in.HTTPRouteFilters),
+		Origins:                in.Origins, // only read
+	}
+}
+
+// shells copies each object's struct and lets ownStatus replace the
+// copied status with one of its own (DeepCopyInto from a separate variable:
+// in and out must not alias); nil entries are dropped, as copySet drops
+// them.
+func shells[T any](in []*T, ownStatus func(*T)) []*T {
+	if in == nil {
+		return nil
+	}
+	out := make([]*T, 0, len(in))
+	for _, o := range in {
+		if o == nil {
+			continue
+		}
+		c := *o
+		ownStatus(&c)
+		out = append(out, &c)
+	}
+	return out
+}
+
+// withoutNil returns in without nil entries, as copySet would, copying the
+// slice only when there is one to drop.
+func withoutNil[T comparable](in []T) []T {
+	var zero T
+	if !slices.Contains(in, zero) {
+		return in
+	}
+	out := make([]T, 0, len(in))
+	for _, o := range in {
+		if o != zero {
+			out = append(out, o)
+		}
+	}
+	return out
+}
 
 // conditions accumulates the conditions of one status block (a Gateway, a
 // listener, a route parent) in a fixed order: the order they are first set.

@@ -135,23 +135,22 @@ func (b *builder) addCluster(name string, backends []*ir.Backend, md *ir.Metadat
 			return fmt.Errorf("cluster %q: backends mix address types %s and %s", name, addrType, be.AddressType)
 		}
 	}
-	cla, err := buildLoadAssignment(name, backends)
+	cla, err := b.buildLoadAssignment(name, backends)
 	if err != nil {
 		return err
 	}
-	if b.lbPolicy == nil {
-		if b.lbPolicy, err = localityWeightedLeastRequest(); err != nil {
-			return err
-		}
+	if err := b.initClusterDefaults(); err != nil {
+		return err
 	}
-	lb := cloneOf(b.lbPolicy)
+	// The defaults are shared, not copied, by every cluster: nothing
+	// modifies a built cluster (staticCopy deep-clones).
 	c := &clusterv3.Cluster{
 		Name:                          name,
-		ConnectTimeout:                durationpb.New(clusterConnectTimeout),
+		ConnectTimeout:                b.connectTimeout,
 		DnsLookupFamily:               clusterv3.Cluster_V4_PREFERRED,
-		LoadBalancingPolicy:           lb,
-		Metadata:                      buildMetadata(md),
-		PerConnectionBufferLimitBytes: wrapperspb.UInt32(connectionBufferLimitBytes),
+		LoadBalancingPolicy:           b.lbPolicy,
+		Metadata:                      b.metadata(md),
+		PerConnectionBufferLimitBytes: b.bufferLimit,
 		IgnoreHealthOnHostRemoval:     true,
 	}
 	switch addrType {
@@ -161,29 +160,19 @@ func (b *builder) addCluster(name string, backends []*ir.Backend, md *ir.Metadat
 		c.LoadAssignment = cla
 	case ir.AddressIP, ir.AddressUnix, "":
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS}
-		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsConfigSource(), ServiceName: name}
+		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: b.edsSource, ServiceName: name}
 		b.endpoints[name] = cla
 	default:
 		return fmt.Errorf("cluster %q: unknown AddressType %q", name, addrType)
 	}
 	switch proto {
 	case ir.ProtocolHTTP2:
-		opts, err := toAny(&httpv3.HttpProtocolOptions{
-			UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{
-				ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
-					ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{
-						Http2ProtocolOptions: &corev3.Http2ProtocolOptions{
-							InitialStreamWindowSize:     wrapperspb.UInt32(65536),
-							InitialConnectionWindowSize: wrapperspb.UInt32(1048576),
-						},
-					},
-				},
-			},
-		})
-		if err != nil {
-			return err
+		if b.h2Options == nil {
+			if b.h2Options, err = http2ProtocolOptions(); err != nil {
+				return err
+			}
 		}
-		c.TypedExtensionProtocolOptions = map[string]*anyMsg{httpProtocolOptionsKey: opts}
+		c.TypedExtensionProtocolOptions = map[string]*anyMsg{httpProtocolOptionsKey: b.h2Options}
 	case ir.ProtocolHTTP1, ir.ProtocolWS, "":
 		// HTTP/1.1 is Envoy's default upstream protocol; WebSocket is an
 		// HTTP/1.1 upgrade enabled on the route.
@@ -195,6 +184,39 @@ func (b *builder) addCluster(name string, backends []*ir.Backend, md *ir.Metadat
 	}
 	b.clusters[name] = c
 	return nil
+}
+
+// initClusterDefaults builds, once per proxy, the parts every cluster
+// has in common.
+func (b *builder) initClusterDefaults() error {
+	if b.lbPolicy != nil {
+		return nil
+	}
+	lb, err := localityWeightedLeastRequest()
+	if err != nil {
+		return err
+	}
+	b.lbPolicy = lb
+	b.connectTimeout = durationpb.New(clusterConnectTimeout)
+	b.bufferLimit = wrapperspb.UInt32(connectionBufferLimitBytes)
+	b.edsSource = adsConfigSource()
+	return nil
+}
+
+// http2ProtocolOptions makes a cluster speak HTTP/2 (h2c) upstream.
+func http2ProtocolOptions() (*anyMsg, error) {
+	return toAny(&httpv3.HttpProtocolOptions{
+		UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{
+			ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+				ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{
+					Http2ProtocolOptions: &corev3.Http2ProtocolOptions{
+						InitialStreamWindowSize:     wrapperspb.UInt32(65536),
+						InitialConnectionWindowSize: wrapperspb.UInt32(1048576),
+					},
+				},
+			},
+		},
+	})
 }
 
 // localityWeightedLeastRequest is Envoy Gateway's default balancing: least

@@ -10,34 +10,81 @@ import (
 	"github.com/egctl/egctl/ir"
 )
 
+// hostsKey names one list of endpoints of the IR by identity: translate
+// hands every backend of the same Service port the same slice, so this is
+// how the hosts of a Service are recognised without comparing them. Two
+// equal lists in different slices only miss the sharing.
+type hostsKey struct {
+	first *ir.Endpoint
+	n     int
+	typ   ir.AddressType
+}
+
 // buildLoadAssignment puts each backend in its own locality (region = the
 // backend name) weighted by the backend's weight, so that one cluster
 // splits traffic between backendRefs as Gateway API weights say.
 // Backends of weight 0 get no locality: they must receive nothing.
-func buildLoadAssignment(cluster string, backends []*ir.Backend) (*endpointv3.ClusterLoadAssignment, error) {
+func (b *builder) buildLoadAssignment(cluster string, backends []*ir.Backend) (*endpointv3.ClusterLoadAssignment, error) {
 	cla := &endpointv3.ClusterLoadAssignment{ClusterName: cluster}
 	for _, be := range backends {
 		if be.Weight == 0 {
 			continue
 		}
-		loc := &endpointv3.LocalityLbEndpoints{
+		hosts, err := b.lbEndpoints(be)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %q: backend %q: %w", cluster, be.Name, err)
+		}
+		cla.Endpoints = append(cla.Endpoints, &endpointv3.LocalityLbEndpoints{
 			Locality:            &corev3.Locality{Region: be.Name},
-			LoadBalancingWeight: wrapperspb.UInt32(be.Weight),
-			Metadata:            buildMetadata(be.Metadata),
-		}
-		for i, ep := range be.Endpoints {
-			addr, err := endpointAddress(be.AddressType, ep)
-			if err != nil {
-				return nil, fmt.Errorf("cluster %q: backend %q: Endpoints[%d]: %w", cluster, be.Name, i, err)
-			}
-			loc.LbEndpoints = append(loc.LbEndpoints, &endpointv3.LbEndpoint{
-				HostIdentifier:      &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: addr}},
-				LoadBalancingWeight: wrapperspb.UInt32(1),
-			})
-		}
-		cla.Endpoints = append(cla.Endpoints, loc)
+			LoadBalancingWeight: b.weight(be.Weight),
+			Metadata:            b.metadata(be.Metadata),
+			LbEndpoints:         hosts,
+		})
 	}
 	return cla, nil
+}
+
+// lbEndpoints returns the hosts of be, built once per list of endpoints and
+// shared by every locality that lists them (many routes, few Services).
+// The shared slice and its messages must not be modified.
+func (b *builder) lbEndpoints(be *ir.Backend) ([]*endpointv3.LbEndpoint, error) {
+	if len(be.Endpoints) == 0 {
+		return nil, nil
+	}
+	key := hostsKey{first: &be.Endpoints[0], n: len(be.Endpoints), typ: be.AddressType}
+	if hosts, ok := b.hosts[key]; ok {
+		return hosts, nil
+	}
+	hosts := make([]*endpointv3.LbEndpoint, 0, len(be.Endpoints))
+	for i, ep := range be.Endpoints {
+		addr, err := endpointAddress(be.AddressType, ep)
+		if err != nil {
+			return nil, fmt.Errorf("Endpoints[%d]: %w", i, err)
+		}
+		hosts = append(hosts, &endpointv3.LbEndpoint{
+			HostIdentifier:      &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: addr}},
+			LoadBalancingWeight: b.weight(1),
+		})
+	}
+	if b.hosts == nil {
+		b.hosts = map[hostsKey][]*endpointv3.LbEndpoint{}
+	}
+	b.hosts[key] = hosts
+	return hosts, nil
+}
+
+// weight returns a shared, read-only wrapper of w: the few distinct
+// weights of a proxy need not be allocated once per use.
+func (b *builder) weight(w uint32) *wrapperspb.UInt32Value {
+	if v, ok := b.weights[w]; ok {
+		return v
+	}
+	v := wrapperspb.UInt32(w)
+	if b.weights == nil {
+		b.weights = map[uint32]*wrapperspb.UInt32Value{}
+	}
+	b.weights[w] = v
+	return v
 }
 
 func endpointAddress(t ir.AddressType, ep ir.Endpoint) (*corev3.Address, error) {

@@ -17,7 +17,7 @@ func buildMetadata(m *ir.Metadata) *corev3.Metadata {
 	if m == nil || (m.Kind == "" && m.Name == "" && m.Namespace == "") {
 		return nil
 	}
-	fields := map[string]*structpb.Value{}
+	fields := make(map[string]*structpb.Value, 4)
 	add := func(k, v string) {
 		if v != "" {
 			fields[k] = structpb.NewStringValue(v)
@@ -35,4 +35,42 @@ func buildMetadata(m *ir.Metadata) *corev3.Metadata {
 			}},
 		},
 	}
+}
+
+// metadata is buildMetadata, built once per source object and proxy: one
+// HTTPRoute names its routes, clusters and localities alike, and a
+// Service every locality it backs, so at scale the same message would
+// otherwise be rebuilt thousands of times. The result is shared between
+// resources: nothing may modify it (copies for static bootstraps and
+// redacted dumps are deep clones).
+func (b *builder) metadata(m *ir.Metadata) *corev3.Metadata {
+	if m == nil {
+		return nil
+	}
+	// translate shares one *ir.Metadata per source object and a route's
+	// pieces are built in a row, so a few recent pointers answer most calls
+	// without hashing four strings; equal values behind other pointers (a
+	// Service named by many backendRefs) are found by value.
+	for _, r := range b.recentMeta {
+		if r.ir == m {
+			return r.md
+		}
+	}
+	md, ok := b.metadataCache[*m]
+	if !ok {
+		md = buildMetadata(m)
+		if b.metadataCache == nil {
+			b.metadataCache = map[ir.Metadata]*corev3.Metadata{}
+		}
+		b.metadataCache[*m] = md
+	}
+	b.recentMeta[b.recentNext] = recentMetadata{m, md}
+	b.recentNext = (b.recentNext + 1) % len(b.recentMeta)
+	return md
+}
+
+// recentMetadata is one entry of builder.recentMeta.
+type recentMetadata struct {
+	ir *ir.Metadata
+	md *corev3.Metadata
 }

@@ -67,19 +67,16 @@ func (b *builder) buildVirtualHost(vh *ir.VirtualHost) (*routev3.VirtualHost, er
 	v := &routev3.VirtualHost{
 		Name:     vh.Name,
 		Domains:  vhostDomains(vh),
-		Metadata: buildMetadata(vh.Metadata),
+		Metadata: b.metadata(vh.Metadata),
 	}
 	v.Routes = make([]*routev3.Route, 0, len(vh.Routes))
 	for i, r := range vh.Routes {
 		if r == nil {
 			return nil, fmt.Errorf("virtual host %q: Routes[%d] is nil", vh.Name, i)
 		}
+		// Validated with the whole route configuration (xds.go), which
+		// names this route if it is the one at fault.
 		route, err := b.buildRoute(r)
-		if err == nil {
-			// Checked here, not only with the whole route configuration,
-			// so that the error names the route rather than an index.
-			err = route.ValidateAll()
-		}
 		if err != nil {
 			return nil, fmt.Errorf("virtual host %q: route %q: %w", vh.Name, r.Name, err)
 		}
@@ -96,7 +93,7 @@ func (b *builder) buildRoute(r *ir.HTTPRoute) (*routev3.Route, error) {
 	out := &routev3.Route{
 		Name:     r.Name,
 		Match:    match,
-		Metadata: buildMetadata(r.Metadata),
+		Metadata: b.metadata(r.Metadata),
 	}
 	set := 0
 	for _, ok := range []bool{r.Destination != nil, r.Redirect != nil, r.DirectResponse != nil} {
@@ -137,10 +134,14 @@ func (b *builder) buildRoute(r *ir.HTTPRoute) (*routev3.Route, error) {
 }
 
 func (b *builder) buildRouteAction(r *ir.HTTPRoute) (*routev3.RouteAction, error) {
+	if b.websocket == nil {
+		b.websocket = []*routev3.RouteAction_UpgradeConfig{{UpgradeType: "websocket"}}
+	}
 	action := &routev3.RouteAction{
 		// Every route may carry WebSocket upgrades, as with Envoy Gateway;
 		// a backend that does not speak it simply refuses the upgrade.
-		UpgradeConfigs: []*routev3.RouteAction_UpgradeConfig{{UpgradeType: "websocket"}},
+		// The slice is shared by every route of the proxy: never modify it.
+		UpgradeConfigs: b.websocket,
 	}
 	if err := b.setDestination(action, r.Destination); err != nil {
 		return nil, fmt.Errorf("Destination: %w", err)

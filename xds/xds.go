@@ -6,10 +6,13 @@ import (
 	"sort"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/egctl/egctl/ir"
 )
@@ -58,8 +61,21 @@ type builder struct {
 	clusters  map[string]*clusterv3.Cluster
 	endpoints map[string]*endpointv3.ClusterLoadAssignment
 	secrets   map[string]*tlsv3.Secret
-	// lbPolicy is packed once and cloned into every cluster.
-	lbPolicy *clusterv3.LoadBalancingPolicy
+	// Pieces built once per proxy and shared, read-only, by many resources
+	// (see metadata.go, endpoint.go, cluster.go). Nothing modifies a
+	// resource after it is built; code that needs a changed copy (static
+	// bootstraps, redacted dumps) deep-clones first.
+	lbPolicy       *clusterv3.LoadBalancingPolicy
+	connectTimeout *durationpb.Duration
+	bufferLimit    *wrapperspb.UInt32Value
+	edsSource      *corev3.ConfigSource
+	h2Options      *anyMsg
+	websocket      []*routev3.RouteAction_UpgradeConfig
+	metadataCache  map[ir.Metadata]*corev3.Metadata
+	recentMeta     [4]recentMetadata
+	recentNext     int
+	hosts          map[hostsKey][]*endpointv3.LbEndpoint
+	weights        map[uint32]*wrapperspb.UInt32Value
 	// secure is set while building the routes of an HTTPS entry.
 	secure bool
 }
@@ -88,7 +104,7 @@ func translateProxy(p *ir.Proxy) (*Resources, error) {
 	}
 	sortResources(b.res)
 	if err := validateResources(b.res); err != nil {
-		return nil, err
+		return nil, nameInvalidRoute(p, err)
 	}
 	return b.res, nil
 }
@@ -103,6 +119,9 @@ func sortResources(r *Resources) {
 
 // validateResources runs protoc-gen-validate on everything, so a bad IR value
 // is reported here, by resource name, rather than by Envoy at load time.
+// Each resource is validated once: a route configuration's check covers its
+// routes (validation is 40% of Translate at scale, so routes are not also
+// checked one by one; nameInvalidRoute finds the culprit only on failure).
 func validateResources(r *Resources) error {
 	check := func(kind, name string, m validator) error {
 		if err := m.ValidateAll(); err != nil {
@@ -116,8 +135,8 @@ func validateResources(r *Resources) error {
 		}
 	}
 	for _, rc := range r.Routes {
-		if err := check("route configuration", rc.GetName(), rc); err != nil {
-			return err
+		if err := rc.ValidateAll(); err != nil {
+			return &routeConfigError{rc: rc, err: err}
 		}
 	}
 	for _, c := range r.Clusters {
@@ -136,4 +155,54 @@ func validateResources(r *Resources) error {
 		}
 	}
 	return nil
+}
+
+// routeConfigError is a failed check of a whole route configuration; it
+// lets nameInvalidRoute find which one without parsing messages.
+type routeConfigError struct {
+	rc  *routev3.RouteConfiguration
+	err error
+}
+
+func (e *routeConfigError) Error() string {
+	return fmt.Sprintf("route configuration %q: %v", e.rc.GetName(), e.err)
+}
+
+func (e *routeConfigError) Unwrap() error { return e.err }
+
+// nameInvalidRoute narrows a failed route configuration check down to the
+// first invalid route of an IR virtual host, so the error names the
+// listener, virtual host and route (as an error found while building
+// does). Anything else, or a failure outside the routes, is returned as is.
+func nameInvalidRoute(p *ir.Proxy, err error) error {
+	var rce *routeConfigError
+	if !errors.As(err, &rce) {
+		return err
+	}
+	listenerOf := map[string]string{}
+	for _, e := range p.HTTP {
+		if e == nil {
+			continue
+		}
+		for _, vh := range e.VirtualHosts {
+			if vh == nil {
+				continue
+			}
+			if _, ok := listenerOf[vh.Name]; !ok {
+				listenerOf[vh.Name] = e.Name
+			}
+		}
+	}
+	for _, vh := range rce.rc.GetVirtualHosts() {
+		listener, ok := listenerOf[vh.GetName()]
+		if !ok {
+			continue // added by xds itself (misdirected.go), not from the IR
+		}
+		for _, route := range vh.GetRoutes() {
+			if rerr := route.ValidateAll(); rerr != nil {
+				return fmt.Errorf("listener %q: virtual host %q: route %q: %w", listener, vh.GetName(), route.GetName(), rerr)
+			}
+		}
+	}
+	return err
 }

@@ -185,6 +185,9 @@ func run(o *Options) error {
 	res, err := translate.Translate(set, translate.Options{
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
+		// Statuses are only printed for --to gateway-api; copying every
+		// object for them costs memory on large inputs.
+		SkipStatus: !slices.Contains(o.To, toGatewayAPI),
 	})
 	if err != nil {
 		return err
