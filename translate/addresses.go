@@ -14,22 +14,58 @@ import (
 // listener of the Gateway binds to (Envoy refuses to start if the host does
 // not have it, so a wrong address fails loudly, never silently). An
 // IPAddress without a value asks us to pick one: the default bind address
-// already is our pick. Anything else (NamedAddress, Hostname, a second IP,
-// a value that is not an IP) is refused with Accepted=False /
-// UnsupportedAddress and the Gateway is not compiled: serving on an address
-// other than the one asked for would be silently wrong.
+// already is our pick. The spec's outcomes, which we follow:
+//   - a type we do not support (Hostname, NamedAddress, any
+//     implementation-specific type): Accepted=False / UnsupportedAddress,
+//     and routes cannot attach;
+//   - an IPAddress we cannot use (a second, different IP: an IR listener
+//     binds one address, and the spec says every listener must bind every
+//     assigned address; a value that is not an IP): the Gateway stays
+//     Accepted and routes attach, but it is Programmed=False /
+//     AddressNotUsable and compiles to no proxy, since serving on some
+//     other address would be silently wrong.
+// Which IPs a host really has is not known offline; a caller that knows
+// (the conformance harness and its address pool) may refuse more.
+
+// addrOutcome is what gatewayBindAddress decided.
+type addrOutcome int
+
+const (
+	addrOK          addrOutcome = iota
+	addrUnsupported             // Accepted=False / UnsupportedAddress
+	addrNotUsable               // Programmed=False / AddressNotUsable
+)
 
 // checkAddresses validates spec.addresses of every Gateway of ours; it runs
 // before routes attach, so routes see a refused Gateway as not accepted.
 func (b *builder) checkAddresses() {
 	for _, g := range b.gwOrder {
-		ip, msg := gatewayBindAddress(g.gw.Spec.Addresses)
-		if msg == "" {
+		ip, outcome, msg := gatewayBindAddress(g.gw.Spec.Addresses)
+		switch outcome {
+		case addrOK:
 			if ip != "" {
 				if b.bindIPs == nil {
 					b.bindIPs = map[*gatewayState]string{}
 				}
 				b.bindIPs[g] = ip
+			}
+			continue
+		case addrNotUsable:
+			if !g.accepted {
+				// Not accepted for other reasons: those conditions stand.
+				continue
+			}
+			if b.unusableGW == nil {
+				b.unusableGW = map[*gatewayState]string{}
+			}
+			b.unusableGW[g] = msg
+			g.cond.set("Programmed", false, string(gwv1.GatewayReasonAddressNotUsable), msg)
+			// Listeners stay ready so routes attach and attachedRoutes
+			// counts; only the data plane is withheld (bindAddresses).
+			for _, l := range slices.Concat(g.listeners, g.setListeners) {
+				if !l.cond.isFalse("Programmed") {
+					l.cond.set("Programmed", false, "Pending", "the Gateway's address cannot be used (spec.addresses): "+msg)
+				}
 			}
 			continue
 		}
@@ -50,31 +86,30 @@ func (b *builder) checkAddresses() {
 	}
 }
 
-// gatewayBindAddress returns the IP to bind ("" for the default) or why
-// the addresses cannot be honoured.
-func gatewayBindAddress(addrs []gwv1.GatewaySpecAddress) (string, string) {
+// gatewayBindAddress returns the IP to bind ("" for the default), or the
+// outcome and why the addresses cannot be honoured. Unsupported types win
+// over unusable values: the Gateway is then not accepted at all.
+func gatewayBindAddress(addrs []gwv1.GatewaySpecAddress) (string, addrOutcome, string) {
+	for i, a := range addrs {
+		if a.Type != nil && *a.Type != gwv1.IPAddressType {
+			return "", addrUnsupported, fmt.Sprintf("spec.addresses[%d]: address type %s is not supported (only IPAddress)", i, *a.Type)
+		}
+	}
 	ip := ""
 	for i, a := range addrs {
-		t := gwv1.IPAddressType
-		if a.Type != nil {
-			t = *a.Type
-		}
-		if t != gwv1.IPAddressType {
-			return "", fmt.Sprintf("spec.addresses[%d]: address type %s is not supported (only one IPAddress)", i, t)
-		}
 		if a.Value == "" {
 			continue
 		}
 		addr, err := netip.ParseAddr(a.Value)
 		if err != nil || addr.Zone() != "" {
-			return "", fmt.Sprintf("spec.addresses[%d]: %q is not an IP address", i, a.Value)
+			return "", addrNotUsable, fmt.Sprintf("spec.addresses[%d]: %q is not an IP address", i, a.Value)
 		}
 		if ip != "" && ip != addr.String() {
-			return "", fmt.Sprintf("spec.addresses[%d]: a second IP address (%s) is not supported; listeners bind one address", i, a.Value)
+			return "", addrNotUsable, fmt.Sprintf("spec.addresses[%d]: %s cannot be used besides %s: listeners bind one address; remove one of them", i, a.Value, ip)
 		}
 		ip = addr.String()
 	}
-	return ip, ""
+	return ip, addrOK, ""
 }
 
 // refused says why routes cannot attach to g, or "".
@@ -86,9 +121,13 @@ func (b *builder) refused(g *gatewayState) (reason, msg string) {
 }
 
 // bindAddresses points every listener of a Gateway with a requested IP at
-// that IP.
+// that IP, and drops the proxy of a Gateway whose addresses are unusable.
 func (b *builder) bindAddresses() {
 	for _, g := range b.gwOrder {
+		if b.unusableGW[g] != "" {
+			g.proxy = nil
+			continue
+		}
 		ip := b.bindIPs[g]
 		if ip == "" || g.proxy == nil {
 			continue

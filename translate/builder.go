@@ -43,6 +43,9 @@ type builder struct {
 	bindIPs map[*gatewayState]string
 	// refusedGW are the Gateways refused for their addresses.
 	refusedGW map[*gatewayState]string
+	// unusableGW are the accepted Gateways whose addresses cannot be used:
+	// not programmed, no proxy (addresses.go).
+	unusableGW map[*gatewayState]string
 	// ourClasses are the GatewayClasses naming our controller, accepted
 	// or not; classes holds only the accepted ones (gatewayclass.go).
 	ourClasses map[string]bool

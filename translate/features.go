@@ -48,6 +48,9 @@ var SupportedFeatures = map[features.FeatureName]string{
 	features.SupportHTTPRoute308RedirectStatusCode:                             "",
 	features.SupportHTTPRouteRetry:                                             "retried status codes, attempts and back-off",
 	features.SupportHTTPRouteRetryConnectionError:                              "connection failures are always retried with the listed codes",
+	features.SupportHTTPRouteRetryBackendTimeout:                               "an attempt cut by timeouts.backendRequest is retried (retry_on reset); the suite has no test for it, egctl's Envoy test checks it",
+	features.SupportGatewayStaticAddresses:                                     "one IPAddress, bound by every listener (Envoy fails if the host lacks it); other types: UnsupportedAddress; a second IP: AddressNotUsable",
+	features.SupportGatewayAddressEmpty:                                        "an IPAddress without a value binds the default address",
 	features.SupportBackendTLSPolicy:                                           "Service targets (and sectionName ports); CA refs or the system store; oldest policy wins",
 	features.SupportBackendTLSPolicySANValidation:                              "Hostname and URI subjectAltNames",
 	features.SupportGRPCRoute:                                                  "",
@@ -62,10 +65,7 @@ var SupportedFeatures = map[features.FeatureName]string{
 // featureGaps say why a feature is not supported, when there is more to
 // say than "not yet".
 var featureGaps = map[features.FeatureName]string{
-	features.SupportGatewayStaticAddresses:       "spec.addresses is ignored: egctl binds 0.0.0.0",
-	features.SupportGatewayAddressEmpty:          "spec.addresses is ignored",
-	features.SupportGatewayInfrastructure:        "spec.infrastructure is ignored: there is no deployment to label",
-	features.SupportHTTPRouteRetryBackendTimeout: "not verified that a timed-out attempt is retried",
+	features.SupportGatewayInfrastructure: "spec.infrastructure is ignored: its labels and annotations are for the Pods, Services and ServiceAccounts a controller deploys (what the suite checks), and egctl deploys none; infrastructure.parametersRef is not checked either",
 }
 
 // FeaturesMarkdown renders docs/features.md: every conformance feature of

@@ -40,10 +40,11 @@
 //     otherwise print ":443" in Location. Known gap, shared with Envoy
 //     Gateway: when the port is left out, a port the client put in its
 //     Host header is kept.
-//   - Retry: retry_on "connect-failure,refused-stream" plus
+//   - Retry: retry_on "connect-failure,refused-stream,reset" plus
 //     "retriable-status-codes" when codes are listed. GEP-1731 retries
-//     requests that failed before reaching the backend as well as listed
-//     codes; Envoy Gateway's extra gRPC reasons are left out.
+//     connection errors (disconnect, reset, timeout) as well as listed
+//     codes; "reset" is what makes Envoy retry an attempt cut by the
+//     per-try timeout. Envoy Gateway's extra gRPC reasons are left out.
 //   - Timeout (GEP-1742): Request → route timeout (disabled → 0s);
 //     BackendRequest → per_try_timeout with a retry policy, otherwise the
 //     route timeout (the smaller of the two).

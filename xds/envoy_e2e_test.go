@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,7 +42,17 @@ type echoed struct {
 // an invalid backend share, direct responses and redirects.
 func TestEnvoyServesStaticBootstrap(t *testing.T) {
 	bin := envoyBinary(t)
+	// /retry-timeout hangs on its first attempt: the per-try timeout must
+	// cut it and the retry must answer (HTTPRouteRetryBackendTimeout).
+	var timeoutAttempts atomic.Int32
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/retry-timeout" && timeoutAttempts.Add(1) == 1 {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(3 * time.Second):
+			}
+			return
+		}
 		w.Header().Set("x-internal", "secret")
 		_ = json.NewEncoder(w).Encode(echoed{Path: r.URL.RequestURI(), Host: r.Host, Headers: r.Header})
 	}))
@@ -65,6 +76,9 @@ func TestEnvoyServesStaticBootstrap(t *testing.T) {
 			Redirect: &ir.Redirect{Scheme: "https", Hostname: "new.example", StatusCode: 301, Path: &ir.PathModifier{Type: ir.PrefixMatchReplace, Value: "/new"}}},
 		{Name: "empty", Match: ir.HTTPMatch{PathType: ir.PathPrefix, Path: "/empty"},
 			Destination: &ir.RouteDestination{Name: "empty", Backends: []*ir.Backend{{Name: "empty/backend/0", Weight: 1, AddressType: ir.AddressIP}}}},
+		{Name: "retry-timeout", Match: ir.HTTPMatch{PathType: ir.PathExact, Path: "/retry-timeout"},
+			Retry: &ir.Retry{Attempts: 1}, Timeout: &ir.Timeout{BackendRequest: 300 * time.Millisecond},
+			Destination: &ir.RouteDestination{Name: "retry-timeout", Backends: []*ir.Backend{be("retry-timeout/backend/0")}}},
 		{Name: "all", Match: ir.HTTPMatch{PathType: ir.PathPrefix, Path: "/"},
 			Destination: &ir.RouteDestination{Name: "all", Backends: []*ir.Backend{be("all/backend/0")}}},
 	}
@@ -172,5 +186,8 @@ func TestEnvoyServesStaticBootstrap(t *testing.T) {
 	}
 	if resp, _ := get("/empty"); resp.StatusCode != 503 {
 		t.Errorf("no endpoints: %d, want 503", resp.StatusCode)
+	}
+	if resp, body := get("/retry-timeout"); resp.StatusCode != 200 || timeoutAttempts.Load() != 2 {
+		t.Errorf("attempt cut by the per-try timeout: %d %q after %d attempts, want 200 after 2", resp.StatusCode, body, timeoutAttempts.Load())
 	}
 }

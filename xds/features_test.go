@@ -2,6 +2,7 @@ package xds
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,7 +150,7 @@ func TestTimeoutAndRetry(t *testing.T) {
 		t.Errorf("timeout %v", a.GetTimeout())
 	}
 	p := a.GetRetryPolicy()
-	if p.RetryOn != "connect-failure,refused-stream,retriable-status-codes" || p.GetNumRetries().GetValue() != 3 ||
+	if p.RetryOn != "connect-failure,refused-stream,reset,retriable-status-codes" || p.GetNumRetries().GetValue() != 3 ||
 		!slices.Equal(p.RetriableStatusCodes, []uint32{500, 503}) || p.GetRetryBackOff().GetBaseInterval().AsDuration() != 100*time.Millisecond ||
 		p.GetPerTryTimeout().AsDuration() != 2*time.Second {
 		t.Errorf("retry policy %v", p)
@@ -175,8 +176,32 @@ func TestTimeoutAndRetry(t *testing.T) {
 
 	rt.Timeout = nil
 	rt.Retry = &ir.Retry{Attempts: 2}
-	if got := firstRoute(t, translateOne(t, oneRoute(rt))).GetRoute().GetRetryPolicy().RetryOn; got != "connect-failure,refused-stream" {
+	if got := firstRoute(t, translateOne(t, oneRoute(rt))).GetRoute().GetRetryPolicy().RetryOn; got != "connect-failure,refused-stream,reset" {
 		t.Errorf("retry without codes: retry_on %q", got)
+	}
+}
+
+// TestPerTryTimeoutIsRetried: an attempt cut by the per-try timeout
+// (backendRequest) must be retried (HTTPRouteRetryBackendTimeout). Envoy
+// resets such an attempt and retries the reset only when retry_on holds
+// "reset", "5xx" or "gateway-error"; the last two would also retry 5xx
+// responses the route did not list, so "reset" it must be.
+func TestPerTryTimeoutIsRetried(t *testing.T) {
+	rt := prefixRoute("r", "/")
+	rt.Timeout = &ir.Timeout{BackendRequest: time.Second}
+	for _, codes := range [][]uint32{nil, {503}} {
+		rt.Retry = &ir.Retry{Attempts: 2, Codes: codes}
+		p := firstRoute(t, translateOne(t, oneRoute(rt))).GetRoute().GetRetryPolicy()
+		if p.GetPerTryTimeout().AsDuration() != time.Second {
+			t.Errorf("codes %v: per_try_timeout %v, want 1s", codes, p.GetPerTryTimeout())
+		}
+		on := strings.Split(p.GetRetryOn(), ",")
+		if !slices.Contains(on, "reset") {
+			t.Errorf("codes %v: retry_on %q does not retry a timed-out attempt", codes, p.GetRetryOn())
+		}
+		if slices.Contains(on, "5xx") || slices.Contains(on, "gateway-error") {
+			t.Errorf("codes %v: retry_on %q retries responses beyond the listed codes", codes, p.GetRetryOn())
+		}
 	}
 }
 

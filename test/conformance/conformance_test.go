@@ -154,9 +154,13 @@ func TestConformance(t *testing.T) {
 			SupportedFeatures:    feats,
 			ConformanceProfiles:  profiles,
 			SkipTests:            skip,
-			RunTest:              os.Getenv("EGCTL_CONFORMANCE_RUN"),
-			TimeoutConfig:        timeouts(),
-			Mode:                 "default",
+			// Static addresses (addresses.go): the usable ones are ours to
+			// bind; the unusable one is only written into a Gateway spec.
+			UsableNetworkAddresses:   SpecAddresses(UsableAddresses),
+			UnusableNetworkAddresses: SpecAddresses(UnusableAddresses),
+			RunTest:                  os.Getenv("EGCTL_CONFORMANCE_RUN"),
+			TimeoutConfig:            timeouts(),
+			Mode:                     "default",
 			Implementation: confv1.Implementation{
 				Organization: "egctl",
 				Project:      "egctl",

@@ -71,10 +71,34 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	}
 
 	// Addresses first: the status names them and the listeners bind them.
+	// A Gateway asking for an address gets it or no proxy (addresses.go).
+	gws := map[string]*gwv1.Gateway{}
+	for _, gw := range res.Status.Gateways {
+		gws[gw.Namespace+"/"+gw.Name] = gw
+	}
 	live := map[string]bool{}
+	kept := res.IR.Proxies[:0]
 	for _, p := range res.IR.Proxies {
+		ip := ""
+		if gw := gws[p.Name]; gw != nil {
+			ip = requestedIP(gw)
+		}
+		if ip != "" {
+			if err := c.addrs.claim(p.Name, ip); err != nil {
+				msg := fmt.Sprintf("spec.addresses: %v", err)
+				refuseAddress(gws[p.Name], msg, time.Now().UTC().Truncate(time.Second))
+				pr := fmt.Sprintf("Gateway %s: Programmed AddressNotUsable: %s", p.Name, msg)
+				c.lastProblems = append(c.lastProblems, pr)
+				if _, ok := c.seen[pr]; !ok {
+					c.seen[pr] = time.Now()
+				}
+				continue
+			}
+		} else {
+			ip = c.addrs.get(p.Name)
+		}
 		live[p.Name] = true
-		ip := c.addrs.get(p.Name)
+		kept = append(kept, p)
 		for _, l := range p.HTTP {
 			l.Address = ip
 		}
@@ -85,6 +109,7 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 			l.Address = ip
 		}
 	}
+	res.IR.Proxies = kept
 	for _, gw := range res.Status.Gateways {
 		if ip, ok := c.addrs.lookup(gw.Namespace + "/" + gw.Name); ok && live[gw.Namespace+"/"+gw.Name] {
 			ipType := gwv1.IPAddressType
@@ -322,14 +347,20 @@ func keepConditionTimes(old, cur any) {
 }
 
 // addressPool hands each proxy its own loopback address, 127.0.0.2 and up
-// (127.0.0.1 is left to the backends and the xDS server).
+// (127.0.0.1 is left to the backends and the xDS server), and the reserved
+// UsableAddresses to the proxies that ask for them (addresses.go).
 type addressPool struct {
 	byProxy map[string]string
 	used    map[string]bool
+	static  map[string]bool
 }
 
 func newAddressPool() *addressPool {
-	return &addressPool{byProxy: map[string]string{}, used: map[string]bool{}}
+	a := &addressPool{byProxy: map[string]string{}, used: map[string]bool{}, static: map[string]bool{}}
+	for _, ip := range UsableAddresses {
+		a.static[ip] = true
+	}
+	return a
 }
 
 func (a *addressPool) lookup(proxy string) (string, bool) {
@@ -339,11 +370,16 @@ func (a *addressPool) lookup(proxy string) (string, bool) {
 
 func (a *addressPool) get(proxy string) string {
 	if ip, ok := a.byProxy[proxy]; ok {
-		return ip
+		if !a.static[ip] {
+			return ip
+		}
+		// It asked for a static address before and no longer does.
+		delete(a.used, ip)
+		delete(a.byProxy, proxy)
 	}
 	for n := 0; ; n++ {
 		ip := fmt.Sprintf("127.0.%d.%d", n/253, n%253+2)
-		if a.used[ip] {
+		if a.used[ip] || a.static[ip] {
 			continue
 		}
 		a.used[ip] = true
