@@ -115,6 +115,16 @@ stderr); 2 for usage errors and invalid manifests.`,
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print private keys in --to xds and --to ir output (bootstraps always carry them)")
 	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "accepted for compatibility with Envoy Gateway's egctl; unused")
 	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "accepted for compatibility with Envoy Gateway's egctl; egctl reports missing objects in status instead")
+	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return values, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	_ = cmd.RegisterFlagCompletionFunc("to", fixed(validTo...))
+	_ = cmd.RegisterFlagCompletionFunc("type", fixed(validTypes...))
+	_ = cmd.RegisterFlagCompletionFunc("output", fixed("yaml", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("from", fixed("gateway-api"))
+	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json")
 	_ = f.MarkHidden("dns-domain")
 	_ = f.MarkHidden("add-missing-resources")
 	return cmd
