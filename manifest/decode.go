@@ -69,9 +69,16 @@ func (u *unit) run(ns string) (res unitResult) {
 		c.lineOff = 0
 		c.document(d)
 	}
+	var fp *fastParser
 	for _, ch := range u.chunks {
 		c.lineOff = ch.lineOff
 		if ch.single {
+			if fp == nil {
+				fp = &fastParser{}
+			}
+			if c.fastDocument(fp, ch.data) {
+				continue
+			}
 			// One document: parse straight from the bytes, without the
 			// buffering a streaming decoder sets up.
 			var n yaml.Node
