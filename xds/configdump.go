@@ -36,16 +36,18 @@ const redacted = "[redacted]"
 // section is left out when bootstrap is nil, unless asked for by name, which
 // is an error. Private keys are redacted.
 func ConfigDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string) (*adminv3.ConfigDump, error) {
-	return configDump(r, bootstrap, types, true)
+	return configDump(r, bootstrap, types, true, anypb.New)
 }
 
 // ConfigDumpWithSecrets is ConfigDump with private keys left in, for a user
 // who asked to see them (`--show-secrets`).
 func ConfigDumpWithSecrets(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string) (*adminv3.ConfigDump, error) {
-	return configDump(r, bootstrap, types, false)
+	return configDump(r, bootstrap, types, false, anypb.New)
 }
 
-func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, redact bool) (*adminv3.ConfigDump, error) {
+// pack puts a message in an Any: anypb.New, or a cheaper stand-in when the
+// dump is only to be printed (dumpview.go).
+func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, redact bool, pack func(proto.Message) (*anypb.Any, error)) (*adminv3.ConfigDump, error) {
 	if r == nil {
 		return nil, errors.New("xds: ConfigDump: nil Resources")
 	}
@@ -73,7 +75,7 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 
 	out := &adminv3.ConfigDump{}
 	add := func(m proto.Message) error {
-		a, err := anypb.New(m)
+		a, err := pack(m)
 		if err != nil {
 			return fmt.Errorf("xds: ConfigDump: %w", err)
 		}
@@ -96,7 +98,7 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 			d := &adminv3.EndpointsConfigDump{}
 			for _, e := range r.Endpoints {
 				var a *anypb.Any
-				if a, err = anypb.New(e); err != nil {
+				if a, err = pack(e); err != nil {
 					break
 				}
 				d.DynamicEndpointConfigs = append(d.DynamicEndpointConfigs, &adminv3.EndpointsConfigDump_DynamicEndpointConfig{EndpointConfig: a})
@@ -106,7 +108,7 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 			d := &adminv3.ClustersConfigDump{}
 			for _, c := range r.Clusters {
 				var a *anypb.Any
-				if a, err = anypb.New(c); err != nil {
+				if a, err = pack(c); err != nil {
 					break
 				}
 				d.DynamicActiveClusters = append(d.DynamicActiveClusters, &adminv3.ClustersConfigDump_DynamicCluster{Cluster: a})
@@ -116,7 +118,7 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 			d := &adminv3.ListenersConfigDump{}
 			for _, l := range r.Listeners {
 				var a *anypb.Any
-				if a, err = anypb.New(l); err != nil {
+				if a, err = pack(l); err != nil {
 					break
 				}
 				d.DynamicListeners = append(d.DynamicListeners, &adminv3.ListenersConfigDump_DynamicListener{
@@ -128,7 +130,7 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 			d := &adminv3.RoutesConfigDump{}
 			for _, rc := range r.Routes {
 				var a *anypb.Any
-				if a, err = anypb.New(rc); err != nil {
+				if a, err = pack(rc); err != nil {
 					break
 				}
 				d.DynamicRouteConfigs = append(d.DynamicRouteConfigs, &adminv3.RoutesConfigDump_DynamicRouteConfig{RouteConfig: a})
@@ -141,7 +143,7 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 				if redact {
 					s = redactSecret(s)
 				}
-				if a, err = anypb.New(s); err != nil {
+				if a, err = pack(s); err != nil {
 					break
 				}
 				d.DynamicActiveSecrets = append(d.DynamicActiveSecrets, &adminv3.SecretsConfigDump_DynamicSecret{Name: s.GetName(), Secret: a})

@@ -65,6 +65,9 @@ type yamlUnit struct {
 	// is cut while the writer waits for this one (plan).
 	lazy bool
 	plan *yamlPlan
+	// idx holds the messages of the stand-in Anys of a DumpView; nil for
+	// a plain message.
+	idx *anyIndex
 }
 
 // yamlPlan is a lazy unit, cut.
@@ -85,20 +88,20 @@ func (u *yamlUnit) prefetch() {
 	u.orig = nil
 	go func() {
 		defer close(p.done)
-		p.root = planYAML(orig, u.indent, u.item, false, 1, &p.units)
+		p.root = planYAML(u.idx, orig, u.indent, u.item, false, 1, &p.units)
 	}()
 }
 
 // planYAML cuts m into units, appending them to units in document order.
 // At depth 0, the items of m's lists are left lazy.
-func planYAML(m proto.Message, indent int, item, top bool, depth int, units *[]*yamlUnit) *yamlUnit {
-	u := &yamlUnit{orig: m, msg: m, indent: indent, item: item, top: top, done: make(chan struct{})}
+func planYAML(idx *anyIndex, m proto.Message, indent int, item, top bool, depth int, units *[]*yamlUnit) *yamlUnit {
+	u := &yamlUnit{orig: m, msg: m, indent: indent, item: item, top: top, done: make(chan struct{}), idx: idx}
 	*units = append(*units, u)
-	if proto.Size(m) < splitSize {
+	if idx.size(m) < splitSize {
 		return u
 	}
 	if a, ok := m.(*anypb.Any); ok {
-		inner, ok := unpackAny(a)
+		inner, ok := unpackAny(idx, a)
 		if !ok {
 			return u
 		}
@@ -125,17 +128,17 @@ func planYAML(m proto.Message, indent int, item, top bool, depth int, units *[]*
 			for i := 0; i < l.Len(); i++ {
 				e := l.Get(i).Message().Interface()
 				if depth == 0 {
-					h.units = append(h.units, &yamlUnit{orig: e, indent: keyIndent, item: true, lazy: true})
+					h.units = append(h.units, &yamlUnit{orig: e, indent: keyIndent, item: true, lazy: true, idx: idx})
 					continue
 				}
-				size := proto.Size(e)
+				size := idx.size(e)
 				if size >= splitSize {
 					batch = nil
-					h.units = append(h.units, planYAML(e, keyIndent, true, false, depth+1, units))
+					h.units = append(h.units, planYAML(idx, e, keyIndent, true, false, depth+1, units))
 					continue
 				}
 				if batch == nil || batchSize >= splitSize {
-					batch = &yamlUnit{indent: keyIndent, item: true, done: make(chan struct{})}
+					batch = &yamlUnit{indent: keyIndent, item: true, done: make(chan struct{}), idx: idx}
 					batchSize = 0
 					*units = append(*units, batch)
 					h.units = append(h.units, batch)
@@ -145,10 +148,10 @@ func planYAML(m proto.Message, indent int, item, top bool, depth int, units *[]*
 			}
 		} else {
 			sub := v.Message().Interface()
-			if proto.Size(sub) < splitSize {
+			if idx.size(sub) < splitSize {
 				return true
 			}
-			h = &yamlHole{units: []*yamlUnit{planYAML(sub, keyIndent, false, false, depth+1, units)}}
+			h = &yamlHole{units: []*yamlUnit{planYAML(idx, sub, keyIndent, false, false, depth+1, units)}}
 		}
 		if u.holes == nil {
 			u.holes = map[string]*yamlHole{}
@@ -175,8 +178,12 @@ func planYAML(m proto.Message, indent int, item, top bool, depth int, units *[]*
 }
 
 // unpackAny opens an Any as protojson does, unless its content is one of
-// protobuf's well-known types, which protojson prints differently.
-func unpackAny(a *anypb.Any) (proto.Message, bool) {
+// protobuf's well-known types, which protojson prints differently. A
+// stand-in Any of idx is not unpacked: its message is at hand.
+func unpackAny(idx *anyIndex, a *anypb.Any) (proto.Message, bool) {
+	if p := idx.lookup(a); p != nil {
+		return p.msg, !isWellKnown(p.msg.ProtoReflect().Descriptor())
+	}
 	mt, err := protoregistry.GlobalTypes.FindMessageByURL(a.GetTypeUrl())
 	if err != nil || isWellKnown(mt.Descriptor()) {
 		return nil, false
@@ -209,7 +216,7 @@ func (u *yamlUnit) renderFast(cache *quoteCache) error {
 	for k, h := range u.holes {
 		extra = append(extra, yamlEntry{key: k, hole: h})
 	}
-	w := &yamlWriter{shared: cache}
+	w := &yamlWriter{shared: cache, anys: u.idx}
 	m := u.msg.ProtoReflect()
 	var err error
 	switch {
@@ -232,7 +239,7 @@ func (u *yamlUnit) renderFast(cache *quoteCache) error {
 // renderBatch writes the items of a batch unit, each through go-yaml if it
 // must be.
 func (u *yamlUnit) renderBatch(cache *quoteCache) ([]byte, error) {
-	w := &yamlWriter{shared: cache}
+	w := &yamlWriter{shared: cache, anys: u.idx}
 	for _, e := range u.batch {
 		mark := w.buf.Len()
 		w.newline(u.indent)
@@ -240,7 +247,7 @@ func (u *yamlUnit) renderBatch(cache *quoteCache) ([]byte, error) {
 		err := w.msgValue(e.ProtoReflect(), u.indent, false, nil)
 		if errors.Is(err, errSlowPath) {
 			w.buf.Truncate(mark)
-			one := &yamlUnit{orig: e, indent: u.indent, item: true}
+			one := &yamlUnit{orig: e, indent: u.indent, item: true, idx: u.idx}
 			var y []byte
 			if y, err = one.renderSlow(); err == nil {
 				w.buf.Write(y)
@@ -258,7 +265,11 @@ func (u *yamlUnit) renderBatch(cache *quoteCache) ([]byte, error) {
 // value is nested under keys so that go-yaml puts it at u's indent, and the
 // text after the innermost key is kept.
 func (u *yamlUnit) renderSlow() ([]byte, error) {
-	raw, err := protojson.MarshalOptions{}.Marshal(u.orig)
+	orig, err := u.idx.real(u.orig)
+	if err != nil {
+		return nil, fmt.Errorf("xds: pack %T: %w", u.orig, err)
+	}
+	raw, err := protojson.MarshalOptions{}.Marshal(orig)
 	if err != nil {
 		return nil, fmt.Errorf("xds: marshal %T: %w", u.orig, err)
 	}
@@ -374,7 +385,7 @@ func marshalYAML(m proto.Message) ([]byte, error) {
 // holding all of it.
 func WriteYAML(w io.Writer, m proto.Message) error {
 	var units []*yamlUnit
-	root := planYAML(m, 0, false, true, 0, &units)
+	root := planYAML(nil, m, 0, false, true, 0, &units)
 	defer renderUnits(units)()
 	return root.writeTo(w)
 }
@@ -385,6 +396,12 @@ func WriteYAML(w io.Writer, m proto.Message) error {
 // `egctl x translate` prints a config dump per Gateway without building one
 // document for all of them.
 func WriteYAMLMessages(w io.Writer, key string, msgs map[string]proto.Message) error {
+	return writeYAMLMessages(w, key, msgs, nil)
+}
+
+// writeYAMLMessages is WriteYAMLMessages; idx[name], if any, holds the
+// messages of the stand-in Anys of msgs[name] (DumpView).
+func writeYAMLMessages(w io.Writer, key string, msgs map[string]proto.Message, idx map[string]*anyIndex) error {
 	names := make([]string, 0, len(msgs))
 	for n := range msgs {
 		names = append(names, n)
@@ -397,11 +414,11 @@ func WriteYAMLMessages(w io.Writer, key string, msgs map[string]proto.Message) e
 	if err := (&yamlWriter{}).top(map[string]any{key: tree}); errors.Is(err, errSlowPath) {
 		// A key go-yaml writes as a complex key ("? ..."), after which
 		// values are not where the units expect them: rare, do it whole.
-		return writeYAMLWhole(w, key, names, msgs)
+		return writeYAMLWhole(w, key, names, msgs, idx)
 	}
 	var units []*yamlUnit
 	for _, n := range names {
-		tree[n] = &yamlHole{units: []*yamlUnit{planYAML(msgs[n], 2, false, false, 0, &units)}}
+		tree[n] = &yamlHole{units: []*yamlUnit{planYAML(idx[n], msgs[n], 2, false, false, 0, &units)}}
 	}
 	defer renderUnits(units)()
 	top := &yamlWriter{}
@@ -413,10 +430,14 @@ func WriteYAMLMessages(w io.Writer, key string, msgs map[string]proto.Message) e
 }
 
 // writeYAMLWhole is WriteYAMLMessages through one JSON document.
-func writeYAMLWhole(w io.Writer, key string, names []string, msgs map[string]proto.Message) error {
+func writeYAMLWhole(w io.Writer, key string, names []string, msgs map[string]proto.Message, idx map[string]*anyIndex) error {
 	byName := make(map[string]json.RawMessage, len(msgs))
 	for _, n := range names {
-		raw, err := protojson.MarshalOptions{}.Marshal(msgs[n])
+		m, err := idx[n].real(msgs[n])
+		if err != nil {
+			return fmt.Errorf("xds: pack %T: %w", msgs[n], err)
+		}
+		raw, err := protojson.MarshalOptions{}.Marshal(m)
 		if err != nil {
 			return fmt.Errorf("xds: marshal %T: %w", msgs[n], err)
 		}

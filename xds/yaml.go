@@ -71,6 +71,8 @@ type yamlWriter struct {
 	holes []*yamlHole
 	// stack holds the entries of the messages being written (yaml_proto.go).
 	stack []yamlEntry
+	// anys holds the messages of stand-in Anys (dumpview.go).
+	anys *anyIndex
 }
 
 // quoteCache remembers which strings go-yaml would quote; asking go-yaml

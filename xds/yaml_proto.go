@@ -340,6 +340,9 @@ func (w *yamlWriter) wellKnownValue(m protoreflect.Message, indent int, inMap bo
 	case "Any":
 		fds := md.Fields()
 		url := m.Get(fds.ByNumber(1)).String()
+		if p := w.anys.lookup(m.Interface()); p != nil && !isWellKnown(p.msg.ProtoReflect().Descriptor()) {
+			return w.msgValue(p.msg.ProtoReflect(), indent, inMap, []yamlEntry{{key: "@type", str: url}})
+		}
 		if url == "" {
 			return w.viaJSON(m.Interface(), indent, inMap)
 		}

@@ -12,13 +12,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
-
-	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
-	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/egctl/egctl/cli"
 	"github.com/egctl/egctl/ir"
@@ -77,7 +70,7 @@ func (o *Options) emit(in *resource.Set, res *translate.Result) error {
 type section struct {
 	key   string
 	json  json.RawMessage
-	dumps map[string]proto.Message
+	dumps map[string]*xds.DumpView
 }
 
 // writeSections prints {key: value, ...} as indented JSON or as YAML.
@@ -91,7 +84,7 @@ func writeSections(w io.Writer, sections []section, format string) error {
 	}
 	for _, s := range sections {
 		if s.dumps != nil {
-			if err := xds.WriteYAMLMessages(w, s.key, s.dumps); err != nil {
+			if err := xds.WriteYAMLDumpViews(w, s.key, s.dumps); err != nil {
 				return err
 			}
 			continue
@@ -146,7 +139,7 @@ func writeJSONSections(w io.Writer, sections []section) error {
 }
 
 // writeJSONDumps prints {name: dump, ...} nested one level deep.
-func writeJSONDumps(w io.Writer, dumps map[string]proto.Message) error {
+func writeJSONDumps(w io.Writer, dumps map[string]*xds.DumpView) error {
 	if len(dumps) == 0 {
 		_, err := io.WriteString(w, "{}")
 		return err
@@ -160,15 +153,13 @@ func writeJSONDumps(w io.Writer, dumps map[string]proto.Message) error {
 		return err
 	}
 	for i, n := range names {
-		raw, err := protojson.MarshalOptions{}.Marshal(dumps[n])
-		if err != nil {
-			return fmt.Errorf("%s: xds: marshal: %w", n, err)
-		}
 		if _, err := fmt.Fprintf(w, "    %s: ", jsonKey(n)); err != nil {
 			return err
 		}
-		if err := writeIndentedJSON(w, raw, "    "); err != nil {
-			return err
+		// Printed in parallel pieces, with the bytes of indenting the
+		// protojson of the whole dump.
+		if err := dumps[n].WriteIndentedJSON(w, "    "); err != nil {
+			return fmt.Errorf("%s: xds: %w", n, err)
 		}
 		sep := ",\n"
 		if i == len(names)-1 {
@@ -237,19 +228,19 @@ func proxyNames(ps []*ir.Proxy) string {
 }
 
 // xdsDumpsLowGC is xdsDumps collecting garbage more eagerly, unless the
-// user set GOGC: the xDS resources are large (about 20 KB per route, 200 MB
-// at 10,000 routes) and only live until they are packed into the dump, so
-// the default heap goal of twice the live heap would set the peak memory
-// of the whole command. The dumps themselves are a tenth of that.
-func (o *Options) xdsDumpsLowGC(proxies []*ir.Proxy) (map[string]proto.Message, error) {
+// user set GOGC: building the xDS resources (large: about 20 KB per route)
+// leaves much garbage, and the default heap goal of twice the live heap
+// would set the peak memory of the whole command. The resources stay live
+// until written: the dumps are printed straight from them (xds.DumpView).
+func (o *Options) xdsDumpsLowGC(proxies []*ir.Proxy) (map[string]*xds.DumpView, error) {
 	if os.Getenv("GOGC") != "" {
 		return o.xdsDumps(proxies)
 	}
 	old := debug.SetGCPercent(xdsGCPercent)
 	dumps, err := o.xdsDumps(proxies)
 	debug.SetGCPercent(old)
-	// Collect the resources now: the next heap goal would otherwise be
-	// twice their size, and writing the dumps allocates up to it.
+	// Collect that garbage now: the next heap goal would otherwise be
+	// twice the heap with it, and writing the dumps allocates up to it.
 	runtime.GC()
 	return dumps, err
 }
@@ -258,12 +249,12 @@ func (o *Options) xdsDumpsLowGC(proxies []*ir.Proxy) (map[string]proto.Message, 
 const xdsGCPercent = 40
 
 // xdsDumps are the config dumps by Gateway name ("ns/gateway").
-func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]proto.Message, error) {
+func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]*xds.DumpView, error) {
 	all, err := xds.Translate(&ir.Config{Proxies: proxies})
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]proto.Message, len(all))
+	byName := make(map[string]*xds.DumpView, len(all))
 	for _, r := range all {
 		// The bootstrap a proxy managed by Envoy Gateway starts from: ADS to
 		// the control plane's Service, so the dump compares with a live one.
@@ -273,72 +264,13 @@ func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]proto.Message, error
 		if err != nil {
 			return nil, err
 		}
-		dumpFn := xds.ConfigDump
-		if o.ShowSecrets {
-			dumpFn = xds.ConfigDumpWithSecrets
-		}
-		dump, err := configDumpParallel(dumpFn, r, boot, o.Type)
+		dump, err := xds.NewDumpView(r, boot, []string{o.Type}, o.ShowSecrets)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Name, err)
 		}
 		byName[r.Name] = dump
 	}
 	return byName, nil
-}
-
-// dumpFunc is xds.ConfigDump or xds.ConfigDumpWithSecrets.
-type dumpFunc func(*xds.Resources, *bootstrapv3.Bootstrap, []string) (*adminv3.ConfigDump, error)
-
-// dumpSections are the sections a dump of type "all" can have.
-var dumpSections = []string{xds.DumpBootstrap, xds.DumpEndpoint, xds.DumpCluster, xds.DumpListener, xds.DumpRoute, xds.DumpSecret}
-
-// configDumpParallel is dump(r, boot, {typ}), with the sections of "all"
-// packed in parallel: packing is proto.Marshal of every resource, twice
-// (once into its own Any, once more inside its section's). The order of
-// the sections is taken from a dump of no resources, which costs nothing;
-// whenever the pieces do not fit that skeleton exactly, the dump is made
-// in one piece instead.
-func configDumpParallel(dump dumpFunc, r *xds.Resources, boot *bootstrapv3.Bootstrap, typ string) (*adminv3.ConfigDump, error) {
-	if typ != xds.DumpAll {
-		return dump(r, boot, []string{typ})
-	}
-	whole := func() (*adminv3.ConfigDump, error) { return dump(r, boot, []string{typ}) }
-	skeleton, err := dump(&xds.Resources{Name: r.Name}, boot, []string{typ})
-	if err != nil {
-		return whole()
-	}
-	parts := make([]*adminv3.ConfigDump, len(dumpSections))
-	errs := make([]error, len(dumpSections))
-	var wg sync.WaitGroup
-	for i, s := range dumpSections {
-		wg.Go(func() { parts[i], errs[i] = dump(r, boot, []string{s}) })
-	}
-	wg.Wait()
-	byType := map[string]*anypb.Any{}
-	for i, p := range parts {
-		if errs[i] != nil {
-			return whole()
-		}
-		for _, c := range p.GetConfigs() {
-			if _, dup := byType[c.GetTypeUrl()]; dup {
-				return whole()
-			}
-			byType[c.GetTypeUrl()] = c
-		}
-	}
-	out := &adminv3.ConfigDump{}
-	for _, c := range skeleton.GetConfigs() {
-		a, ok := byType[c.GetTypeUrl()]
-		if !ok {
-			return whole()
-		}
-		out.Configs = append(out.Configs, a)
-		delete(byType, c.GetTypeUrl())
-	}
-	if len(byType) > 0 {
-		return whole()
-	}
-	return out, nil
 }
 
 // irJSON is {"ns/gateway": <ir.Proxy>} with private keys redacted unless asked.

@@ -4,16 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
-	"sync/atomic"
 	"testing"
 
-	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
-	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
-	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 	"sigs.k8s.io/yaml"
 
 	"github.com/egctl/egctl/xds"
@@ -24,18 +18,23 @@ import (
 // or sigs.k8s.io/yaml.JSONToYAML.
 func TestWriteSectionsMatchesWholeDocument(t *testing.T) {
 	long := strings.Repeat("a message with spaces ", 8)
-	rc := func(name string) proto.Message {
-		return &routev3.RouteConfiguration{Name: name, VirtualHosts: []*routev3.VirtualHost{
+	rc := func(name string) *xds.DumpView {
+		r := &xds.Resources{Name: name, Routes: []*routev3.RouteConfiguration{{Name: name, VirtualHosts: []*routev3.VirtualHost{
 			{Name: "<vh&>", Domains: []string{"*", "ü.example"}},
 			{Name: long, Domains: []string{"x"}},
-		}}
+		}}}}
+		v, err := xds.NewDumpView(r, nil, []string{"all"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
 	status := json.RawMessage(`[{"metadata":{"name":"r<1>&"},"status":{"message":"` + long + `","n":1.5,"empty":{},"list":[]}}]`)
 	cases := map[string][]section{
 		"nothing":   nil,
-		"no dumps":  {{key: "gateways", json: status}, {key: "xds", dumps: map[string]proto.Message{}}},
-		"one dump":  {{key: "xds", dumps: map[string]proto.Message{"default/eg": rc("a")}}},
-		"two dumps": {{key: "gateways", json: status}, {key: "httpRoutes", json: status}, {key: "xds", dumps: map[string]proto.Message{"ns/b": rc("b"), "ns/a": rc("a")}}, {key: "xdsIR", json: json.RawMessage(`{"ns/a":{"x":"<y>"}}`)}},
+		"no dumps":  {{key: "gateways", json: status}, {key: "xds", dumps: map[string]*xds.DumpView{}}},
+		"one dump":  {{key: "xds", dumps: map[string]*xds.DumpView{"default/eg": rc("a")}}},
+		"two dumps": {{key: "gateways", json: status}, {key: "httpRoutes", json: status}, {key: "xds", dumps: map[string]*xds.DumpView{"ns/b": rc("b"), "ns/a": rc("a")}}, {key: "xdsIR", json: json.RawMessage(`{"ns/a":{"x":"<y>"}}`)}},
 	}
 	for name, sections := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -46,7 +45,11 @@ func TestWriteSectionsMatchesWholeDocument(t *testing.T) {
 					continue
 				}
 				byName := map[string]json.RawMessage{}
-				for n, m := range s.dumps {
+				for n, v := range s.dumps {
+					m, err := v.Proto()
+					if err != nil {
+						t.Fatal(err)
+					}
 					raw, err := protojson.Marshal(m)
 					if err != nil {
 						t.Fatal(err)
@@ -82,43 +85,5 @@ func TestWriteSectionsMatchesWholeDocument(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// configDumpParallel must give the dump made in one piece, and make it in
-// one piece when the sections do not come apart as expected.
-func TestConfigDumpParallel(t *testing.T) {
-	r := &xds.Resources{Name: "ns/gw",
-		Routes:   []*routev3.RouteConfiguration{{Name: "a"}, {Name: "b"}},
-		Clusters: []*clusterv3.Cluster{{Name: "c"}},
-	}
-	boot := &bootstrapv3.Bootstrap{Node: &corev3.Node{Id: "ns/gw"}}
-	want, err := xds.ConfigDump(r, boot, []string{"all"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := configDumpParallel(xds.ConfigDump, r, boot, "all")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !proto.Equal(got, want) {
-		t.Errorf("parallel dump differs:\n got %v\nwant %v", got, want)
-	}
-	// A dump function that ignores the section asked for: every part has
-	// every section, so the pieces cannot be assembled.
-	var calls atomic.Int32
-	ignoring := func(r *xds.Resources, b *bootstrapv3.Bootstrap, _ []string) (*adminv3.ConfigDump, error) {
-		calls.Add(1)
-		return xds.ConfigDump(r, b, []string{"all"})
-	}
-	got, err = configDumpParallel(ignoring, r, boot, "all")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !proto.Equal(got, want) {
-		t.Errorf("fallback dump differs:\n got %v\nwant %v", got, want)
-	}
-	if n := int(calls.Load()); n != len(dumpSections)+2 {
-		t.Errorf("%d calls, want skeleton + %d sections + the whole", n, len(dumpSections))
 	}
 }
