@@ -52,6 +52,37 @@ func FreePort(t testing.TB) int {
 	return 0
 }
 
+// FreeUDPPort returns a UDP port that was free on 127.0.0.1 a moment ago.
+func FreeUDPPort(t testing.TB) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("finding a free UDP port: %v", err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// ServeConns accepts connections on l until the test ends (l is closed at
+// cleanup) and runs handle on each in its own goroutine, with the
+// connection's deadline set timeout ahead and the connection closed after.
+func ServeConns(t testing.TB, l net.Listener, timeout time.Duration, handle func(net.Conn)) {
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(timeout))
+				handle(c)
+			}()
+		}
+	}()
+}
+
 // EchoBackend is one official Gateway API echo server (echo-basic).
 type EchoBackend struct {
 	Pod  string

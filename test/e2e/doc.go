@@ -21,6 +21,11 @@
 // {{ service "name" .SomePort }}, ...); .Port is filled with a free port.
 // Assert with Proxy.ExpectPod / ExpectStatus / Get. Call envoyTest(t) first.
 //
+// Other behaviour-test packages (test/e2e/l4, test/e2e/tls) reuse this
+// harness rather than keeping their own: their TestMain calls Main, and
+// StartProxy serves literal manifests, waiting only for the TCP listener
+// ports it is given.
+//
 // Everything networked stays on 127.0.0.1: Envoy's listeners are moved to
 // loopback before it starts (LoopbackBootstrap) and checked through the
 // admin API. The one exception is echo-basic, which binds ":port" and

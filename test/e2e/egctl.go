@@ -60,12 +60,7 @@ func (r Result) String() string {
 // exit code. It fails the test only when egctl cannot be run at all.
 func RunEgctl(t testing.TB, args ...string) Result {
 	t.Helper()
-	if egctlErr != nil {
-		t.Fatalf("egctl is not available: %v", egctlErr)
-	}
-	if egctlBin == "" {
-		t.Fatal("egctl was not built: run these tests through `go test` so TestMain builds it")
-	}
+	requireEgctl(t)
 	ctx, cancel := context.WithTimeout(context.Background(), egctlTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
@@ -87,6 +82,17 @@ func RunEgctl(t testing.TB, args ...string) Result {
 		t.Fatalf("running egctl %s: %v", strings.Join(args, " "), err)
 	}
 	return res
+}
+
+// requireEgctl fails the test unless Main built egctl.
+func requireEgctl(t testing.TB) {
+	t.Helper()
+	if egctlErr != nil {
+		t.Fatalf("egctl is not available: %v", egctlErr)
+	}
+	if egctlBin == "" {
+		t.Fatal("egctl was not built: run these tests through `go test` so TestMain (e2e.Main) builds it")
+	}
 }
 
 // Translate runs `egctl x translate -f dir --to bootstrap --admin-address

@@ -138,7 +138,7 @@ func StartEnvoy(t testing.TB, bootstrapPath, adminAddr string) *Envoy {
 	// Hot restart is what makes two Envoys on one host share memory and a
 	// domain socket; without it parallel Envoys need no base id.
 	cmd := exec.Command(bin, "-c", bootstrapPath, "--mode", "serve",
-		"-l", "warning", "--concurrency", "1", "--disable-hot-restart",
+		"-l", envoyLogLevel(), "--concurrency", "1", "--disable-hot-restart",
 		"--drain-time-s", "0", "--parent-shutdown-time-s", "1")
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
@@ -169,6 +169,15 @@ func StartEnvoy(t testing.TB, bootstrapPath, adminAddr string) *Envoy {
 		t.Fatalf("Envoy did not become ready: %v", err)
 	}
 	return e
+}
+
+// envoyLogLevel is the serving Envoy's log level: warning, or
+// $EGCTL_E2E_ENVOY_LOG (e.g. debug) when a developer needs more.
+func envoyLogLevel() string {
+	if l := os.Getenv("EGCTL_E2E_ENVOY_LOG"); l != "" {
+		return l
+	}
+	return "warning"
 }
 
 // WaitReady polls the admin /ready endpoint until it answers 200 (LIVE),
@@ -276,6 +285,24 @@ func WaitTCP(addr string, timeout time.Duration) error {
 			return fmt.Errorf("nothing accepts connections on %s after %s: %w", addr, timeout, err)
 		}
 		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// Eventually calls f until it returns nil, failing the test with f's last
+// error once d has passed: for traffic that may take a moment to flow
+// after Envoy reports ready.
+func Eventually(t testing.TB, d time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still failing after %s: %v", d, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

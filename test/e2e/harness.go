@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -45,9 +46,8 @@ func Deploy(t testing.TB, tmpl string, data map[string]any) *Proxy {
 }
 
 // DeployWith renders the manifests (data["Port"] is set to a free port
-// unless the test chose one), compiles them with egctl into a static
-// bootstrap, has Envoy validate it, starts Envoy on it and waits until
-// Envoy is ready and the listener on Port accepts connections.
+// unless the test chose one) and starts them with StartProxy, waiting for
+// the listener on Port.
 func DeployWith(t testing.TB, opts DeployOptions, tmpl string, data map[string]any) *Proxy {
 	t.Helper()
 	requireEnvoy(t)
@@ -61,12 +61,25 @@ func DeployWith(t testing.TB, opts DeployOptions, tmpl string, data map[string]a
 	if !ok {
 		t.Fatalf("data[\"Port\"] is %T, want int", data["Port"])
 	}
-	// egctl binds Gateway ports below 1024 at port+10000 so that Envoy
-	// needs no privilege.
-	if port < 1024 {
-		port += 10000
+	return StartProxy(t, opts, RenderManifests(t, tmpl, data), port)
+}
+
+// StartProxy compiles literal manifests with egctl into a static
+// bootstrap, has Envoy validate it, starts Envoy on it with its listeners
+// moved to loopback, and waits until Envoy is ready and each Gateway
+// listener port in tcpPorts accepts connections (UDP ones cannot be
+// probed). Proxy.Port is the first of tcpPorts, as Envoy binds it.
+func StartProxy(t testing.TB, opts DeployOptions, manifests string, tcpPorts ...int) *Proxy {
+	t.Helper()
+	requireEnvoy(t)
+	requireEgctl(t)
+	dir := filepath.Join(t.TempDir(), "manifests")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	dir := WriteManifests(t, tmpl, data)
+	if err := os.WriteFile(filepath.Join(dir, "manifests.yaml"), []byte(manifests), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("--- manifests (%s) ---\n%s", dir, readForLog(filepath.Join(dir, "manifests.yaml")))
@@ -100,11 +113,22 @@ func DeployWith(t testing.TB, opts DeployOptions, tmpl string, data map[string]a
 		t.Fatalf("moving listeners to loopback: %v", err)
 	}
 	e := StartEnvoy(t, runnable, adminAddr)
-	if err := WaitTCP("127.0.0.1:"+strconv.Itoa(port), 10*time.Second); err != nil {
-		t.Fatalf("Envoy is ready but its Gateway listener is not: %v", err)
+	p := &Proxy{Envoy: e, Translate: res, Bootstrap: bootstrap}
+	for i, port := range tcpPorts {
+		// egctl binds Gateway ports below 1024 at port+10000 so that
+		// Envoy needs no privilege.
+		if port < 1024 {
+			port += 10000
+		}
+		if i == 0 {
+			p.Port = port
+		}
+		if err := WaitTCP("127.0.0.1:"+strconv.Itoa(port), 10*time.Second); err != nil {
+			t.Fatalf("Envoy is ready but its Gateway listener is not: %v", err)
+		}
 	}
 	e.RequireLoopbackListeners(t)
-	return &Proxy{Envoy: e, Port: port, Translate: res, Bootstrap: bootstrap}
+	return p
 }
 
 // httpClient talks to Envoy: never through an HTTP proxy from the

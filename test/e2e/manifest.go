@@ -26,6 +26,7 @@ const GatewayClassName = "eg"
 //	{{ service "echo" .Echo }}    Service default/echo (port 8080) + EndpointSlice to 127.0.0.1:.Echo
 //	{{ serviceIn "ns" "echo" .Echo }}  the same in namespace ns
 //	{{ backend "echo" .Echo }}    Envoy Gateway Backend default/echo with ip endpoint 127.0.0.1:.Echo
+//	{{ tlsSecret "cert" .Cert }}  kubernetes.io/tls Secret default/cert holding a *Cert
 //	{{ b64 .Cert }}               standard base64 of a string or []byte
 //	{{ indent 4 .Text }}          every line of .Text indented by 4 spaces
 var manifestFuncs = template.FuncMap{
@@ -34,6 +35,7 @@ var manifestFuncs = template.FuncMap{
 	"service":      func(name string, port int) string { return serviceYAML(Namespace, name, port) },
 	"serviceIn":    serviceYAML,
 	"backend":      backendYAML,
+	"tlsSecret":    TLSSecretYAML,
 	"b64":          b64,
 	"indent":       indent,
 }

@@ -19,22 +19,8 @@ func TestGatewayHTTPSTermination(t *testing.T) {
 	certA := SelfSignedCert(t, "a.secure.example.com")
 	certB := SelfSignedCert(t, "b.secure.example.com")
 	p := Deploy(t, `{{ gatewayClass }}---
-apiVersion: v1
-kind: Secret
-metadata: {name: cert-a, namespace: default}
-type: kubernetes.io/tls
-data:
-  tls.crt: {{ b64 .CertA.CertPEM }}
-  tls.key: {{ b64 .CertA.KeyPEM }}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: cert-b, namespace: default}
-type: kubernetes.io/tls
-data:
-  tls.crt: {{ b64 .CertB.CertPEM }}
-  tls.key: {{ b64 .CertB.KeyPEM }}
----
+{{ tlsSecret "cert-a" .CertA }}---
+{{ tlsSecret "cert-b" .CertB }}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: default}

@@ -3,12 +3,12 @@ package l4
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/egctl/egctl/test/e2e"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -41,7 +41,7 @@ func healthServer(t *testing.T, st healthpb.HealthCheckResponse_ServingStatus) i
 func TestGRPCRoute(t *testing.T) {
 	a := healthServer(t, healthpb.HealthCheckResponse_SERVING)
 	b := healthServer(t, healthpb.HealthCheckResponse_NOT_SERVING)
-	port := freePort(t, "tcp")
+	port := e2e.FreePort(t)
 	startEnvoy(t, gatewayYAML(fmt.Sprintf("    - {name: grpc, protocol: HTTP, port: %d}", port))+
 		backendYAML("health-a", a)+backendYAML("health-b", b)+`---
 apiVersion: gateway.networking.k8s.io/v1
@@ -57,7 +57,7 @@ spec:
   - matches:
     - method: {service: grpc.health.v1.Health}
     backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: health-a}]
-`)
+`, port)
 	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", port), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ spec:
 		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
 		return resp.GetStatus(), err
 	}
-	eventually(t, 10*time.Second, func() error {
+	e2e.Eventually(t, 10*time.Second, func() error {
 		st, err := check()
 		if err != nil {
 			return err
@@ -103,10 +103,10 @@ spec:
 // listener; Envoy terminates TLS and forwards over h2c.
 func TestGRPCRouteHTTPS(t *testing.T) {
 	a := healthServer(t, healthpb.HealthCheckResponse_SERVING)
-	cert := newCert(t, "grpc.example.com")
-	port := freePort(t, "tcp")
+	cert := e2e.SelfSignedCert(t, "grpc.example.com")
+	port := e2e.FreePort(t)
 	startEnvoy(t, gatewayYAML(fmt.Sprintf(`    - {name: grpcs, protocol: HTTPS, port: %d, hostname: grpc.example.com, tls: {certificateRefs: [{name: grpc-cert}]}}`, port))+
-		cert.secretYAML("grpc-cert")+backendYAML("health-a", a)+`---
+		secretYAML("grpc-cert", cert)+backendYAML("health-a", a)+`---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
 metadata: {name: health, namespace: default}
@@ -116,17 +116,15 @@ spec:
   rules:
   - matches: [{method: {type: RegularExpression, service: "grpc\\.health\\.v1\\..*", method: "Ch.ck"}}]
     backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: health-a}]
-`)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(cert.certPEM)
-	creds := credentials.NewTLS(&tls.Config{ServerName: "grpc.example.com", RootCAs: pool})
+`, port)
+	creds := credentials.NewTLS(&tls.Config{ServerName: "grpc.example.com", RootCAs: cert.Pool})
 	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", port), grpc.WithTransportCredentials(creds), grpc.WithAuthority("grpc.example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	client := healthpb.NewHealthClient(conn)
-	eventually(t, 10*time.Second, func() error {
+	e2e.Eventually(t, 10*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{})

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/egctl/egctl/test/e2e"
 )
 
 // tcpEcho serves on loopback: every line read is written back prefixed by
@@ -18,29 +20,18 @@ func tcpEcho(t *testing.T, name string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
+	e2e.ServeConns(t, l, 10*time.Second, func(c net.Conn) {
+		r := bufio.NewReader(c)
 		for {
-			c, err := l.Accept()
+			line, err := r.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if _, err := io.WriteString(c, name+": "+line); err != nil {
-						return
-					}
-				}
-			}()
+			if _, err := io.WriteString(c, name+": "+line); err != nil {
+				return
+			}
 		}
-	}()
+	})
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -64,7 +55,7 @@ func tcpRoundTrip(addr, line string) (string, error) {
 // two routes, and only the older one carries traffic.
 func TestTCPRoute(t *testing.T) {
 	one, two := tcpEcho(t, "one"), tcpEcho(t, "two")
-	single, contested := freePort(t, "tcp"), freePort(t, "tcp")
+	single, contested := e2e.FreePort(t), e2e.FreePort(t)
 	route := func(name, created, section string, backends string) string {
 		return fmt.Sprintf(`---
 apiVersion: gateway.networking.k8s.io/v1
@@ -83,14 +74,14 @@ spec:
 		backendYAML("one", one)+backendYAML("two", two)+
 		route("single", "2024-01-01T00:00:00Z", "single", be("one", 1)+", "+be("two", 0))+
 		route("newer", "2024-03-01T00:00:00Z", "contested", be("one", 1))+
-		route("older", "2024-02-01T00:00:00Z", "contested", be("two", 1)))
+		route("older", "2024-02-01T00:00:00Z", "contested", be("two", 1)), single, contested)
 
 	for _, tc := range []struct {
 		port int
 		want string
 	}{{single, "one: hello"}, {contested, "two: hello"}} {
 		addr := fmt.Sprintf("127.0.0.1:%d", tc.port)
-		eventually(t, 10*time.Second, func() error {
+		e2e.Eventually(t, 10*time.Second, func() error {
 			got, err := tcpRoundTrip(addr, "hello")
 			if err != nil {
 				return err
@@ -112,7 +103,7 @@ spec:
 // TestTCPRouteWeights splits connections between two backends by weight.
 func TestTCPRouteWeights(t *testing.T) {
 	one, two := tcpEcho(t, "one"), tcpEcho(t, "two")
-	port := freePort(t, "tcp")
+	port := e2e.FreePort(t)
 	startEnvoy(t, gatewayYAML(fmt.Sprintf("    - {name: tcp, protocol: TCP, port: %d}", port))+
 		backendYAML("one", one)+backendYAML("two", two)+`---
 apiVersion: gateway.networking.k8s.io/v1
@@ -124,10 +115,10 @@ spec:
   - backendRefs:
     - {group: gateway.envoyproxy.io, kind: Backend, name: one, weight: 1}
     - {group: gateway.envoyproxy.io, kind: Backend, name: two, weight: 1}
-`)
+`, port)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	seen := map[string]int{}
-	eventually(t, 15*time.Second, func() error {
+	e2e.Eventually(t, 15*time.Second, func() error {
 		got, err := tcpRoundTrip(addr, "x")
 		if err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/egctl/egctl/test/e2e"
 )
 
 // udpEcho answers every datagram with "name: " + datagram.
@@ -48,7 +50,7 @@ func udpRoundTrip(addr, msg string) (string, error) {
 // of the oldest UDPRoute attached to it.
 func TestUDPRoute(t *testing.T) {
 	one, two := udpEcho(t, "one"), udpEcho(t, "two")
-	port := freePort(t, "udp")
+	port := e2e.FreeUDPPort(t)
 	route := func(name, created, backend string) string {
 		return fmt.Sprintf(`---
 apiVersion: gateway.networking.k8s.io/v1
@@ -64,7 +66,7 @@ spec:
 		route("newer", "2024-02-01T00:00:00Z", "one")+
 		route("older", "2024-01-01T00:00:00Z", "two"))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	eventually(t, 10*time.Second, func() error {
+	e2e.Eventually(t, 10*time.Second, func() error {
 		got, err := udpRoundTrip(addr, "ping")
 		if err != nil {
 			return err

@@ -3,158 +3,45 @@
 // client certificate validation, 421 for misdirected requests), TLS to
 // backends (BackendTLSPolicy, the Gateway's client certificate) and the
 // upstream protocols that ride on it (WebSocket, h2c). Manifests are
-// compiled in-process by egctl's own command, a real Envoy loads the
-// bootstrap, and in-test servers on loopback are the backends.
+// compiled by the egctl binary, a real Envoy loads the bootstrap, and
+// in-test servers on loopback are the backends. The harness is package
+// e2e's.
 package tls_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"text/template"
 	"time"
 
-	"github.com/egctl/egctl/cli"
-	"github.com/egctl/egctl/cli/rootcmd"
-	"github.com/egctl/egctl/internal/envoytest"
 	"github.com/egctl/egctl/test/e2e"
 )
 
 const requestTimeout = 10 * time.Second
 
-// deployed is a running Envoy compiled from one manifest.
-type deployed struct {
-	admin int
-	log   string // Envoy's log file
-	// stderr is egctl's, for failure messages.
-	stderr string
+func TestMain(m *testing.M) {
+	os.Exit(e2e.Main(m, e2e.MainOptions{}))
 }
 
-// deploy renders tmpl with data (helpers: b64, indent), compiles it with
-// `egctl x translate --to bootstrap`, binds every listener to loopback,
-// starts Envoy and waits until it is ready. wantCode is egctl's expected
-// exit status (1 when the manifest has objects that are not accepted).
-func deploy(t *testing.T, wantCode int, tmpl string, data any) *deployed {
+// deploy renders tmpl with data, compiles it with egctl and serves it with
+// Envoy until the test ends, waiting for every port in data. wantCode is
+// egctl's expected exit status (1 when the manifest has objects that are
+// not accepted).
+func deploy(t *testing.T, wantCode int, tmpl string, data map[string]any) {
 	t.Helper()
-	envoy := envoytest.Find(t)
-	manifest := render(t, tmpl, data)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.yaml")
-	if err := os.WriteFile(in, []byte(manifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	admin := e2e.FreePort(t)
-	var out, errOut bytes.Buffer
-	ios := &cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	code := rootcmd.Execute(ios, []string{"x", "translate", "-f", in, "--to", "bootstrap",
-		"--admin-address", fmt.Sprintf("127.0.0.1:%d", admin)})
-	if code != wantCode {
-		t.Fatalf("egctl exit %d, want %d\nstderr:\n%s\nmanifest:\n%s", code, wantCode, errOut.String(), manifest)
-	}
-	raw := filepath.Join(dir, "bootstrap.yaml")
-	if err := os.WriteFile(raw, out.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	boot := filepath.Join(dir, "bootstrap.json")
-	if err := e2e.LoopbackBootstrap(raw, boot); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "envoy.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(envoy, "-c", boot, "--disable-hot-restart", "--concurrency", "1", "-l", logLevel(),
-		"--base-id", fmt.Sprint(admin))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			t.Errorf("envoy pid %d did not exit", cmd.Process.Pid)
+	var ports []int
+	for _, v := range data {
+		if p, ok := v.(int); ok {
+			ports = append(ports, p)
 		}
-		logf.Close()
-	})
-	fail := func(format string, a ...any) {
-		log, _ := os.ReadFile(logPath)
-		t.Fatalf("%s\negctl stderr:\n%s\nenvoy log:\n%s\nbootstrap:\n%s", fmt.Sprintf(format, a...), errOut.String(), log, out.String())
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case <-exited:
-			fail("envoy exited early: %v", cmd.ProcessState)
-		default:
-		}
-		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/ready", admin))
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 && strings.TrimSpace(string(body)) == "LIVE" {
-				return &deployed{admin: admin, stderr: errOut.String(), log: logPath}
-			}
-		}
-		if time.Now().After(deadline) {
-			fail("envoy not ready after 30s (last error %v)", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func render(t *testing.T, tmpl string, data any) string {
-	t.Helper()
-	funcs := template.FuncMap{
-		"b64": func(v any) string {
-			switch x := v.(type) {
-			case []byte:
-				return base64.StdEncoding.EncodeToString(x)
-			case string:
-				return base64.StdEncoding.EncodeToString([]byte(x))
-			}
-			panic(fmt.Sprintf("b64: %T", v))
-		},
-		// indent for PEM in a YAML block scalar.
-		"indent": func(n int, v []byte) string {
-			pad := strings.Repeat(" ", n)
-			return pad + strings.ReplaceAll(strings.TrimRight(string(v), "\n"), "\n", "\n"+pad)
-		},
-	}
-	tp, err := template.New("m").Funcs(funcs).Option("missingkey=error").Parse(tmpl)
-	if err != nil {
-		t.Fatalf("template: %v", err)
-	}
-	var b strings.Builder
-	if err := tp.Execute(&b, data); err != nil {
-		t.Fatalf("template: %v", err)
-	}
-	return b.String()
+	e2e.StartProxy(t, e2e.DeployOptions{ExitCodes: []int{wantCode}}, e2e.RenderManifests(t, tmpl, data), ports...)
 }
 
 const gatewayClass = `apiVersion: gateway.networking.k8s.io/v1
@@ -165,20 +52,12 @@ spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
 `
 
 // tlsSecret is a kubernetes.io/tls Secret in namespace default.
-func tlsSecret(name string, c *leaf) string {
-	return fmt.Sprintf(`apiVersion: v1
-kind: Secret
-metadata: {name: %s, namespace: default}
-type: kubernetes.io/tls
-data:
-  tls.crt: %s
-  tls.key: %s
----
-`, name, base64.StdEncoding.EncodeToString(c.certPEM), base64.StdEncoding.EncodeToString(c.keyPEM))
+func tlsSecret(name string, c *e2e.Cert) string {
+	return e2e.TLSSecretYAML(name, c) + "---\n"
 }
 
 // caConfigMap holds a CA certificate under ca.crt.
-func caConfigMap(name string, ca *authority) string {
+func caConfigMap(name string, ca *e2e.CA) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: ConfigMap
 metadata: {name: %s, namespace: default}
@@ -186,7 +65,7 @@ data:
   ca.crt: |
 %s
 ---
-`, name, indentPEM(4, ca.certPEM))
+`, name, indentPEM(4, ca.CertPEM))
 }
 
 func indentPEM(n int, p []byte) string {
@@ -225,115 +104,6 @@ ports:
 `, name, ap, target)
 }
 
-// authority is a CA made for one test.
-type authority struct {
-	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
-	certPEM []byte
-	pool    *x509.CertPool
-}
-
-func newCA(t *testing.T, name string) *authority {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(c)
-	return &authority{cert: c, key: key, certPEM: pemBlock("CERTIFICATE", der), pool: pool}
-}
-
-func serial(t *testing.T) *big.Int {
-	s, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func pemBlock(typ string, der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
-}
-
-// leaf is a certificate issued by an authority.
-type leaf struct {
-	certPEM, keyPEM []byte
-	der             []byte
-	pair            tls.Certificate
-}
-
-type keyKind int
-
-const (
-	ecdsaKey keyKind = iota
-	rsaKey
-)
-
-// issue makes a server (client=false) or client certificate for names.
-func (ca *authority) issue(t *testing.T, kind keyKind, client bool, names ...string) *leaf {
-	t.Helper()
-	var pub any
-	var keyPEM []byte
-	switch kind {
-	case rsaKey:
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pub = &k.PublicKey
-		keyPEM = pemBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(k))
-	default:
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pub = &k.PublicKey
-		kd, err := x509.MarshalECPrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyPEM = pemBlock("EC PRIVATE KEY", kd)
-	}
-	usage := x509.ExtKeyUsageServerAuth
-	if client {
-		usage = x509.ExtKeyUsageClientAuth
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(t),
-		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, pub, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pemBlock("CERTIFICATE", der)
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &leaf{certPEM: certPEM, keyPEM: keyPEM, der: der, pair: pair}
-}
-
 // dialTLS connects to 127.0.0.1:port with cfg (bounded in time).
 func dialTLS(port int, cfg *tls.Config) (*tls.Conn, error) {
 	d := &net.Dialer{Timeout: 5 * time.Second}
@@ -364,20 +134,7 @@ func httpsClient(port int, cfg *tls.Config) *http.Client {
 }
 
 // plainClient sends every request to 127.0.0.1:port in clear text.
-func plainClient(port int) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{
-		Timeout: requestTimeout,
-		Transport: &http.Transport{
-			Proxy: nil,
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return d.DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
-			},
-			DisableKeepAlives: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
+func plainClient(port int) *http.Client { return httpsClient(port, nil) }
 
 // get does GET url with client and returns status and body.
 func get(t *testing.T, client *http.Client, url string) (int, string, error) {
@@ -389,6 +146,20 @@ func get(t *testing.T, client *http.Client, url string) (int, string, error) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	return resp.StatusCode, string(b), nil
+}
+
+// check200 GETs url with client and returns an error unless the answer is
+// 200 with a body containing want (what describe reports, e.g. "backend=web").
+func check200(t *testing.T, client *http.Client, url, want string) error {
+	t.Helper()
+	code, body, err := get(t, client, url)
+	if err != nil {
+		return err
+	}
+	if code != 200 || !strings.Contains(body, want) {
+		return fmt.Errorf("%d %q, want 200 with %q", code, body, want)
+	}
+	return nil
 }
 
 // backend is an in-test HTTP server on loopback.
@@ -446,14 +217,6 @@ func newRequest(url, host string) (*http.Request, error) {
 		req.Host = host
 	}
 	return req, nil
-}
-
-// logLevel is Envoy's log level: warning, or $EGCTL_E2E_ENVOY_LOG to debug.
-func logLevel() string {
-	if l := os.Getenv("EGCTL_E2E_ENVOY_LOG"); l != "" {
-		return l
-	}
-	return "warning"
 }
 
 // httpHandlerFunc answers 200 and calls hit on every request.

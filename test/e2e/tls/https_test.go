@@ -15,10 +15,10 @@ import (
 // RSA-only TLS 1.2 client gets the RSA one); another listener on the same
 // port serves its own certificate by SNI.
 func TestHTTPSCertificatePerSNIAndKeyType(t *testing.T) {
-	ca := newCA(t, "frontend CA")
-	aRSA := ca.issue(t, rsaKey, false, "a.example.com")
-	aEC := ca.issue(t, ecdsaKey, false, "a.example.com")
-	b := ca.issue(t, ecdsaKey, false, "b.example.com")
+	ca := e2e.NewCA(t, "frontend CA")
+	aRSA := ca.Issue(t, e2e.RSAKey, false, "a.example.com")
+	aEC := ca.Issue(t, e2e.ECDSAKey, false, "a.example.com")
+	b := ca.Issue(t, e2e.ECDSAKey, false, "b.example.com")
 	be := startBackend(t, describe("web"), nil, nil)
 	port := e2e.FreePort(t)
 	deploy(t, 0, gatewayClass+tlsSecret("a-rsa", aRSA)+tlsSecret("a-ec", aEC)+tlsSecret("b", b)+service("web", "", be.port)+`
@@ -54,14 +54,14 @@ spec:
 	cases := []struct {
 		name, sni string
 		suites    []uint16
-		want      *leaf
+		want      *e2e.Cert
 	}{
 		{"RSA-only client", "a.example.com", []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}, aRSA},
 		{"ECDSA-only client", "a.example.com", []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, aEC},
 		{"other SNI", "b.example.com", nil, b},
 	}
 	for _, c := range cases {
-		cfg := &tls.Config{ServerName: c.sni, RootCAs: ca.pool, CipherSuites: c.suites}
+		cfg := &tls.Config{ServerName: c.sni, RootCAs: ca.Pool, CipherSuites: c.suites}
 		if c.suites != nil {
 			cfg.MaxVersion = tls.VersionTLS12 // TLS 1.3 suites do not name the key type
 		}
@@ -72,12 +72,11 @@ spec:
 		}
 		got := conn.ConnectionState().PeerCertificates[0].Raw
 		conn.Close()
-		if !bytes.Equal(got, c.want.der) {
+		if !bytes.Equal(got, c.want.Leaf.Raw) {
 			t.Errorf("%s: served certificate is not the expected one", c.name)
 		}
-		code, body, err := get(t, httpsClient(port, cfg), "https://"+c.sni+"/")
-		if err != nil || code != 200 || !strings.Contains(body, "backend=web") {
-			t.Errorf("%s: GET = %d %q %v, want 200 from web", c.name, code, body, err)
+		if err := check200(t, httpsClient(port, cfg), "https://"+c.sni+"/", "backend=web"); err != nil {
+			t.Errorf("%s: GET: %v", c.name, err)
 		}
 	}
 }
@@ -85,8 +84,8 @@ spec:
 // TestHTTPSTLSOptions: egctl's tls.options keys set the minimum version and
 // the ALPN protocols Envoy offers.
 func TestHTTPSTLSOptions(t *testing.T) {
-	ca := newCA(t, "frontend CA")
-	cert := ca.issue(t, ecdsaKey, false, "opts.example.com")
+	ca := e2e.NewCA(t, "frontend CA")
+	cert := ca.Issue(t, e2e.ECDSAKey, false, "opts.example.com")
 	be := startBackend(t, describe("web"), nil, nil)
 	port := e2e.FreePort(t)
 	deploy(t, 0, gatewayClass+tlsSecret("opts", cert)+service("web", "", be.port)+`
@@ -113,11 +112,11 @@ spec:
   rules: [{backendRefs: [{name: web, port: 8080}]}]
 `, map[string]any{"Port": port})
 
-	if c, err := dialTLS(port, &tls.Config{ServerName: "opts.example.com", RootCAs: ca.pool, MaxVersion: tls.VersionTLS12}); err == nil {
+	if c, err := dialTLS(port, &tls.Config{ServerName: "opts.example.com", RootCAs: ca.Pool, MaxVersion: tls.VersionTLS12}); err == nil {
 		c.Close()
 		t.Errorf("a TLS 1.2 client was accepted; min version is 1.3")
 	}
-	c, err := dialTLS(port, &tls.Config{ServerName: "opts.example.com", RootCAs: ca.pool, NextProtos: []string{"h2", "http/1.1"}})
+	c, err := dialTLS(port, &tls.Config{ServerName: "opts.example.com", RootCAs: ca.Pool, NextProtos: []string{"h2", "http/1.1"}})
 	if err != nil {
 		t.Fatalf("TLS 1.3 client: %v", err)
 	}
@@ -133,12 +132,12 @@ spec:
 // perPort entry) refuses a client without one; AllowInsecureFallback (the
 // default) lets it in.
 func TestFrontendClientCertificateValidation(t *testing.T) {
-	serverCA := newCA(t, "server CA")
-	clientCA := newCA(t, "client CA")
-	otherCA := newCA(t, "untrusted CA")
-	srv := serverCA.issue(t, ecdsaKey, false, "mtls.example.com")
-	good := clientCA.issue(t, ecdsaKey, true, "good-client")
-	bad := otherCA.issue(t, ecdsaKey, true, "bad-client")
+	serverCA := e2e.NewCA(t, "server CA")
+	clientCA := e2e.NewCA(t, "client CA")
+	otherCA := e2e.NewCA(t, "untrusted CA")
+	srv := serverCA.Issue(t, e2e.ECDSAKey, false, "mtls.example.com")
+	good := clientCA.Issue(t, e2e.ECDSAKey, true, "good-client")
+	bad := otherCA.Issue(t, e2e.ECDSAKey, true, "bad-client")
 	be := startBackend(t, describe("web"), nil, nil)
 	strict, lax := e2e.FreePort(t), e2e.FreePort(t)
 	deploy(t, 0, gatewayClass+tlsSecret("srv", srv)+caConfigMap("client-ca", clientCA)+service("web", "", be.port)+`
@@ -170,17 +169,17 @@ spec:
   rules: [{backendRefs: [{name: web, port: 8080}]}]
 `, map[string]any{"Strict": strict, "Lax": lax})
 
-	cfg := func(c *leaf) *tls.Config {
-		out := &tls.Config{ServerName: "mtls.example.com", RootCAs: serverCA.pool}
+	cfg := func(c *e2e.Cert) *tls.Config {
+		out := &tls.Config{ServerName: "mtls.example.com", RootCAs: serverCA.Pool}
 		if c != nil {
-			out.Certificates = []tls.Certificate{c.pair}
+			out.Certificates = []tls.Certificate{c.Pair}
 		}
 		return out
 	}
 	cases := []struct {
 		name   string
 		port   int
-		client *leaf
+		client *e2e.Cert
 		ok     bool
 	}{
 		{"AllowValidOnly with a valid certificate", strict, good, true},
@@ -204,9 +203,9 @@ spec:
 // TestMisdirectedRequest: a connection whose SNI chose one HTTPS listener
 // must not serve a Host owned by another listener on the same port: 421.
 func TestMisdirectedRequest(t *testing.T) {
-	ca := newCA(t, "CA")
-	a := ca.issue(t, ecdsaKey, false, "a.example.com")
-	b := ca.issue(t, ecdsaKey, false, "b.example.com")
+	ca := e2e.NewCA(t, "CA")
+	a := ca.Issue(t, e2e.ECDSAKey, false, "a.example.com")
+	b := ca.Issue(t, e2e.ECDSAKey, false, "b.example.com")
 	beA := startBackend(t, describe("a"), nil, nil)
 	beB := startBackend(t, describe("b"), nil, nil)
 	port := e2e.FreePort(t)
@@ -235,9 +234,9 @@ spec:
   rules: [{backendRefs: [{name: svc-b, port: 8080}]}]
 `, map[string]any{"Port": port})
 
-	cfgA := &tls.Config{ServerName: "a.example.com", RootCAs: ca.pool}
-	if code, body, err := get(t, httpsClient(port, cfgA), "https://a.example.com/"); err != nil || code != 200 || !strings.Contains(body, "backend=a") {
-		t.Fatalf("SNI a, Host a: %d %q %v, want 200 from a", code, body, err)
+	cfgA := &tls.Config{ServerName: "a.example.com", RootCAs: ca.Pool}
+	if err := check200(t, httpsClient(port, cfgA), "https://a.example.com/", "backend=a"); err != nil {
+		t.Fatalf("SNI a, Host a: %v", err)
 	}
 	// SNI a.example.com, Host b.example.com: the TLS client sends the URL
 	// host as SNI, so the request is built by hand.
@@ -259,8 +258,8 @@ spec:
 // TestHTTPToHTTPSRedirect: a route on the plain listener redirecting to
 // https sends clients to the same host without a port (443).
 func TestHTTPToHTTPSRedirect(t *testing.T) {
-	ca := newCA(t, "CA")
-	cert := ca.issue(t, ecdsaKey, false, "shop.example.com")
+	ca := e2e.NewCA(t, "CA")
+	cert := ca.Issue(t, e2e.ECDSAKey, false, "shop.example.com")
 	be := startBackend(t, describe("web"), nil, nil)
 	httpPort, httpsPort := e2e.FreePort(t), e2e.FreePort(t)
 	deploy(t, 0, gatewayClass+tlsSecret("shop", cert)+service("web", "", be.port)+`
@@ -303,8 +302,8 @@ spec:
 			t.Errorf("Host %s: %d Location %q, want 301 https://shop.example.com/cart?x=1", host, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
-	cfg := &tls.Config{ServerName: "shop.example.com", RootCAs: ca.pool}
-	if code, body, err := get(t, httpsClient(httpsPort, cfg), "https://shop.example.com/cart"); err != nil || code != 200 || !strings.Contains(body, "backend=web") {
-		t.Errorf("HTTPS: %d %q %v, want 200 from web", code, body, err)
+	cfg := &tls.Config{ServerName: "shop.example.com", RootCAs: ca.Pool}
+	if err := check200(t, httpsClient(httpsPort, cfg), "https://shop.example.com/cart", "backend=web"); err != nil {
+		t.Errorf("HTTPS: %v", err)
 	}
 }

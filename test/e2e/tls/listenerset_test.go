@@ -13,8 +13,8 @@ import (
 // attach through a ListenerSet parentRef. Its listener that repeats the
 // Gateway's hostname loses and does not steal the Gateway's traffic.
 func TestListenerSet(t *testing.T) {
-	ca := newCA(t, "CA")
-	cert := ca.issue(t, ecdsaKey, false, "team.example.com")
+	ca := e2e.NewCA(t, "CA")
+	cert := ca.Issue(t, e2e.ECDSAKey, false, "team.example.com")
 	gwBE := startBackend(t, describe("gateway-app"), nil, nil)
 	teamBE := startBackend(t, describe("team-app"), nil, nil)
 	httpPort, httpsPort := e2e.FreePort(t), e2e.FreePort(t)
@@ -59,13 +59,12 @@ spec:
 
 	plain := plainClient(httpPort)
 	for host, want := range map[string]string{"gw.example.com": "gateway-app", "team.example.com": "team-app"} {
-		code, body, err := get(t, plain, "http://"+host+"/")
-		if err != nil || code != 200 || !strings.Contains(body, "backend="+want) {
-			t.Errorf("http %s: %d %q %v, want 200 from %s", host, code, body, err, want)
+		if err := check200(t, plain, "http://"+host+"/", "backend="+want); err != nil {
+			t.Errorf("http %s: %v", host, err)
 		}
 	}
-	cfg := &tls.Config{ServerName: "team.example.com", RootCAs: ca.pool}
-	if code, body, err := get(t, httpsClient(httpsPort, cfg), "https://team.example.com/"); err != nil || code != 200 || !strings.Contains(body, "backend=team-app") {
-		t.Errorf("https team.example.com: %d %q %v, want 200 from team-app", code, body, err)
+	cfg := &tls.Config{ServerName: "team.example.com", RootCAs: ca.Pool}
+	if err := check200(t, httpsClient(httpsPort, cfg), "https://team.example.com/", "backend=team-app"); err != nil {
+		t.Errorf("https team.example.com: %v", err)
 	}
 }

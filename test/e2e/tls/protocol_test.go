@@ -75,10 +75,10 @@ func wsRoundTrip(t *testing.T, port int, path string) (backendName, backendTLS s
 // WebSocket backend, kubernetes.io/wss to one behind TLS (with a
 // BackendTLSPolicy), and kubernetes.io/h2c speaks cleartext HTTP/2.
 func TestBackendProtocols(t *testing.T) {
-	ca := newCA(t, "backend CA")
-	srv := ca.issue(t, ecdsaKey, false, "wss.internal")
+	ca := e2e.NewCA(t, "backend CA")
+	srv := ca.Issue(t, e2e.ECDSAKey, false, "wss.internal")
 	ws := startBackend(t, wsEcho("ws"), nil, nil)
-	wss := startBackend(t, wsEcho("wss"), &tls.Config{Certificates: []tls.Certificate{srv.pair}, NextProtos: []string{"http/1.1"}}, nil)
+	wss := startBackend(t, wsEcho("wss"), &tls.Config{Certificates: []tls.Certificate{srv.Pair}, NextProtos: []string{"http/1.1"}}, nil)
 	h2c := startBackend(t, describe("h2c"), nil, func(s *http.Server) {
 		s.Protocols = new(http.Protocols)
 		s.Protocols.SetHTTP1(true)
@@ -113,8 +113,7 @@ spec:
 	if name, viaTLS := wsRoundTrip(t, port, "/secure-ws"); name != "wss" || viaTLS != "true" {
 		t.Errorf("/secure-ws reached %q (tls %s), want wss over TLS", name, viaTLS)
 	}
-	code, body, err := get(t, plainClient(port), "http://h2c.example.com/h2c")
-	if err != nil || code != 200 || !strings.Contains(body, "backend=h2c proto=HTTP/2.0") {
-		t.Errorf("/h2c: %d %q %v, want 200 from h2c over HTTP/2", code, body, err)
+	if err := check200(t, plainClient(port), "http://h2c.example.com/h2c", "backend=h2c proto=HTTP/2.0"); err != nil {
+		t.Errorf("/h2c: %v (want h2c over HTTP/2)", err)
 	}
 }

@@ -14,38 +14,27 @@ import (
 
 // startTLSEcho runs a TLS server that requires a client certificate from
 // clientCA and answers each line with "<client CN> <line>".
-func startTLSEcho(t *testing.T, cert *leaf, clientCA *authority) int {
+func startTLSEcho(t *testing.T, cert *e2e.Cert, clientCA *e2e.CA) int {
 	t.Helper()
 	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{cert.pair},
+		Certificates: []tls.Certificate{cert.Pair},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    clientCA.pool,
+		ClientCAs:    clientCA.Pool,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(requestTimeout))
-				tc := c.(*tls.Conn)
-				if err := tc.Handshake(); err != nil {
-					return
-				}
-				cn := tc.ConnectionState().PeerCertificates[0].Subject.CommonName
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					fmt.Fprintf(c, "%s %s\n", cn, sc.Text())
-				}
-			}(c)
+	e2e.ServeConns(t, l, requestTimeout, func(c net.Conn) {
+		tc := c.(*tls.Conn)
+		if err := tc.Handshake(); err != nil {
+			return
 		}
-	}()
+		cn := tc.ConnectionState().PeerCertificates[0].Subject.CommonName
+		sc := bufio.NewScanner(c)
+		for sc.Scan() {
+			fmt.Fprintf(c, "%s %s\n", cn, sc.Text())
+		}
+	})
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -54,12 +43,12 @@ func startTLSEcho(t *testing.T, cert *leaf, clientCA *authority) int {
 // the backend, verified by the policy's CA and with the Gateway's client
 // certificate.
 func TestTLSRouteTerminateToTLSBackend(t *testing.T) {
-	frontCA := newCA(t, "front CA")
-	backCA := newCA(t, "backend CA")
-	clientCA := newCA(t, "gateway client CA")
-	front := frontCA.issue(t, ecdsaKey, false, "db.example.com")
-	back := backCA.issue(t, ecdsaKey, false, "db.internal")
-	gwClient := clientCA.issue(t, ecdsaKey, true, "gateway-client")
+	frontCA := e2e.NewCA(t, "front CA")
+	backCA := e2e.NewCA(t, "backend CA")
+	clientCA := e2e.NewCA(t, "gateway client CA")
+	front := frontCA.Issue(t, e2e.ECDSAKey, false, "db.example.com")
+	back := backCA.Issue(t, e2e.ECDSAKey, false, "db.internal")
+	gwClient := clientCA.Issue(t, e2e.ECDSAKey, true, "gateway-client")
 	bePort := startTLSEcho(t, back, clientCA)
 	port := e2e.FreePort(t)
 	deploy(t, 0, gatewayClass+tlsSecret("front", front)+tlsSecret("gw-client", gwClient)+caConfigMap("back-ca", backCA)+
@@ -82,7 +71,7 @@ spec:
   rules: [{backendRefs: [{name: db, port: 8080}]}]
 `, map[string]any{"Port": port})
 
-	c, err := dialTLS(port, &tls.Config{ServerName: "db.example.com", RootCAs: frontCA.pool})
+	c, err := dialTLS(port, &tls.Config{ServerName: "db.example.com", RootCAs: frontCA.Pool})
 	if err != nil {
 		t.Fatalf("handshake with Envoy: %v", err)
 	}
