@@ -113,10 +113,17 @@ func (x *anyIndex) lookup(m proto.Message) *packedAny {
 	return x.m[a]
 }
 
+// cachedSizer sizes a message with the sizes its sub-messages cached when
+// an enclosing message was sized: cutting a big message level by level then
+// costs one sizing pass in all, not one per level. A size left stale by a
+// later change of the message only moves where the writer cuts, never what
+// it writes.
+var cachedSizer = proto.MarshalOptions{UseCachedSize: true}
+
 // size is about proto.Size of m's packed form: what the writer cuts by.
 func (x *anyIndex) size(m proto.Message) int {
 	if x == nil {
-		return proto.Size(m)
+		return cachedSizer.Size(m)
 	}
 	if p := x.lookup(m); p != nil {
 		if p.size < 0 {
@@ -126,7 +133,7 @@ func (x *anyIndex) size(m proto.Message) int {
 	}
 	md := m.ProtoReflect().Descriptor()
 	if !isAdminMessage(md) {
-		return proto.Size(m)
+		return cachedSizer.Size(m)
 	}
 	if md.FullName() == "envoy.admin.v3.ConfigDump" {
 		// Always cut; summing it would size every resource up front.
@@ -136,7 +143,7 @@ func (x *anyIndex) size(m proto.Message) int {
 	m.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		switch {
 		case fd.IsMap():
-			n += proto.Size(m) // not in the admin dumps built here
+			n += cachedSizer.Size(m) // not in the admin dumps built here
 		case fd.Kind() != protoreflect.MessageKind:
 			n += 16
 		case fd.IsList():

@@ -54,6 +54,7 @@ type yamlUnit struct {
 	// batch, when set, makes the unit a run of small sequence items (orig
 	// and msg unused): one unit per item costs more than writing it.
 	batch []proto.Message
+	size  int // planning size of the messages written here, for the buffer
 
 	parts [][]byte // text before each hole, in document order
 	order []*yamlHole
@@ -97,7 +98,7 @@ func (u *yamlUnit) prefetch() {
 func planYAML(idx *anyIndex, m proto.Message, indent int, item, top bool, depth int, units *[]*yamlUnit) *yamlUnit {
 	u := &yamlUnit{orig: m, msg: m, indent: indent, item: item, top: top, done: make(chan struct{}), idx: idx}
 	*units = append(*units, u)
-	if idx.size(m) < splitSize {
+	if u.size = idx.size(m); u.size < splitSize {
 		return u
 	}
 	if a, ok := m.(*anypb.Any); ok {
@@ -145,6 +146,7 @@ func planYAML(idx *anyIndex, m proto.Message, indent int, item, top bool, depth 
 				}
 				batch.batch = append(batch.batch, e)
 				batchSize += size
+				batch.size = batchSize
 			}
 		} else {
 			sub := v.Message().Interface()
@@ -216,7 +218,8 @@ func (u *yamlUnit) renderFast(cache *quoteCache) error {
 	for k, h := range u.holes {
 		extra = append(extra, yamlEntry{key: k, hole: h})
 	}
-	w := &yamlWriter{shared: cache, anys: u.idx}
+	w := newUnitWriter(cache, u.idx, u.size)
+	defer w.release()
 	m := u.msg.ProtoReflect()
 	var err error
 	switch {
@@ -236,10 +239,37 @@ func (u *yamlUnit) renderFast(cache *quoteCache) error {
 	return nil
 }
 
+// yamlTextPerByte is about how many bytes of YAML a byte of encoded
+// message becomes; a unit's buffer starts at that size so that it is not
+// regrown (and copied) as it fills.
+const yamlTextPerByte = 4
+
+// stackPool holds the entry stacks of finished writers.
+var stackPool = sync.Pool{New: func() any { s := make([]yamlEntry, 0, 64); return &s }}
+
+// newUnitWriter is a writer for a unit of about size encoded bytes.
+func newUnitWriter(cache *quoteCache, idx *anyIndex, size int) *yamlWriter {
+	w := &yamlWriter{shared: cache, anys: idx}
+	if size > 0 && size < splitSize*4 {
+		w.buf.Grow(size * yamlTextPerByte)
+	}
+	w.stack = (*stackPool.Get().(*[]yamlEntry))[:0]
+	return w
+}
+
+// release gives w's entry stack back; its text stays with the unit.
+func (w *yamlWriter) release() {
+	clear(w.stack[:cap(w.stack)]) // let go of the messages it pointed to
+	s := w.stack[:0]
+	w.stack = nil
+	stackPool.Put(&s)
+}
+
 // renderBatch writes the items of a batch unit, each through go-yaml if it
 // must be.
 func (u *yamlUnit) renderBatch(cache *quoteCache) ([]byte, error) {
-	w := &yamlWriter{shared: cache, anys: u.idx}
+	w := newUnitWriter(cache, u.idx, u.size)
+	defer w.release()
 	for _, e := range u.batch {
 		mark := w.buf.Len()
 		w.newline(u.indent)

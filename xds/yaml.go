@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	yamlv2 "go.yaml.in/yaml/v2"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"sigs.k8s.io/yaml"
 )
 
@@ -73,6 +74,14 @@ type yamlWriter struct {
 	stack []yamlEntry
 	// anys holds the messages of stand-in Anys (dumpview.go).
 	anys *anyIndex
+	// collect is collectField, bound once; sawExtension is its finding.
+	collect      func(protoreflect.FieldDescriptor, protoreflect.Value) bool
+	sawExtension bool
+	// kvs and keys hold the entries of the maps and Structs being
+	// written, as stack does for messages; collectKV is collectMapEntry.
+	kvs       []mapEntry
+	keys      []string
+	collectKV func(protoreflect.MapKey, protoreflect.Value) bool
 }
 
 // quoteCache remembers which strings go-yaml would quote; asking go-yaml
@@ -91,10 +100,34 @@ func (w *yamlWriter) write(s string) {
 	}
 }
 
+// yamlSpaces is indentation, written in one piece.
+const yamlSpaces = "                                                                " // 64
+
+// put is write for text without a newline, the common case.
+func (w *yamlWriter) put(s string) {
+	w.buf.WriteString(s)
+	w.col += len(s)
+}
+
+// putInt and putUint write a number without building a string for it.
+func (w *yamlWriter) putInt(n int64) {
+	b := strconv.AppendInt(w.buf.AvailableBuffer(), n, 10)
+	w.buf.Write(b)
+	w.col += len(b)
+}
+
+func (w *yamlWriter) putUint(n uint64) {
+	b := strconv.AppendUint(w.buf.AvailableBuffer(), n, 10)
+	w.buf.Write(b)
+	w.col += len(b)
+}
+
 func (w *yamlWriter) newline(indent int) {
 	w.buf.WriteByte('\n')
-	for i := 0; i < indent; i++ {
-		w.buf.WriteByte(' ')
+	for n := indent; n > 0; {
+		k := min(n, len(yamlSpaces))
+		w.buf.WriteString(yamlSpaces[:k])
+		n -= k
 	}
 	w.col = indent
 }
@@ -146,7 +179,7 @@ func (w *yamlWriter) mapping(m map[string]any, indent int, inline bool) error {
 		if err := w.str(k); err != nil {
 			return err
 		}
-		w.write(":")
+		w.put(":")
 		if err := w.value(m[k], indent, true); err != nil {
 			return err
 		}
@@ -161,7 +194,7 @@ func (w *yamlWriter) sequence(s []any, indent int, inline bool) error {
 				w.newline(indent)
 			}
 		}
-		w.write("-")
+		w.put("-")
 		if err := w.value(item, indent, false); err != nil {
 			return err
 		}
@@ -174,18 +207,18 @@ func (w *yamlWriter) value(v any, indent int, inMap bool) error {
 	switch x := v.(type) {
 	case map[string]any:
 		if len(x) == 0 {
-			w.write(" {}")
+			w.put(" {}")
 			return nil
 		}
 		if inMap {
 			w.newline(indent + 2)
 			return w.mapping(x, indent+2, true)
 		}
-		w.write(" ")
+		w.put(" ")
 		return w.mapping(x, indent+2, true)
 	case []any:
 		if len(x) == 0 {
-			w.write(" []")
+			w.put(" []")
 			return nil
 		}
 		if inMap {
@@ -193,7 +226,7 @@ func (w *yamlWriter) value(v any, indent int, inMap bool) error {
 			w.newline(indent)
 			return w.sequence(x, indent, true)
 		}
-		w.write(" ")
+		w.put(" ")
 		return w.sequence(x, indent+2, true)
 	case *yamlHole:
 		// Rendered elsewhere, at this indent: keep the place.
@@ -202,7 +235,7 @@ func (w *yamlWriter) value(v any, indent int, inMap bool) error {
 		w.buf = bytes.Buffer{}
 		return nil
 	default:
-		w.write(" ")
+		w.put(" ")
 		return w.scalar(v)
 	}
 }
@@ -210,12 +243,12 @@ func (w *yamlWriter) value(v any, indent int, inMap bool) error {
 func (w *yamlWriter) scalar(v any) error {
 	switch x := v.(type) {
 	case nil:
-		w.write("null")
+		w.put("null")
 	case bool:
 		if x {
-			w.write("true")
+			w.put("true")
 		} else {
-			w.write("false")
+			w.put("false")
 		}
 	case json.Number:
 		s := string(x)
@@ -279,7 +312,7 @@ func (w *yamlWriter) str(s string) error {
 	if strings.IndexByte(s, ' ') >= 0 && w.col+len(out) > foldWidth {
 		return errSlowPath
 	}
-	w.write(out)
+	w.put(out) // no newline: control characters went to go-yaml above
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -65,23 +64,27 @@ func rankOf(md protoreflect.MessageDescriptor) []int {
 // protojson names differently (an extension).
 func (w *yamlWriter) entries(m protoreflect.Message, extra []yamlEntry) (es []yamlEntry, start int, ok bool) {
 	start = len(w.stack)
-	ok = true
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.IsExtension() {
-			ok = false
-			return false
-		}
-		w.stack = append(w.stack, yamlEntry{key: fd.JSONName(), fd: fd, v: v})
-		return true
-	})
-	if !ok {
+	if w.collect == nil {
+		// One callback per writer: a closure per message was an
+		// allocation per message written.
+		w.collect = w.collectField
+	}
+	w.sawExtension = false
+	m.Range(w.collect)
+	if w.sawExtension {
 		w.stack = w.stack[:start]
 		return nil, start, false
 	}
 	w.stack = append(w.stack, extra...)
 	es = w.stack[start:]
 	if len(extra) > 0 {
-		sort.Slice(es, func(i, j int) bool { return yamlKeyLess(es[i].key, es[j].key) })
+		// Insertion sort: the keys are distinct, so any sort gives the
+		// same order, and this one allocates nothing.
+		for i := 1; i < len(es); i++ {
+			for j := i; j > 0 && yamlKeyLess(es[j].key, es[j-1].key); j-- {
+				es[j], es[j-1] = es[j-1], es[j]
+			}
+		}
 		return es, start, true
 	}
 	if len(es) > 1 {
@@ -96,6 +99,16 @@ func (w *yamlWriter) entries(m protoreflect.Message, extra []yamlEntry) (es []ya
 	return es, start, true
 }
 
+// collectField is entries' Range callback.
+func (w *yamlWriter) collectField(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+	if fd.IsExtension() {
+		w.sawExtension = true
+		return false
+	}
+	w.stack = append(w.stack, yamlEntry{key: fd.JSONName(), fd: fd, v: v})
+	return true
+}
+
 // msgValue writes m as value() writes its protojson object.
 func (w *yamlWriter) msgValue(m protoreflect.Message, indent int, inMap bool, extra []yamlEntry) error {
 	if len(extra) == 0 && isWellKnown(m.Descriptor()) {
@@ -108,13 +121,13 @@ func (w *yamlWriter) msgValue(m protoreflect.Message, indent int, inMap bool, ex
 	// es lives in w.stack: nested messages append after it.
 	defer func() { w.stack = w.stack[:start] }()
 	if len(es) == 0 {
-		w.write(" {}")
+		w.put(" {}")
 		return nil
 	}
 	if inMap {
 		w.newline(indent + 2)
 	} else {
-		w.write(" ")
+		w.put(" ")
 	}
 	return w.entryMapping(es, indent+2, true)
 }
@@ -154,13 +167,13 @@ func (w *yamlWriter) entryMapping(es []yamlEntry, indent int, inline bool) error
 		if err := w.str(e.key); err != nil {
 			return err
 		}
-		w.write(":")
+		w.put(":")
 		var err error
 		switch {
 		case e.hole != nil:
 			err = w.value(e.hole, indent, true)
 		case e.fd == nil:
-			w.write(" ")
+			w.put(" ")
 			err = w.str(e.str)
 		default:
 			err = w.fieldValue(e.fd, e.v, indent)
@@ -178,7 +191,7 @@ func (w *yamlWriter) fieldValue(fd protoreflect.FieldDescriptor, v protoreflect.
 	case fd.IsList():
 		l := v.List()
 		if l.Len() == 0 {
-			w.write(" []")
+			w.put(" []")
 			return nil
 		}
 		// go-yaml does not indent a sequence under its key.
@@ -187,7 +200,7 @@ func (w *yamlWriter) fieldValue(fd protoreflect.FieldDescriptor, v protoreflect.
 			if i > 0 {
 				w.newline(indent)
 			}
-			w.write("-")
+			w.put("-")
 			if err := w.singular(fd, l.Get(i), indent, false); err != nil {
 				return err
 			}
@@ -196,19 +209,22 @@ func (w *yamlWriter) fieldValue(fd protoreflect.FieldDescriptor, v protoreflect.
 	case fd.IsMap():
 		mp := v.Map()
 		if mp.Len() == 0 {
-			w.write(" {}")
+			w.put(" {}")
 			return nil
 		}
-		type kv struct {
-			k string
-			v protoreflect.Value
+		// The entries go on w.kvs, as entries go on w.stack: values
+		// written below may push their own maps after them.
+		start := len(w.kvs)
+		if w.collectKV == nil {
+			w.collectKV = w.collectMapEntry
 		}
-		kvs := make([]kv, 0, mp.Len())
-		mp.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
-			kvs = append(kvs, kv{k.String(), v})
-			return true
-		})
-		sort.Slice(kvs, func(i, j int) bool { return yamlKeyLess(kvs[i].k, kvs[j].k) })
+		mp.Range(w.collectKV)
+		kvs := w.kvs[start:]
+		defer func() {
+			clear(w.kvs[start:])
+			w.kvs = w.kvs[:start]
+		}()
+		sortMapEntries(kvs)
 		w.newline(indent + 2)
 		for i, e := range kvs {
 			if i > 0 {
@@ -220,7 +236,7 @@ func (w *yamlWriter) fieldValue(fd protoreflect.FieldDescriptor, v protoreflect.
 			if err := w.str(e.k); err != nil {
 				return err
 			}
-			w.write(":")
+			w.put(":")
 			if err := w.singular(fd.MapValue(), e.v, indent+2, true); err != nil {
 				return err
 			}
@@ -230,6 +246,32 @@ func (w *yamlWriter) fieldValue(fd protoreflect.FieldDescriptor, v protoreflect.
 	return w.singular(fd, v, indent, true)
 }
 
+// mapEntry is one entry of a map field being written.
+type mapEntry struct {
+	k string
+	v protoreflect.Value
+}
+
+// collectMapEntry is fieldValue's map Range callback, bound once per writer.
+func (w *yamlWriter) collectMapEntry(k protoreflect.MapKey, v protoreflect.Value) bool {
+	w.kvs = append(w.kvs, mapEntry{k.String(), v})
+	return true
+}
+
+// sortMapEntries puts kvs in go-yaml's key order. The keys are distinct and
+// came in random order, so the sort need not be stable.
+func sortMapEntries(kvs []mapEntry) {
+	if len(kvs) > 12 {
+		sort.Slice(kvs, func(i, j int) bool { return yamlKeyLess(kvs[i].k, kvs[j].k) })
+		return
+	}
+	for i := 1; i < len(kvs); i++ {
+		for j := i; j > 0 && yamlKeyLess(kvs[j].k, kvs[j-1].k); j-- {
+			kvs[j], kvs[j-1] = kvs[j-1], kvs[j]
+		}
+	}
+}
+
 // singular writes one value of fd's type after "key:" (inMap) or "-".
 func (w *yamlWriter) singular(fd protoreflect.FieldDescriptor, v protoreflect.Value, indent int, inMap bool) error {
 	switch fd.Kind() {
@@ -237,17 +279,17 @@ func (w *yamlWriter) singular(fd protoreflect.FieldDescriptor, v protoreflect.Va
 		return w.msgValue(v.Message(), indent, inMap, nil)
 	case protoreflect.EnumKind:
 		if fd.Enum().FullName() == "google.protobuf.NullValue" {
-			w.write(" null")
+			w.put(" null")
 			return nil
 		}
-		w.write(" ")
+		w.put(" ")
 		if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
 			return w.str(string(ev.Name()))
 		}
-		w.write(strconv.FormatInt(int64(v.Enum()), 10))
+		w.putInt(int64(v.Enum()))
 		return nil
 	}
-	w.write(" ")
+	w.put(" ")
 	return w.scalarKind(fd.Kind(), v)
 }
 
@@ -256,14 +298,14 @@ func (w *yamlWriter) scalarKind(k protoreflect.Kind, v protoreflect.Value) error
 	switch k {
 	case protoreflect.BoolKind:
 		if v.Bool() {
-			w.write("true")
+			w.put("true")
 		} else {
-			w.write("false")
+			w.put("false")
 		}
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		w.write(strconv.FormatInt(v.Int(), 10))
+		w.putInt(v.Int())
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		w.write(strconv.FormatUint(v.Uint(), 10))
+		w.putUint(v.Uint())
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
 		return w.str(strconv.FormatInt(v.Int(), 10)) // a JSON string
 	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
@@ -307,6 +349,29 @@ func (w *yamlWriter) float(n float64, bits int) error {
 	return w.scalar(json.Number(s))
 }
 
+// durationText is protojson's spelling of a valid Duration, its sign
+// taken out: seconds, then 0, 3, 6 or 9 digits of fraction, then "s".
+func durationText(sign string, secs, nanos int64) string {
+	var b [48]byte
+	x := append(b[:0], sign...)
+	x = strconv.AppendInt(x, secs, 10)
+	var frac [9]byte
+	for i := len(frac) - 1; i >= 0; i-- {
+		frac[i] = byte('0' + nanos%10)
+		nanos /= 10
+	}
+	n := len(frac)
+	for n > 0 && string(frac[n-3:n]) == "000" {
+		n -= 3
+	}
+	if n > 0 {
+		x = append(x, '.')
+		x = append(x, frac[:n]...)
+	}
+	x = append(x, 's')
+	return string(x)
+}
+
 func isWellKnown(md protoreflect.MessageDescriptor) bool {
 	return md.ParentFile().Package() == "google.protobuf"
 }
@@ -327,15 +392,11 @@ func (w *yamlWriter) wellKnownValue(m protoreflect.Message, indent int, inMap bo
 		if secs < 0 || nanos < 0 {
 			sign, secs, nanos = "-", -secs, -nanos
 		}
-		x := fmt.Sprintf("%s%d.%09d", sign, secs, nanos)
-		x = strings.TrimSuffix(x, "000")
-		x = strings.TrimSuffix(x, "000")
-		x = strings.TrimSuffix(x, ".000")
-		w.write(" ")
-		return w.str(x + "s")
+		w.put(" ")
+		return w.str(durationText(sign, secs, nanos))
 	case "BoolValue", "Int32Value", "Int64Value", "UInt32Value", "UInt64Value", "FloatValue", "DoubleValue", "StringValue", "BytesValue":
 		fd := md.Fields().ByNumber(1)
-		w.write(" ")
+		w.put(" ")
 		return w.scalarKind(fd.Kind(), m.Get(fd))
 	case "Any":
 		fds := md.Fields()
@@ -374,18 +435,24 @@ func (w *yamlWriter) structValue(m protoreflect.Message, indent int, inMap bool)
 
 func (w *yamlWriter) structFields(st *structpb.Struct, indent int, inMap bool) error {
 	if len(st.GetFields()) == 0 {
-		w.write(" {}")
+		w.put(" {}")
 		return nil
 	}
-	keys := make([]string, 0, len(st.GetFields()))
+	// The keys go on w.keys, which nested Structs extend and cut back.
+	start := len(w.keys)
 	for k := range st.GetFields() {
-		keys = append(keys, k)
+		w.keys = append(w.keys, k)
 	}
-	sortYAMLKeys(keys)
+	keys := w.keys[start:]
+	defer func() {
+		clear(w.keys[start:])
+		w.keys = w.keys[:start]
+	}()
+	sortStructKeys(keys)
 	if inMap {
 		w.newline(indent + 2)
 	} else {
-		w.write(" ")
+		w.put(" ")
 	}
 	for i, k := range keys {
 		if i > 0 {
@@ -397,7 +464,7 @@ func (w *yamlWriter) structFields(st *structpb.Struct, indent int, inMap bool) e
 		if err := w.str(k); err != nil {
 			return err
 		}
-		w.write(":")
+		w.put(":")
 		if err := w.knownValue(st.GetFields()[k], indent+2, true); err != nil {
 			return err
 		}
@@ -405,26 +472,40 @@ func (w *yamlWriter) structFields(st *structpb.Struct, indent int, inMap bool) e
 	return nil
 }
 
+// sortStructKeys is sortYAMLKeys without its allocations for the few keys
+// a Struct usually has; map order is random, so stability does not matter.
+func sortStructKeys(keys []string) {
+	if len(keys) > 12 {
+		sortYAMLKeys(keys)
+		return
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && yamlKeyLess(keys[j], keys[j-1]); j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+}
+
 // knownValue writes a google.protobuf.Value.
 func (w *yamlWriter) knownValue(v *structpb.Value, indent int, inMap bool) error {
 	switch k := v.GetKind().(type) {
 	case *structpb.Value_NullValue:
-		w.write(" null")
+		w.put(" null")
 		return nil
 	case *structpb.Value_NumberValue:
 		if math.IsNaN(k.NumberValue) || math.IsInf(k.NumberValue, 0) {
 			return w.viaJSON(v, indent, inMap) // protojson's error
 		}
-		w.write(" ")
+		w.put(" ")
 		return w.float(k.NumberValue, 64)
 	case *structpb.Value_StringValue:
-		w.write(" ")
+		w.put(" ")
 		return w.str(k.StringValue)
 	case *structpb.Value_BoolValue:
 		if k.BoolValue {
-			w.write(" true")
+			w.put(" true")
 		} else {
-			w.write(" false")
+			w.put(" false")
 		}
 		return nil
 	case *structpb.Value_StructValue:
@@ -432,20 +513,20 @@ func (w *yamlWriter) knownValue(v *structpb.Value, indent int, inMap bool) error
 	case *structpb.Value_ListValue:
 		l := k.ListValue.GetValues()
 		if len(l) == 0 {
-			w.write(" []")
+			w.put(" []")
 			return nil
 		}
 		if inMap {
 			w.newline(indent) // go-yaml does not indent a sequence under its key
 		} else {
-			w.write(" ")
+			w.put(" ")
 			indent += 2
 		}
 		for i, item := range l {
 			if i > 0 {
 				w.newline(indent)
 			}
-			w.write("-")
+			w.put("-")
 			if err := w.knownValue(item, indent, false); err != nil {
 				return err
 			}
