@@ -49,8 +49,9 @@ vet: ## go vet
 bench: ## wall time and peak RSS at 100..50,000 routes, then Go benchmarks per stage
 	bash test/bench/run.sh
 
-fuzz: ## fuzz the manifest loader for 60s
+fuzz: ## fuzz the manifest loader and the whole pipeline, 60s each
 	$(GO) test -run '^$$' -fuzz FuzzLoadBytes -fuzztime 60s ./manifest/
+	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 60s -parallel 1 ./test/fuzz/
 
 clean: ## remove build output (keeps .envoy/)
 	rm -rf bin/

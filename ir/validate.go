@@ -3,6 +3,7 @@ package ir
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 )
 
@@ -172,6 +173,9 @@ func (d *RouteDestination) validate() error {
 	}
 	if total == 0 {
 		return fmt.Errorf("destination %s: total weight 0 (translate must answer with a direct response instead)", d.Name)
+	}
+	if total > math.MaxUint32 {
+		return fmt.Errorf("destination %s: total weight %d exceeds Envoy's limit of %d", d.Name, total, uint64(math.MaxUint32))
 	}
 	return nil
 }

@@ -47,6 +47,11 @@ func TestValidate(t *testing.T) {
 	failClosed.Destination.Backends = nil
 	failClosed.Destination.InvalidWeight = 1
 
+	heavy := validRoute("heavy")
+	heavy.Destination.Backends = append(heavy.Destination.Backends,
+		&Backend{Name: "b1", Weight: 1 << 31, AddressType: AddressIP},
+		&Backend{Name: "b2", Weight: 1 << 31, AddressType: AddressIP})
+
 	tests := []struct {
 		name string
 		cfg  *Config
@@ -55,6 +60,7 @@ func TestValidate(t *testing.T) {
 		{"valid", proxyWith(validRoute("ok")), ""},
 		{"only invalid weight is still a destination", proxyWith(failClosed), ""},
 		{"zero weight", proxyWith(zero), "total weight 0"},
+		{"weights past uint32", proxyWith(heavy), "exceeds Envoy's limit"},
 		{"two actions", proxyWith(two), "exactly one of"},
 		{"bad regex", proxyWith(badRegex), "path regex"},
 		{"prefix rewrite without prefix match", proxyWith(rewrite), "needs a PathPrefix match"},

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"sort"
 	"strconv"
 
@@ -226,7 +227,7 @@ func (b *builder) computeEndpoints(svc *corev1.Service, sp *corev1.ServicePort) 
 	slices, ok := b.slices[nsName{svc.Namespace, svc.Name}]
 	if !ok {
 		ip := svc.Spec.ClusterIP
-		if ip == "" || ip == corev1.ClusterIPNone {
+		if ip == "" || ip == corev1.ClusterIPNone || !endpointIP(ip) {
 			return nil
 		}
 		return []ir.Endpoint{{Host: ip, Port: uint32(sp.Port)}}
@@ -253,6 +254,9 @@ func (b *builder) computeEndpoints(svc *corev1.Service, sp *corev1.ServicePort) 
 				continue
 			}
 			for _, a := range ep.Addresses {
+				if !endpointIP(a) {
+					continue
+				}
 				e := ir.Endpoint{Host: a, Port: uint32(port)}
 				if !seen[e] {
 					seen[e] = true
@@ -279,4 +283,14 @@ func groupKind(group, kind string) string {
 		return kind
 	}
 	return group + "/" + kind
+}
+
+// endpointIP reports whether a is an IP address Envoy takes as a static
+// endpoint. The API server validates Service and EndpointSlice addresses;
+// offline nothing has, and one malformed address (or an FQDN slice) would
+// make Envoy refuse the whole configuration, so such an address is
+// skipped: its traffic fails closed like any unready endpoint.
+func endpointIP(a string) bool {
+	ip, err := netip.ParseAddr(a)
+	return err == nil && ip.Zone() == ""
 }

@@ -49,6 +49,7 @@ func (b *builder) processGateways() {
 		for i := range gw.Spec.Listeners {
 			g.listeners = append(g.listeners, b.newListener(g, i))
 		}
+		markDuplicateNames(g.listeners) // validate_crd.go
 		markConflicts(g.listeners)
 
 		accepted, programmed, allOK := 0, 0, true

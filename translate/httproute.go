@@ -205,6 +205,9 @@ func (b *builder) attach(rs *routeState, g *gatewayState, p *gwv1.ParentReferenc
 	if reason, msg := b.refused(g); reason != "" { // addresses.go
 		return nil, reason, msg
 	}
+	if err := checkRouteHostnamesCRD(rs.r.Spec.Hostnames); err != nil { // validate_crd.go
+		return nil, "UnsupportedValue", err.Error()
+	}
 	var named, kindOK, usable, allowed []*listenerState
 	for _, l := range b.refListeners(g, rs.r.Namespace, p) { // listenerset.go
 		if p.SectionName != nil && l.spec.Name != *p.SectionName {
@@ -365,6 +368,13 @@ func (b *builder) buildDestination(rs *routeState, cr *compiledRule, rule *gwv1.
 	dest := &ir.RouteDestination{Name: rs.prefix + "/rule/" + itoa(i), Metadata: cr.tmpl.Metadata,
 		Backends: make([]*ir.Backend, 0, len(rule.BackendRefs))}
 	ok := true
+	for k := range rule.BackendRefs {
+		if err := checkWeightCRD(rule.BackendRefs[k].Weight); err != nil { // validate_crd.go
+			rs.unsupported("UnsupportedValue", fmt.Sprintf("%s.backendRefs[%d]: %v", where, k, err))
+			cr.tmpl.DirectResponse = &ir.DirectResponse{StatusCode: 500}
+			return false
+		}
+	}
 	for k := range rule.BackendRefs {
 		br := &rule.BackendRefs[k]
 		w := uint32(1)

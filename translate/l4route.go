@@ -140,6 +140,12 @@ func (b *builder) compileL4(r *l4Route) {
 	d := &ir.RouteDestination{Name: r.prefix() + "/rule/-1", Metadata: md}
 	from := objRef{group: resource.GroupGatewayAPI, kind: r.kind, namespace: r.meta.Namespace, name: r.meta.Name}
 	for k, br := range r.rules[0] {
+		if err := checkWeightCRD(br.Weight); err != nil { // validate_crd.go
+			r.badMsg = fmt.Sprintf("rules[0].backendRefs[%d]: %v", k, err)
+			return
+		}
+	}
+	for k, br := range r.rules[0] {
 		w := uint32(1)
 		if br.Weight != nil {
 			w = 0
@@ -176,6 +182,9 @@ func (b *builder) compileL4(r *l4Route) {
 func (b *builder) attachL4(r *l4Route, g *gatewayState, p *gwv1.ParentReference) (reason, msg string) {
 	if reason, msg := b.refused(g); reason != "" { // addresses.go
 		return reason, msg
+	}
+	if err := checkRouteHostnamesCRD(r.hostnames); err != nil { // validate_crd.go
+		return "UnsupportedValue", err.Error()
 	}
 	var named, kindOK, usable []*listenerState
 	for _, l := range b.refListeners(g, r.meta.Namespace, p) { // listenerset.go

@@ -121,6 +121,12 @@ func (b *builder) newListenerFor(g *gatewayState, ls *lsState, spec *gwv1.Listen
 	if spec.Hostname != nil {
 		l.host = strings.ToLower(string(*spec.Hostname))
 	}
+	if l.host == "*" {
+		// A bare "*" (outside the CRD pattern, accepted as Envoy Gateway
+		// does) means any host, as no hostname does: as a TLS server name
+		// Envoy refuses it ("partial wildcards are not supported").
+		l.host = ""
+	}
 	if _, ok := protocolKinds[spec.Protocol]; !ok {
 		l.cond.set("Accepted", false, "UnsupportedProtocol",
 			fmt.Sprintf("protocol %q is not supported yet; supported: %s", spec.Protocol, supportedProtocols()))

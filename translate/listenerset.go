@@ -127,6 +127,7 @@ func (b *builder) processListenerSets(g *gatewayState) {
 			spec := &gwv1.Listener{Name: e.Name, Hostname: e.Hostname, Port: e.Port, Protocol: e.Protocol, TLS: e.TLS, AllowedRoutes: e.AllowedRoutes}
 			st.listeners = append(st.listeners, b.newListenerFor(g, st, spec))
 		}
+		markDuplicateNames(st.listeners) // validate_crd.go
 		programmed := 0
 		for _, l := range st.listeners {
 			if !l.cond.isFalse("Accepted") {

@@ -2,7 +2,6 @@ package translate
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -35,7 +34,7 @@ func compileMatch(m *gwv1.HTTPRouteMatch) (ir.HTTPMatch, error) {
 			out.Path = strings.TrimRight(out.Path, "/")
 		}
 	case ir.PathRegex:
-		if _, err := regexp.Compile(out.Path); err != nil {
+		if err := checkEnvoyRegex(out.Path); err != nil { // regex.go
 			return out, fmt.Errorf("path regex %q: %v", out.Path, err)
 		}
 	default:
@@ -94,7 +93,7 @@ func stringMatch(name string, t *gwv1.HeaderMatchType, value string) (ir.StringM
 	switch *t {
 	case gwv1.HeaderMatchExact:
 	case gwv1.HeaderMatchRegularExpression:
-		if _, err := regexp.Compile(value); err != nil {
+		if err := checkEnvoyRegex(value); err != nil { // regex.go
 			return sm, fmt.Errorf("regex %q: %v", value, err)
 		}
 		sm.Type = ir.MatchRegex

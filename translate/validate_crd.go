@@ -16,6 +16,20 @@ import (
 // 'UDP']"); those protocols carry no hostname to match on, so programming
 // the listener would silently ignore what the user wrote.
 func checkListenerCRD(l *listenerState) {
+	// PortNumber is minimum 1, maximum 65535 in the CRD. Out of range, the
+	// listener would bind a port the user did not write (0 → 10000 after the
+	// privileged-port shift) or one Envoy refuses.
+	if l.spec.Port < 1 || l.spec.Port > 65535 {
+		l.cond.set("Accepted", false, "UnsupportedValue",
+			fmt.Sprintf("port %d is out of range 1-65535 (the Gateway CRD rejects it)", l.spec.Port))
+		return
+	}
+	if h := l.spec.Hostname; h != nil && *h != "" {
+		if err := checkHostnameCRD(string(*h)); err != nil {
+			l.cond.set("Accepted", false, "UnsupportedValue", "hostname: "+err.Error())
+			return
+		}
+	}
 	switch l.spec.Protocol {
 	case gwv1.TCPProtocolType, gwv1.UDPProtocolType:
 		if l.spec.Hostname != nil && *l.spec.Hostname != "" {
@@ -28,6 +42,40 @@ func checkListenerCRD(l *listenerState) {
 // preciseHostname is the Gateway API PreciseHostname pattern (an RFC 1123
 // DNS name, no wildcard), max 253 characters.
 var preciseHostname = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// hostnameCRD is the Gateway API Hostname pattern: a precise hostname with
+// an optional leading "*." label. Upper case, other Unicode and a bare "*"
+// are refused at admission, so they never reach a controller. (A bare "*"
+// is let through: see checkHostnameCRD.)
+var hostnameCRD = regexp.MustCompile(`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+func checkHostnameCRD(h string) error {
+	if h == "*" {
+		// Outside the pattern, but Envoy Gateway takes it as "any host"
+		// (its own test inputs use it) and so does hostname.go; refusing
+		// it would break manifests EG users already have.
+		return nil
+	}
+	if len(h) == 0 || len(h) > 253 || !hostnameCRD.MatchString(h) {
+		return fmt.Errorf("%q is not a valid hostname (lower-case RFC 1123 DNS name, optionally prefixed by \"*.\"; the CRD rejects it)", h)
+	}
+	return nil
+}
+
+// checkRouteHostnamesCRD applies checkHostnameCRD to spec.hostnames.
+func checkRouteHostnamesCRD(hosts []gwv1.Hostname) error {
+	for i, h := range hosts {
+		if h == "*" {
+			// Unlike on a listener, "*" on a route is no EG idiom, and as
+			// a TLSRoute server name Envoy refuses it.
+			return fmt.Errorf("spec.hostnames[%d]: \"*\" is not a valid hostname (leave hostnames empty to match any host)", i)
+		}
+		if err := checkHostnameCRD(string(h)); err != nil {
+			return fmt.Errorf("spec.hostnames[%d]: %v", i, err)
+		}
+	}
+	return nil
+}
 
 func checkPreciseHostname(h string) error {
 	if len(h) == 0 || len(h) > 253 || !preciseHostname.MatchString(h) {
@@ -60,4 +108,33 @@ var httpMethods = map[gwv1.HTTPMethod]bool{
 	gwv1.HTTPMethodGet: true, gwv1.HTTPMethodHead: true, gwv1.HTTPMethodPost: true, gwv1.HTTPMethodPut: true,
 	gwv1.HTTPMethodDelete: true, gwv1.HTTPMethodConnect: true, gwv1.HTTPMethodOptions: true,
 	gwv1.HTTPMethodTrace: true, gwv1.HTTPMethodPatch: true,
+}
+
+// markDuplicateNames applies the CRD's "listener name must be unique"
+// rule (listeners is a list-map keyed by name) to listeners of one owner.
+// Every listener sharing a name is refused: which one the user meant is
+// unknowable, and two Envoy listeners of one name cannot coexist.
+func markDuplicateNames(ls []*listenerState) {
+	count := map[gwv1.SectionName]int{}
+	for _, l := range ls {
+		count[l.spec.Name]++
+	}
+	for _, l := range ls {
+		if n := count[l.spec.Name]; n > 1 {
+			l.cond.set("Accepted", false, "UnsupportedValue",
+				fmt.Sprintf("listener name %q is used by %d listeners; names must be unique (the CRD rejects it)", l.spec.Name, n))
+		}
+	}
+}
+
+// maxBackendWeight is the CRD maximum of backendRefs[].weight. Past it, the
+// weights of one rule (at most 16 refs) could sum beyond Envoy's uint32
+// total weight, or wrap the unresolved-weight counter.
+const maxBackendWeight = 1000000
+
+func checkWeightCRD(w *int32) error {
+	if w != nil && *w > maxBackendWeight {
+		return fmt.Errorf("weight %d is above the maximum %d (the CRD rejects it)", *w, maxBackendWeight)
+	}
+	return nil
 }
