@@ -15,7 +15,7 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X github.com/egctl/egctl/version.Version=$(VERSION) -X github.com/egctl/egctl/version.Commit=$(COMMIT)
 TEST_TIMEOUT ?= 30m
 
-.PHONY: help build test test-unit conformance envoy fmt vet bench fuzz clean
+.PHONY: help build test test-unit conformance envoy fmt fmt-check vet bench fuzz clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ help: ## list targets
 build: ## build bin/egctl
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/egctl ./cmd/egctl
 
-test: envoy ## unit, golden, behaviour (real Envoy) and conformance tests
+test: envoy fmt-check vet ## gofmt, vet, unit, golden, behaviour (real Envoy) and conformance tests
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) conformance
 
@@ -42,6 +42,9 @@ $(ENVOY_BIN_LOCAL):
 
 fmt: ## gofmt the tree
 	gofmt -s -w $$(git ls-files '*.go')
+
+fmt-check: ## fail when a Go file is not gofmt'd
+	@out=$$(gofmt -s -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt'd (run make fmt):"; echo "$$out"; exit 1; fi
 
 vet: ## go vet
 	$(GO) vet ./...

@@ -251,7 +251,7 @@ type Redirect struct {
 type PathModifierType string
 
 const (
-	FullPathReplace   PathModifierType = "ReplaceFullPath"
+	FullPathReplace    PathModifierType = "ReplaceFullPath"
 	PrefixMatchReplace PathModifierType = "ReplacePrefixMatch"
 )
 

@@ -95,7 +95,7 @@ func TestValidateDuplicateDomainOnPort(t *testing.T) {
 func TestRedactSecretsLeavesOriginal(t *testing.T) {
 	p := &Proxy{Name: "ns/gw", HTTP: []*HTTPListener{{
 		Name: "ns/gw/https", Port: 10443,
-		TLS:  &TLSConfig{Certificates: []*Certificate{{Name: "ns/cert", Certificate: []byte("CERT"), PrivateKey: []byte("KEY")}}},
+		TLS: &TLSConfig{Certificates: []*Certificate{{Name: "ns/cert", Certificate: []byte("CERT"), PrivateKey: []byte("KEY")}}},
 	}}}
 	r := RedactSecrets(p)
 	if got := string(r.HTTP[0].TLS.Certificates[0].PrivateKey); got != Redacted {
