@@ -94,11 +94,8 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 			}
 			pm, err := pathModifier(rd.Path, matches)
 			if err != nil {
-				if isUnknownValue(err) {
-					bad("UnsupportedValue", "%s: %v", fw, err)
-				} else {
-					invalid("%s: %v", fw, err)
-				}
+				rs.rejectValue(err, fmt.Sprintf("%s: %v", fw, err))
+				ok = false
 				continue
 			}
 			red.Path = pm
@@ -123,11 +120,8 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 			}
 			pm, err := pathModifier(rw.Path, matches)
 			if err != nil {
-				if isUnknownValue(err) {
-					bad("UnsupportedValue", "%s: %v", fw, err)
-				} else {
-					invalid("%s: %v", fw, err)
-				}
+				rs.rejectValue(err, fmt.Sprintf("%s: %v", fw, err))
+				ok = false
 				continue
 			}
 			u.Path = pm

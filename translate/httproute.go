@@ -320,11 +320,7 @@ func (b *builder) compileRoute(rs *routeState) {
 			m, err := compileMatch(&matches[j])
 			if err != nil {
 				msg := fmt.Sprintf("%s.matches[%d]: %v (match not programmed)", where, j, err)
-				if isUnknownValue(err) {
-					rs.unsupported("UnsupportedValue", msg)
-				} else {
-					rs.invalid(msg)
-				}
+				rs.rejectValue(err, msg)
 				continue
 			}
 			e := &matchEntry{route: rs, rule: cr, j: j, match: m}

@@ -153,3 +153,14 @@ func (rs *routeState) uncount() {
 		}
 	}
 }
+
+// rejectValue records msg for a value translate cannot use: an unknown
+// enum value is unsupported (the rule answers 500), anything else is an
+// invalid value (the rule may be dropped).
+func (rs *routeState) rejectValue(err error, msg string) {
+	if isUnknownValue(err) {
+		rs.unsupported("UnsupportedValue", msg)
+		return
+	}
+	rs.invalid(msg)
+}
