@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -104,12 +105,26 @@ func yamlFiles(t *testing.T, root string) []string {
 	return files
 }
 
-const egTestdata = "/root/go/pkg/mod/github.com/envoyproxy/gateway@v1.9.1/internal/gatewayapi/testdata"
+// egTestdata is Envoy Gateway's translator test corpus in the module cache:
+// real manifests written by others, read-only; "" when the module is absent.
+func egTestdata(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/envoyproxy/gateway").Output()
+	dir := strings.TrimSpace(string(out))
+	if err != nil || dir == "" {
+		t.Logf("Envoy Gateway module not found (%v): its corpus is skipped", err)
+		return ""
+	}
+	return filepath.Join(dir, "internal", "gatewayapi", "testdata")
+}
 
 func TestFastPathMatchesYAMLv3(t *testing.T) {
-	corpora := []string{"../testdata", "../test", egTestdata}
+	corpora := []string{"../testdata", egTestdata(t)}
 	p := &fastParser{}
 	for _, dir := range corpora {
+		if dir == "" {
+			continue
+		}
 		if _, err := os.Stat(dir); err != nil {
 			t.Logf("%s: skipped (%v)", dir, err)
 			continue
@@ -201,7 +216,7 @@ func TestFastPathSameSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	inputs := map[string][]byte{"gen.yaml": b.Bytes()}
-	for _, dir := range []string{"../testdata", egTestdata} {
+	for _, dir := range []string{"../testdata", egTestdata(t)} {
 		if _, err := os.Stat(dir); err != nil {
 			continue
 		}

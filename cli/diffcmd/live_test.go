@@ -14,7 +14,7 @@ import (
 )
 
 // withPorts rewrites the test manifests' listener port to a free one, so
-// parallel tests and other engineers' Envoys do not collide.
+// parallel tests and other Envoys on the machine do not collide.
 func withPorts(t *testing.T, src string, listenerPort int) string {
 	t.Helper()
 	b, err := os.ReadFile(src)
