@@ -112,7 +112,13 @@ func Translate(in *resource.Set, opts Options) (res *Result, err error) {
 	b.writeBackendTLSStatus() // backendtlspolicy.go
 
 	cfg := &ir.Config{Proxies: b.proxies()}
-	res = &Result{IR: cfg, Status: b.out, Problems: b.problems(), Warnings: b.warningList()}
+	var statusOut *resource.Set
+	if !opts.SkipStatus {
+		statusOut = b.out // with SkipStatus, policies in b.out are the caller's own
+	}
+	problems := append(b.problems(), applyUnsupportedPolicies(in, statusOut, cfg, opts)...) // policies.go
+	sortProblems(problems)
+	res = &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList()}
 	if opts.SkipStatus {
 		res.Status = nil // b.out holds shallow copies, not the documented deep ones
 	}

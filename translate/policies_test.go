@@ -1,0 +1,162 @@
+package translate
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/egctl/egctl/ir"
+	"github.com/egctl/egctl/manifest"
+)
+
+const policyBase = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: eg}
+spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: eg, namespace: default}
+spec:
+  gatewayClassName: eg
+  listeners:
+    - {name: http, protocol: HTTP, port: 8080}
+    - {name: other, protocol: HTTP, port: 8081}
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: Backend
+metadata: {name: be, namespace: default}
+spec:
+  endpoints: [{ip: {address: 127.0.0.1, port: 3000}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: guarded, namespace: default}
+spec:
+  parentRefs: [{name: eg, sectionName: http}]
+  rules:
+    - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: be}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: open, namespace: default}
+spec:
+  parentRefs: [{name: eg, sectionName: other}]
+  rules:
+    - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: be}]
+`
+
+// routesByObject maps "ns/name" of each HTTPRoute to whether all its IR
+// routes answer a direct 500.
+func failsClosed(t *testing.T, cfg *ir.Config) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, p := range cfg.Proxies {
+		for _, l := range p.HTTP {
+			for _, vh := range l.VirtualHosts {
+				for _, r := range vh.Routes {
+					k := r.Metadata.Namespace + "/" + r.Metadata.Name
+					dr := r.DirectResponse != nil && r.DirectResponse.StatusCode == 500 && r.Destination == nil
+					if prev, seen := out[k]; seen {
+						dr = dr && prev
+					}
+					out[k] = dr
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestUnsupportedPoliciesFailClosed(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy string
+		closed map[string]bool
+	}{
+		{"route target", `
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: SecurityPolicy
+metadata: {name: auth, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: guarded}]
+  basicAuth: {users: {name: users}}
+`, map[string]bool{"default/guarded": true, "default/open": false}},
+		{"gateway listener target", `
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: ClientTrafficPolicy
+metadata: {name: ctp, namespace: default}
+spec:
+  targetRef: {group: gateway.networking.k8s.io, kind: Gateway, name: eg, sectionName: other}
+`, map[string]bool{"default/guarded": false, "default/open": true}},
+		{"label selector covers the namespace", `
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: btp, namespace: default}
+spec:
+  targetSelectors: [{kind: HTTPRoute, matchLabels: {team: a}}]
+`, map[string]bool{"default/guarded": true, "default/open": true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, _, err := manifest.LoadBytes("in.yaml", []byte(policyBase+"---"+tt.policy), manifest.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Translate(set, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := res.IR.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			got := failsClosed(t, res.IR)
+			for k, want := range tt.closed {
+				if got[k] != want {
+					t.Errorf("%s fails closed = %v, want %v", k, got[k], want)
+				}
+			}
+			if len(res.Problems) != 1 || res.Problems[0].Reason != "Invalid" || !strings.Contains(res.Problems[0].Message, "does not translate") {
+				t.Fatalf("problems = %+v, want one Invalid policy problem", res.Problems)
+			}
+		})
+	}
+}
+
+func TestUnsupportedPolicyStatus(t *testing.T) {
+	policy := `
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: SecurityPolicy
+metadata: {name: auth, namespace: default, generation: 3}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: guarded}]
+`
+	set, _, err := manifest.LoadBytes("in.yaml", []byte(policyBase+"---"+policy), manifest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Translate(set, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anc := res.Status.SecurityPolicies[0].Status.Ancestors
+	if len(anc) != 1 || string(anc[0].AncestorRef.Name) != "guarded" {
+		t.Fatalf("ancestors = %+v", anc)
+	}
+	c := anc[0].Conditions[0]
+	if c.Type != "Accepted" || c.Status != "False" || c.Reason != "Invalid" || c.ObservedGeneration != 3 {
+		t.Fatalf("condition = %+v", c)
+	}
+	if len(set.SecurityPolicies[0].Status.Ancestors) != 0 {
+		t.Fatal("the input object was changed")
+	}
+
+	// Without statuses the input must not be written either.
+	res, err = Translate(set, Options{SkipStatus: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.SecurityPolicies[0].Status.Ancestors) != 0 || len(res.Problems) != 1 {
+		t.Fatalf("SkipStatus: input changed or problem missing: %+v", res.Problems)
+	}
+}
