@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/egctl/egctl/resource"
@@ -41,6 +42,7 @@ func (b *builder) warningList() []Warning {
 		// a CI run that compiles nothing must not look like a success.
 		b.warn(k, "GatewayClass "+cls+" is not in the input; nothing is compiled for this Gateway (add the GatewayClass manifest)")
 	}
+	b.warnUnusableAddresses()
 	out := b.warnings
 	sort.SliceStable(out, func(i, j int) bool {
 		a, c := out[i], out[j]
@@ -55,4 +57,31 @@ func (b *builder) warningList() []Warning {
 		return a.Message < c.Message
 	})
 	return out
+}
+
+// warnUnusableAddresses names every Service clusterIP and EndpointSlice
+// address that is not an IP Envoy can use. Such an address is skipped
+// (its traffic fails closed, see endpointIP); the API server would have
+// refused it, so offline the user must hear about it.
+func (b *builder) warnUnusableAddresses() {
+	for _, svc := range b.out.Services {
+		ip := svc.Spec.ClusterIP
+		if ip != "" && ip != "None" && !endpointIP(ip) {
+			k := resource.Key{Group: resource.GroupCore, Kind: "Service", Namespace: svc.Namespace, Name: svc.Name}
+			b.warn(k, fmt.Sprintf("spec.clusterIP %q is not an IP address; it is not used as an endpoint", ip))
+		}
+	}
+	for _, es := range b.out.EndpointSlices {
+		if es.AddressType == "FQDN" {
+			continue // not IP endpoints by declaration; never used as such
+		}
+		for i, ep := range es.Endpoints {
+			for j, a := range ep.Addresses {
+				if !endpointIP(a) {
+					k := resource.Key{Group: resource.GroupDiscovery, Kind: "EndpointSlice", Namespace: es.Namespace, Name: es.Name}
+					b.warn(k, fmt.Sprintf("endpoints[%d].addresses[%d] %q is not an IP address; it is not used", i, j, a))
+				}
+			}
+		}
+	}
 }
