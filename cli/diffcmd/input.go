@@ -146,6 +146,10 @@ func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr er
 	if err != nil {
 		return nil, err
 	}
+	// As in translate: invalid IR is an egctl bug, never something to diff.
+	if err := res.IR.Validate(); err != nil {
+		return nil, fmt.Errorf("internal error: the translation broke an invariant; please report it with the input:\n%w", err)
+	}
 	all, err := xds.Translate(res.IR)
 	if err != nil {
 		return nil, err
