@@ -35,6 +35,12 @@ type Proxy struct {
 	// protocol UDP, each sorted by Port then Gateway order (see l4.go).
 	TCP []*TCPListener `json:"TCP,omitempty"`
 	UDP []*UDPListener `json:"UDP,omitempty"`
+
+	// Settings are what the proxy's EnvoyProxy asks for (proxy.go).
+	Settings *ProxySettings `json:",omitempty"`
+	// FilterOrder moves HTTP filters from their default positions
+	// (EnvoyProxy spec.filterOrder), applied in order.
+	FilterOrder []FilterPosition `json:",omitempty"`
 }
 
 // Metadata names the input object (and optionally its section) that an
@@ -68,6 +74,9 @@ type HTTPListener struct {
 	// listener.
 	VirtualHosts []*VirtualHost
 	Metadata     *Metadata
+	// Client holds what a ClientTrafficPolicy asks of the listener
+	// (client.go).
+	Client *ClientSettings `json:",omitempty"`
 }
 
 // TLSConfig describes downstream TLS termination.
@@ -125,6 +134,12 @@ type HTTPRoute struct {
 	CORS    *CORS
 	Timeout *Timeout
 	Retry   *Retry
+
+	// What policies ask of the route: BackendTrafficPolicy (traffic.go),
+	// SecurityPolicy (security.go), EnvoyExtensionPolicy (extension.go).
+	Traffic    *TrafficSettings   `json:",omitempty"`
+	Security   *SecuritySettings  `json:",omitempty"`
+	Extensions *ExtensionSettings `json:",omitempty"`
 }
 
 // PathMatchType says how HTTPMatch.Path is compared.
@@ -176,6 +191,10 @@ type RouteDestination struct {
 	// resolve; that share of requests is answered 500 (fail closed).
 	InvalidWeight uint32
 	Metadata      *Metadata
+	// Cluster holds cluster-level settings a BackendTrafficPolicy asks for
+	// (traffic.go). Destinations are shared between routes: copy before
+	// setting it.
+	Cluster *ClusterSettings `json:",omitempty"`
 }
 
 // AppProtocol is the upstream protocol.

@@ -25,6 +25,7 @@ type TCPListener struct {
 	// twice on one port (translate gave each to one route).
 	Routes   []*TCPRoute
 	Metadata *Metadata
+	Client   *ClientSettings `json:",omitempty"`
 }
 
 // TCPRoute forwards the connections it matches to one destination.
@@ -40,6 +41,8 @@ type TCPRoute struct {
 	// no AppProtocol (the stream is opaque).
 	Destination *RouteDestination
 	Metadata    *Metadata
+	Traffic     *TrafficSettings  `json:",omitempty"`
+	Security    *SecuritySettings `json:",omitempty"`
 }
 
 // UDPListener is one Gateway listener of protocol UDP.
@@ -53,6 +56,7 @@ type UDPListener struct {
 	// nil when none is.
 	Route    *UDPRoute
 	Metadata *Metadata
+	Client   *ClientSettings `json:",omitempty"`
 }
 
 // UDPRoute forwards datagrams to one destination.
@@ -61,4 +65,5 @@ type UDPRoute struct {
 	Name        string
 	Destination *RouteDestination
 	Metadata    *Metadata
+	Traffic     *TrafficSettings `json:",omitempty"`
 }

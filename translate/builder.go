@@ -49,6 +49,8 @@ type builder struct {
 	// ourClasses are the GatewayClasses naming our controller, accepted
 	// or not; classes holds only the accepted ones (gatewayclass.go).
 	ourClasses map[string]bool
+	// targets indexes what policies may target (attach.go).
+	targets *targetIndex
 }
 
 func newBuilder(set *resource.Set, opts Options) *builder {

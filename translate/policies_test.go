@@ -89,17 +89,18 @@ metadata: {name: ctp, namespace: default}
 spec:
   targetRef: {group: gateway.networking.k8s.io, kind: Gateway, name: eg, sectionName: other}
 `, map[string]bool{"default/guarded": false, "default/open": true}},
-		{"label selector covers the namespace", `
+		{"label selector picks the labelled route", `
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: BackendTrafficPolicy
 metadata: {name: btp, namespace: default}
 spec:
   targetSelectors: [{kind: HTTPRoute, matchLabels: {team: a}}]
-`, map[string]bool{"default/guarded": true, "default/open": true}},
+`, map[string]bool{"default/guarded": true, "default/open": false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			set, _, err := manifest.LoadBytes("in.yaml", []byte(policyBase+"---"+tt.policy), manifest.Options{})
+			base := strings.Replace(policyBase, "metadata: {name: guarded, namespace: default}", "metadata: {name: guarded, namespace: default, labels: {team: a}}", 1)
+			set, _, err := manifest.LoadBytes("in.yaml", []byte(base+"---"+tt.policy), manifest.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +141,10 @@ spec:
 		t.Fatal(err)
 	}
 	anc := res.Status.SecurityPolicies[0].Status.Ancestors
-	if len(anc) != 1 || string(anc[0].AncestorRef.Name) != "guarded" {
+	// As Envoy Gateway reports it: a policy on a route reports on the
+	// route's parents.
+	if len(anc) != 1 || string(anc[0].AncestorRef.Name) != "eg" || *anc[0].AncestorRef.Kind != "Gateway" ||
+		anc[0].AncestorRef.SectionName == nil || *anc[0].AncestorRef.SectionName != "http" {
 		t.Fatalf("ancestors = %+v", anc)
 	}
 	c := anc[0].Conditions[0]

@@ -85,6 +85,13 @@ func Translate(in *resource.Set, opts Options) (res *Result, err error) {
 			res, err = nil, fmt.Errorf("translate: internal error: %v", r)
 		}
 	}()
+	_, res = translate(in, opts)
+	return res, nil
+}
+
+// translate is Translate without the panic guard; tests use the builder it
+// returns to look inside.
+func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	if opts.ControllerName == "" {
 		opts.ControllerName = DefaultControllerName
 	}
@@ -112,17 +119,19 @@ func Translate(in *resource.Set, opts Options) (res *Result, err error) {
 	b.writeBackendTLSStatus() // backendtlspolicy.go
 
 	cfg := &ir.Config{Proxies: b.proxies()}
+	policyProblems := b.applyPolicies(cfg) // policies.go
 	var statusOut *resource.Set
 	if !opts.SkipStatus {
 		statusOut = b.out // with SkipStatus, policies in b.out are the caller's own
 	}
-	problems := append(b.problems(), applyUnsupportedPolicies(in, statusOut, cfg, opts)...) // policies.go
+	problems := append(b.problems(), policyProblems...)
+	problems = append(problems, applyEnvoyPatchPolicies(in, statusOut, cfg, opts)...) // envoypatchpolicy.go
 	sortProblems(problems)
-	res = &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList()}
+	res := &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList()}
 	if opts.SkipStatus {
 		res.Status = nil // b.out holds shallow copies, not the documented deep ones
 	}
-	return res, nil
+	return b, res
 }
 
 func sortProblems(ps []Problem) {

@@ -71,7 +71,7 @@ func (b *builder) setDestination(action *routev3.RouteAction, d *ir.RouteDestina
 		return nil
 	}
 	if singleCluster(d) {
-		if err := b.addCluster(d.Name, d.Backends, d.Metadata); err != nil {
+		if err := b.addCluster(d, d.Name, d.Backends); err != nil {
 			return err
 		}
 		action.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: d.Name}
@@ -87,7 +87,7 @@ func (b *builder) setDestination(action *routev3.RouteAction, d *ir.RouteDestina
 		if be.Name == "" {
 			return fmt.Errorf("%s: backend with empty Name", d.Name)
 		}
-		if err := b.addCluster(be.Name, []*ir.Backend{be}, d.Metadata); err != nil {
+		if err := b.addCluster(d, be.Name, []*ir.Backend{be}); err != nil {
 			return err
 		}
 		cw := &routev3.WeightedCluster_ClusterWeight{Name: be.Name, Weight: wrapperspb.UInt32(be.Weight)}
@@ -121,8 +121,10 @@ func totalWeight(backends []*ir.Backend) uint64 {
 	return sum
 }
 
-// addCluster adds (once) the cluster name balancing over backends.
-func (b *builder) addCluster(name string, backends []*ir.Backend, md *ir.Metadata) error {
+// addCluster adds (once) the cluster name balancing over backends, for
+// destination d (whose settings features apply, see features.go).
+func (b *builder) addCluster(d *ir.RouteDestination, name string, backends []*ir.Backend) error {
+	md := d.Metadata
 	if _, ok := b.clusters[name]; ok {
 		return nil
 	}
@@ -180,6 +182,9 @@ func (b *builder) addCluster(name string, backends []*ir.Backend, md *ir.Metadat
 		return fmt.Errorf("cluster %q: unknown Protocol %q", name, proto)
 	}
 	if err := b.applyUpstreamTLS(c, backends); err != nil { // upstream_tls.go
+		return err
+	}
+	if err := b.patchClusterFeatures(d, backends, c); err != nil { // features.go
 		return err
 	}
 	b.clusters[name] = c

@@ -1,12 +1,14 @@
 package xds
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	corsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -35,8 +37,34 @@ func originMatcher(origin string) *matcherv3.StringMatcher {
 	return regexMatcher("^" + strings.Join(parts, wildcardLabels) + "$")
 }
 
-// addCORS attaches the route's CORS policy; the listener's HCM gets the CORS
-// filter because some route uses it (see usesCORS).
+// The Gateway API CORS filter: the HCM gets Envoy's CORS filter when one of
+// its routes has a policy, and each such route its per-route policy.
+func init() {
+	register(&feature{
+		name: corsFilterName,
+		httpFilters: func(b *builder, h *hcmBuild) ([]*hcmv3.HttpFilter, error) {
+			if !h.anyRoute(func(r *ir.HTTPRoute) bool { return r.CORS != nil }) {
+				return nil, nil
+			}
+			cors, err := toAny(&corsv3.Cors{})
+			if err != nil {
+				return nil, err
+			}
+			return []*hcmv3.HttpFilter{{Name: corsFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: cors}}}, nil
+		},
+		patchRoute: func(_ *builder, r *ir.HTTPRoute, out *routev3.Route) error {
+			if r.CORS == nil {
+				return nil
+			}
+			if err := addCORS(out, r.CORS); err != nil {
+				return fmt.Errorf("CORS: %w", err)
+			}
+			return nil
+		},
+	})
+}
+
+// addCORS attaches the route's CORS policy.
 func addCORS(r *routev3.Route, c *ir.CORS) error {
 	p := &corsv3.CorsPolicy{
 		AllowMethods:     strings.Join(c.AllowMethods, ", "),

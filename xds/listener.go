@@ -6,8 +6,6 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
-	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	corsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	tlsinspectorv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/tls_inspector/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
@@ -106,7 +104,7 @@ func (b *builder) buildPortListener(entries []*ir.HTTPListener) error {
 		if err != nil {
 			return err
 		}
-		hcm, err := buildHCM(fmt.Sprintf("http-%d", first.Port), name, usesCORS(rc))
+		hcm, err := b.buildHCM(&hcmBuild{proxy: b.proxy, listeners: plain, statPrefix: fmt.Sprintf("http-%d", first.Port), routeName: name})
 		if err != nil {
 			return fmt.Errorf("listener %q: %w", first.Name, err)
 		}
@@ -126,7 +124,7 @@ func (b *builder) buildPortListener(entries []*ir.HTTPListener) error {
 			return err
 		}
 		addMisdirected(rc, e, secure)
-		hcm, err := buildHCM(fmt.Sprintf("https-%d", first.Port), e.Name, usesCORS(rc))
+		hcm, err := b.buildHCM(&hcmBuild{proxy: b.proxy, listeners: []*ir.HTTPListener{e}, statPrefix: fmt.Sprintf("https-%d", first.Port), routeName: e.Name, secure: true})
 		if err != nil {
 			return fmt.Errorf("listener %q: %w", e.Name, err)
 		}
@@ -166,6 +164,7 @@ func (b *builder) buildPortListener(entries []*ir.HTTPListener) error {
 		}}
 	}
 	b.res.Listeners = append(b.res.Listeners, l)
+	b.served(l).http = append(b.served(l).http, entries...)
 	return nil
 }
 
@@ -190,27 +189,13 @@ func adsConfigSource() *corev3.ConfigSource {
 // follow Envoy Gateway's defaults: client address from the connection, paths
 // normalized (RFC 3986), duplicate slashes merged and escaped slashes
 // unescaped with a redirect, so route matching sees one canonical path.
-func buildHCM(statPrefix, routeConfigName string, withCORS bool) (*listenerv3.Filter, error) {
-	var filters []*hcmv3.HttpFilter
-	if withCORS {
-		cors, err := toAny(&corsv3.Cors{})
-		if err != nil {
-			return nil, err
-		}
-		filters = append(filters, &hcmv3.HttpFilter{
-			Name:       corsFilterName,
-			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: cors},
-		})
-	}
-	router, err := toAny(&routerv3.Router{SuppressEnvoyHeaders: true})
+// Features (features.go) add their HTTP filters and settings.
+func (b *builder) buildHCM(h *hcmBuild) (*listenerv3.Filter, error) {
+	filters, err := b.featureHTTPFilters(h)
 	if err != nil {
 		return nil, err
 	}
-	// The router must be the last HTTP filter.
-	filters = append(filters, &hcmv3.HttpFilter{
-		Name:       routerFilterName,
-		ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: router},
-	})
+	statPrefix, routeConfigName := h.statPrefix, h.routeName
 	mgr := &hcmv3.HttpConnectionManager{
 		CodecType:  hcmv3.HttpConnectionManager_AUTO,
 		StatPrefix: statPrefix,
@@ -233,6 +218,9 @@ func buildHCM(statPrefix, routeConfigName string, withCORS bool) (*listenerv3.Fi
 			HeadersWithUnderscoresAction: corev3.HttpProtocolOptions_REJECT_REQUEST,
 		},
 	}
+	if err := b.patchHCMFeatures(h, mgr); err != nil {
+		return nil, err
+	}
 	typed, err := toAny(mgr)
 	if err != nil {
 		return nil, err
@@ -240,15 +228,33 @@ func buildHCM(statPrefix, routeConfigName string, withCORS bool) (*listenerv3.Fi
 	return &listenerv3.Filter{Name: hcmFilterName, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: typed}}, nil
 }
 
-// usesCORS reports whether any route of rc carries a CORS policy, in which
-// case the HCM needs the CORS filter.
-func usesCORS(rc *routev3.RouteConfiguration) bool {
-	for _, vh := range rc.GetVirtualHosts() {
-		for _, r := range vh.GetRoutes() {
-			if _, ok := r.GetTypedPerFilterConfig()[corsFilterName]; ok {
-				return true
-			}
+// routerFilter is the terminal HTTP filter, built once per proxy.
+func (b *builder) routerFilter() (*hcmv3.HttpFilter, error) {
+	if b.router == nil {
+		router, err := toAny(&routerv3.Router{SuppressEnvoyHeaders: true})
+		if err != nil {
+			return nil, err
 		}
+		b.router = router
 	}
-	return false
+	return &hcmv3.HttpFilter{Name: routerFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: b.router}}, nil
+}
+
+// servedBy is what one Envoy listener serves, for patchListener hooks.
+type servedBy struct {
+	http []*ir.HTTPListener
+	tcp  []*ir.TCPListener
+	udp  []*ir.UDPListener
+}
+
+func (b *builder) served(l *listenerv3.Listener) *servedBy {
+	if b.servedBy == nil {
+		b.servedBy = map[*listenerv3.Listener]*servedBy{}
+	}
+	s := b.servedBy[l]
+	if s == nil {
+		s = &servedBy{}
+		b.servedBy[l] = s
+	}
+	return s
 }

@@ -26,7 +26,7 @@ func (b *builder) buildMirror(m *ir.Mirror) (*routev3.RouteAction_RequestMirrorP
 			return nil, fmt.Errorf("Destination %s: Backends[%d] is nil", d.Name, i)
 		}
 	}
-	if err := b.addCluster(d.Name, d.Backends, d.Metadata); err != nil {
+	if err := b.addCluster(d, d.Name, d.Backends); err != nil {
 		return nil, err
 	}
 	p := &routev3.RouteAction_RequestMirrorPolicy{

@@ -125,10 +125,8 @@ func (b *builder) buildRoute(r *ir.HTTPRoute) (*routev3.Route, error) {
 	out.RequestHeadersToAdd, out.RequestHeadersToRemove = buildHeaderMods(r.RequestHeaders)
 	out.ResponseHeadersToAdd, out.ResponseHeadersToRemove = buildHeaderMods(r.ResponseHeaders)
 
-	if r.CORS != nil {
-		if err := addCORS(out, r.CORS); err != nil {
-			return nil, fmt.Errorf("CORS: %w", err)
-		}
+	if err := b.patchRouteFeatures(r, out); err != nil { // features.go
+		return nil, err
 	}
 	return out, nil
 }

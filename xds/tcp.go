@@ -68,6 +68,7 @@ func (b *builder) buildTCPPort(entries []*ir.TCPListener) error {
 		}
 		b.res.Listeners = append(b.res.Listeners, l)
 	}
+	b.served(l).tcp = append(b.served(l).tcp, entries...)
 	chainNames := map[string]bool{}
 	for _, fc := range l.FilterChains {
 		chainNames[fc.GetName()] = true
@@ -134,13 +135,17 @@ func (b *builder) buildTCPChain(e *ir.TCPListener, r *ir.TCPRoute) (*listenerv3.
 	if err := b.setTCPDestination(tp, r.Destination); err != nil {
 		return nil, fmt.Errorf("Destination: %w", err)
 	}
+	before, err := b.patchTCPRouteFeatures(e, r, tp) // features.go
+	if err != nil {
+		return nil, err
+	}
 	typed, err := toAny(tp)
 	if err != nil {
 		return nil, err
 	}
 	fc := &listenerv3.FilterChain{
 		Name:     r.Name,
-		Filters:  []*listenerv3.Filter{{Name: tcpProxyFilterName, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: typed}}},
+		Filters:  append(before, &listenerv3.Filter{Name: tcpProxyFilterName, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: typed}}),
 		Metadata: buildMetadata(r.Metadata),
 	}
 	if len(r.SNI) > 0 {
@@ -184,7 +189,7 @@ func (b *builder) setTCPDestination(tp *tcpproxyv3.TcpProxy, d *ir.RouteDestinat
 		tp.ClusterSpecifier = &tcpproxyv3.TcpProxy_Cluster{Cluster: InvalidBackendCluster}
 		return nil
 	case len(live) == 1 && d.InvalidWeight == 0:
-		if err := b.addCluster(d.Name, live, d.Metadata); err != nil {
+		if err := b.addCluster(d, d.Name, live); err != nil {
 			return err
 		}
 		tp.ClusterSpecifier = &tcpproxyv3.TcpProxy_Cluster{Cluster: d.Name}
@@ -196,7 +201,7 @@ func (b *builder) setTCPDestination(tp *tcpproxyv3.TcpProxy, d *ir.RouteDestinat
 		if be.Name == "" {
 			return fmt.Errorf("%s: backend with empty Name", d.Name)
 		}
-		if err := b.addCluster(be.Name, []*ir.Backend{be}, d.Metadata); err != nil {
+		if err := b.addCluster(d, be.Name, []*ir.Backend{be}); err != nil {
 			return err
 		}
 		wc.Clusters = append(wc.Clusters, &tcpproxyv3.TcpProxy_WeightedCluster_ClusterWeight{Name: be.Name, Weight: be.Weight})

@@ -36,6 +36,7 @@ func (b *builder) buildUDPListeners(entries []*ir.UDPListener) error {
 			return fmt.Errorf("listener %q: %w", e.Name, err)
 		}
 		b.res.Listeners = append(b.res.Listeners, l)
+		b.served(l).udp = append(b.served(l).udp, e)
 	}
 	return nil
 }
@@ -61,7 +62,7 @@ func (b *builder) buildUDPListener(e *ir.UDPListener) (*listenerv3.Listener, err
 		if d.InvalidWeight > 0 {
 			return nil, fmt.Errorf("route %q: a fail-closed share cannot be expressed for UDP; translate must not produce one with live backends", r.Name)
 		}
-		if err := b.addCluster(d.Name, live, d.Metadata); err != nil {
+		if err := b.addCluster(d, d.Name, live); err != nil {
 			return nil, err
 		}
 		cluster = d.Name
@@ -77,6 +78,9 @@ func (b *builder) buildUDPListener(e *ir.UDPListener) (*listenerv3.Listener, err
 				Action: &xdscorev3.TypedExtensionConfig{Name: udpRouteActionName, TypedConfig: action},
 			}},
 		}},
+	}
+	if err := b.patchUDPRouteFeatures(e, r, proxy); err != nil { // features.go
+		return nil, err
 	}
 	typed, err := toAny(proxy)
 	if err != nil {

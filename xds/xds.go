@@ -78,10 +78,17 @@ type builder struct {
 	weights        map[uint32]*wrapperspb.UInt32Value
 	// secure is set while building the routes of an HTTPS entry.
 	secure bool
+	// proxy is the IR proxy being built.
+	proxy  *ir.Proxy
+	router *anyMsg
+	// servedBy records which IR listeners each Envoy listener serves
+	// (features.go: patchListener).
+	servedBy map[*listenerv3.Listener]*servedBy
 }
 
 func translateProxy(p *ir.Proxy) (*Resources, error) {
 	b := &builder{
+		proxy:     p,
 		res:       &Resources{Name: p.Name},
 		clusters:  map[string]*clusterv3.Cluster{},
 		endpoints: map[string]*endpointv3.ClusterLoadAssignment{},
@@ -91,6 +98,15 @@ func translateProxy(p *ir.Proxy) (*Resources, error) {
 		return nil, err
 	}
 	if err := b.buildL4(p); err != nil { // tcp.go, udp.go
+		return nil, err
+	}
+	for _, l := range b.res.Listeners {
+		s := b.served(l)
+		if err := b.patchListenerFeatures(l, s.http, s.tcp, s.udp); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.resourceFeatures(p); err != nil { // features.go
 		return nil, err
 	}
 	for _, c := range b.clusters {
@@ -103,6 +119,12 @@ func translateProxy(p *ir.Proxy) (*Resources, error) {
 		b.res.Secrets = append(b.res.Secrets, s)
 	}
 	sortResources(b.res)
+	if len(finishers) > 0 {
+		if err := b.finishFeatures(p); err != nil { // features.go
+			return nil, err
+		}
+		sortResources(b.res)
+	}
 	if err := validateResources(b.res); err != nil {
 		return nil, nameInvalidRoute(p, err)
 	}

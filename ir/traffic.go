@@ -1,0 +1,8 @@
+package ir
+
+// TrafficSettings is what a BackendTrafficPolicy asks of a route.
+type TrafficSettings struct{}
+
+// ClusterSettings is what a BackendTrafficPolicy asks of the clusters a
+// destination is sent to.
+type ClusterSettings struct{}
