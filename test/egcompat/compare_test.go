@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+
 	"github.com/egctl/egctl/ir"
 	"github.com/egctl/egctl/translate"
 )
@@ -22,6 +24,12 @@ type egOut struct {
 	TCPRoutes  []*gwv1.TCPRoute    `json:"tcpRoutes"`
 	UDPRoutes  []*gwv1.UDPRoute    `json:"udpRoutes"`
 	XdsIR      map[string]*egXdsIR `json:"xdsIR"`
+
+	ClientTrafficPolicies  []*egv1a1.ClientTrafficPolicy  `json:"clientTrafficPolicies"`
+	BackendTrafficPolicies []*egv1a1.BackendTrafficPolicy `json:"backendTrafficPolicies"`
+	SecurityPolicies       []*egv1a1.SecurityPolicy       `json:"securityPolicies"`
+	EnvoyExtensionPolicies []*egv1a1.EnvoyExtensionPolicy `json:"envoyExtensionPolicies"`
+	EnvoyPatchPolicies     []*egv1a1.EnvoyPatchPolicy     `json:"envoyPatchPolicies"`
 }
 
 type egXdsIR struct {
@@ -290,7 +298,79 @@ func compareStatus(want *egOut, res *translate.Result) []string {
 	ours = append(ours, tlsRouteStatuses(res.Status.TLSRoutes)...)
 	ours = append(ours, tcpRouteStatuses(res.Status.TCPRoutes)...)
 	ours = append(ours, udpRouteStatuses(res.Status.UDPRoutes)...)
-	return append(out, compareRoutes(eg, ours)...)
+	out = append(out, compareRoutes(eg, ours)...)
+	return append(out, comparePolicies(policyStatuses(want.ClientTrafficPolicies, want.BackendTrafficPolicies,
+		want.SecurityPolicies, want.EnvoyExtensionPolicies, want.EnvoyPatchPolicies),
+		policyStatuses(res.Status.ClientTrafficPolicies, res.Status.BackendTrafficPolicies,
+			res.Status.SecurityPolicies, res.Status.EnvoyExtensionPolicies, res.Status.EnvoyPatchPolicies))...)
+}
+
+// policyStatus is one policy's status, whatever its kind.
+type policyStatus struct {
+	Kind, Key string
+	Ancestors []gwv1.PolicyAncestorStatus
+}
+
+func policyStatuses(ctp []*egv1a1.ClientTrafficPolicy, btp []*egv1a1.BackendTrafficPolicy, sp []*egv1a1.SecurityPolicy,
+	eep []*egv1a1.EnvoyExtensionPolicy, epp []*egv1a1.EnvoyPatchPolicy) []policyStatus {
+	var out []policyStatus
+	for _, p := range ctp {
+		out = append(out, policyStatus{"ClientTrafficPolicy", p.Namespace + "/" + p.Name, p.Status.Ancestors})
+	}
+	for _, p := range btp {
+		out = append(out, policyStatus{"BackendTrafficPolicy", p.Namespace + "/" + p.Name, p.Status.Ancestors})
+	}
+	for _, p := range sp {
+		out = append(out, policyStatus{"SecurityPolicy", p.Namespace + "/" + p.Name, p.Status.Ancestors})
+	}
+	for _, p := range eep {
+		out = append(out, policyStatus{"EnvoyExtensionPolicy", p.Namespace + "/" + p.Name, p.Status.Ancestors})
+	}
+	for _, p := range epp {
+		out = append(out, policyStatus{"EnvoyPatchPolicy", p.Namespace + "/" + p.Name, p.Status.Ancestors})
+	}
+	return out
+}
+
+// comparePolicies compares, per policy and ancestor, the conditions EG
+// writes (type, status, reason), as for route parents.
+func comparePolicies(eg, ours []policyStatus) []string {
+	byKey := map[string]policyStatus{}
+	for _, p := range ours {
+		byKey[p.Kind+" "+p.Key] = p
+	}
+	var out []string
+	for _, w := range eg {
+		where := w.Kind + " " + w.Key
+		g, ok := byKey[where]
+		if !ok {
+			out = append(out, where+": missing in egctl's status output")
+			continue
+		}
+		ns := strings.SplitN(w.Key, "/", 2)[0]
+		ga := map[string]gwv1.PolicyAncestorStatus{}
+		for _, a := range g.Ancestors {
+			ga[parentKey(ns, a.AncestorRef)] = a
+		}
+		seen := map[string]bool{}
+		for _, wa := range w.Ancestors {
+			ak := parentKey(ns, wa.AncestorRef)
+			seen[ak] = true
+			pw := where + " ancestor " + ak
+			a, ok := ga[ak]
+			if !ok {
+				out = append(out, pw+": no ancestor status in egctl")
+				continue
+			}
+			out = append(out, diffConds(pw, wa.Conditions, a.Conditions)...)
+		}
+		for _, ak := range sortedKeys(ga) {
+			if !seen[ak] {
+				out = append(out, where+" ancestor "+ak+": ancestor status only in egctl")
+			}
+		}
+	}
+	return out
 }
 
 // routeView is the loose shape of one route: what it does, and where to.

@@ -224,4 +224,7 @@ var expectations = join(
 		{"httproute-with-invalid-backendref-urlrewrite-path-filter", "", "c", whyBackendRefFilter},
 		{"httproute-with-invalid-backend-ref-no-service.import", "ResolvedRefs EG=False/BackendNotFound egctl=False/InvalidKind", "c", whyServiceImport},
 	},
+
+	// Per policy kind, in kind_*_test.go.
+	ctpExpectations, epExpectations, btpExpectations, spExpectations, eepExpectations,
 )

@@ -61,7 +61,8 @@ func egDir(t *testing.T) string {
 
 // supportedKeys are the top-level keys of EG's in.yaml that egctl can take
 // as they are. A case with any other key (policies, EnvoyProxy, ListenerSets,
-// ConfigMaps, ServiceImports, extension filters...) is skipped.
+// ConfigMaps, ServiceImports, extension filters...) is skipped. Each policy
+// kind adds its key in its own file (kind_*_test.go) once egctl translates it.
 var supportedKeys = map[string]bool{
 	"gatewayClass": true, "gateways": true, "httpRoutes": true, "grpcRoutes": true,
 	"tlsRoutes": true, "tcpRoutes": true, "udpRoutes": true, "referenceGrants": true,
@@ -166,6 +167,14 @@ func loadCase(dir, name string, base []*corev1.Secret) (c *egCase, skip string, 
 		{"secrets", &set.Secrets},
 		{"backends", &set.Backends},
 		{"namespaces", &set.Namespaces},
+		{"clientTrafficPolicies", &set.ClientTrafficPolicies},
+		{"backendTrafficPolicies", &set.BackendTrafficPolicies},
+		{"securityPolicies", &set.SecurityPolicies},
+		{"envoyExtensionPolicies", &set.EnvoyExtensionPolicies},
+		{"envoyPatchPolicies", &set.EnvoyPatchPolicies},
+		{"configMaps", &set.ConfigMaps},
+		{"listenerSets", &set.ListenerSets},
+		{"httpFilters", &set.HTTPRouteFilters},
 	} {
 		if err := dec(d.key, d.into); err != nil {
 			return nil, "", err
@@ -313,6 +322,30 @@ func defaultNamespaces(set *resource.Set) {
 		fix(&o.ObjectMeta)
 	}
 	for _, o := range set.Backends {
+		fix(&o.ObjectMeta)
+	}
+	for _, o := range set.ClientTrafficPolicies {
+		fix(&o.ObjectMeta)
+	}
+	for _, o := range set.BackendTrafficPolicies {
+		fix(&o.ObjectMeta)
+	}
+	for _, o := range set.SecurityPolicies {
+		fix(&o.ObjectMeta)
+	}
+	for _, o := range set.EnvoyExtensionPolicies {
+		fix(&o.ObjectMeta)
+	}
+	for _, o := range set.EnvoyPatchPolicies {
+		fix(&o.ObjectMeta)
+	}
+	for _, o := range set.ConfigMaps {
+		fix(&o.ObjectMeta)
+	}
+	for _, o := range set.ListenerSets {
+		fix(&o.ObjectMeta)
+	}
+	for _, o := range set.HTTPRouteFilters {
 		fix(&o.ObjectMeta)
 	}
 }
