@@ -41,6 +41,9 @@ type Proxy struct {
 	// FilterOrder moves HTTP filters from their default positions
 	// (EnvoyProxy spec.filterOrder), applied in order.
 	FilterOrder []FilterPosition `json:",omitempty"`
+	// Patches are the EnvoyPatchPolicies of the proxy, in the order they
+	// apply (patch.go).
+	Patches []*EnvoyPatch `json:",omitempty"`
 }
 
 // Metadata names the input object (and optionally its section) that an
