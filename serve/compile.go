@@ -9,10 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/egctl/egctl/manifest"
 	"github.com/egctl/egctl/translate"
@@ -41,6 +42,18 @@ type compiled struct {
 	proxies map[string]*proxySnapshot
 	// objects counts the input objects.
 	objects int
+	// stages are the time each step took, for the log and /status.
+	stages stageTimes
+}
+
+// stageTimes splits a compilation's time.
+type stageTimes struct {
+	Load, Translate, Build, Version time.Duration
+}
+
+func (s stageTimes) String() string {
+	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	return fmt.Sprintf("load %s, translate %s, build %s, version %s", r(s.Load), r(s.Translate), r(s.Build), r(s.Version))
 }
 
 // problem is one not-accepted condition: key identifies it whatever line
@@ -51,9 +64,9 @@ type problem struct{ key, text string }
 type proxySnapshot struct {
 	// version names the whole snapshot; types the version of each
 	// resource type, by type URL.
-	version  string
-	types    map[string]string
-	snapshot *cache.Snapshot
+	version string
+	types   map[string]string
+	snap    *resourceSnapshot
 }
 
 // compile reads and translates the manifests and builds one snapshot per
@@ -63,7 +76,13 @@ type proxySnapshot struct {
 func compile(o CompileOptions) *compiled {
 	c := &compiled{at: time.Now()}
 	defer func() { c.duration = time.Since(c.at) }()
+	mark := time.Now()
+	lap := func(d *time.Duration) {
+		now := time.Now()
+		*d, mark = now.Sub(mark), now
+	}
 	set, warns, err := manifest.Load(o.Files, manifest.Options{Namespace: o.Namespace})
+	lap(&c.stages.Load)
 	for _, w := range warns {
 		c.warnings = append(c.warnings, w.String())
 	}
@@ -99,11 +118,14 @@ func compile(o CompileOptions) *compiled {
 		c.err = fmt.Errorf("internal error: the translation broke an invariant: %w", err)
 		return c
 	}
+	lap(&c.stages.Translate)
 	all, err := xds.Translate(res.IR)
 	if err != nil {
 		c.err = err
 		return c
 	}
+	lap(&c.stages.Build)
+	defer lap(&c.stages.Version)
 	c.proxies = make(map[string]*proxySnapshot, len(all))
 	for _, r := range all {
 		ps, err := newProxySnapshot(r)
@@ -116,41 +138,35 @@ func compile(o CompileOptions) *compiled {
 	return c
 }
 
-// newProxySnapshot builds r's snapshot with one version per resource type,
-// the hash of that type's resources: a type that did not change keeps its
-// version, so Envoys are sent only what changed (state of the world resends
-// a whole type, delta only the changed resources), and a restarted serve
-// hands out versions its proxies already acknowledged.
+// newProxySnapshot marshals r's resources once, for every stream that will
+// be sent them, and versions each resource and each type by content hash: a
+// type that did not change keeps its version, so Envoys are sent only what
+// changed (state of the world resends a changed type, delta only changed
+// resources), and a restarted serve hands out versions its proxies already
+// hold.
 func newProxySnapshot(r *xds.Resources) (*proxySnapshot, error) {
 	groups := []struct {
-		typ  resource.Type
+		typ  string
 		msgs []proto.Message
 	}{
-		{resource.ListenerType, msgsOf(r.Listeners)},
-		{resource.RouteType, msgsOf(r.Routes)},
 		{resource.ClusterType, msgsOf(r.Clusters)},
 		{resource.EndpointType, msgsOf(r.Endpoints)},
 		{resource.SecretType, msgsOf(r.Secrets)},
+		{resource.ListenerType, msgsOf(r.Listeners)},
+		{resource.RouteType, msgsOf(r.Routes)},
 	}
-	ps := &proxySnapshot{snapshot: &cache.Snapshot{}, types: map[string]string{}}
+	ps := &proxySnapshot{snap: &resourceSnapshot{types: map[string]*resourceSet{}}, types: map[string]string{}}
 	all := sha256.New()
 	for _, g := range groups {
-		v, err := hashMessages(g.msgs)
+		set, err := marshalSet(g.typ, g.msgs)
 		if err != nil {
 			return nil, fmt.Errorf("proxy %s: %w", r.Name, err)
 		}
-		items := make([]types.Resource, len(g.msgs))
-		for i, m := range g.msgs {
-			items[i] = m
-		}
-		ps.snapshot.Resources[cache.GetResponseType(g.typ)] = cache.NewResources(v, items)
-		ps.types[g.typ] = v
-		all.Write([]byte(v))
+		ps.snap.types[g.typ] = set
+		ps.types[g.typ] = set.version
+		all.Write([]byte(set.version))
 	}
 	ps.version = hex.EncodeToString(all.Sum(nil))[:16]
-	if err := ps.snapshot.Consistent(); err != nil {
-		return nil, fmt.Errorf("proxy %s: %w", r.Name, err)
-	}
 	return ps, nil
 }
 
@@ -162,11 +178,12 @@ func msgsOf[T proto.Message](in []T) []proto.Message {
 	return out
 }
 
-// hashMessages is a short content hash of msgs, in order. They are
-// marshalled deterministically in parallel; the hash is taken over their
-// digests in order, so it does not depend on scheduling.
-func hashMessages(msgs []proto.Message) (string, error) {
-	sums := make([][sha256.Size]byte, len(msgs))
+// marshalSet marshals msgs deterministically, in parallel, into the
+// resources of one type, each with the hash of its bytes as version; the
+// type's version hashes the resources' names and versions in order, so it
+// does not depend on scheduling.
+func marshalSet(typ string, msgs []proto.Message) (*resourceSet, error) {
+	items := make([]*resourceItem, len(msgs))
 	errs := make([]error, len(msgs))
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(msgs)/64))
 	var wg sync.WaitGroup
@@ -175,27 +192,38 @@ func hashMessages(msgs []proto.Message) (string, error) {
 		go func() {
 			defer wg.Done()
 			opts := proto.MarshalOptions{Deterministic: true}
-			var buf []byte
 			for i := w; i < len(msgs); i += workers {
-				var err error
-				buf, err = opts.MarshalAppend(buf[:0], msgs[i])
+				b, err := opts.Marshal(msgs[i])
 				if err != nil {
 					errs[i] = err
 					continue
 				}
-				sums[i] = sha256.Sum256(buf)
+				sum := sha256.Sum256(b)
+				a := &anypb.Any{TypeUrl: typ, Value: b}
+				it := &resourceItem{name: cache.GetResourceName(msgs[i]), version: hex.EncodeToString(sum[:8]), any: a}
+				it.delta = &discoveryv3.Resource{Name: it.name, Version: it.version, Resource: a}
+				items[i] = it
 			}
 		}()
 	}
 	wg.Wait()
+	set := &resourceSet{items: items, byName: make(map[string]*resourceItem, len(items))}
 	h := sha256.New()
-	for i := range msgs {
+	for i, it := range items {
 		if errs[i] != nil {
-			return "", errs[i]
+			return nil, errs[i]
 		}
-		h.Write(sums[i][:])
+		if _, dup := set.byName[it.name]; dup {
+			return nil, fmt.Errorf("two %s resources named %q", typ, it.name)
+		}
+		set.byName[it.name] = it
+		h.Write([]byte(it.name))
+		h.Write([]byte{0})
+		h.Write([]byte(it.version))
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
+	sort.Slice(set.items, func(i, j int) bool { return set.items[i].name < set.items[j].name })
+	set.version = hex.EncodeToString(h.Sum(nil))[:16]
+	return set, nil
 }
 
 // newProblems lists the problems of c that last did not have: a change that

@@ -79,11 +79,6 @@ func proxyOf(n *corev3.Node) string {
 	return n.GetId()
 }
 
-// nodeHash keys go-control-plane's snapshot cache by proxyOf.
-type nodeHash struct{}
-
-func (nodeHash) ID(n *corev3.Node) string { return proxyOf(n) }
-
 func (f *fleet) callbacks() serverv3.Callbacks {
 	return serverv3.CallbackFuncs{
 		StreamOpenFunc: func(_ context.Context, id int64, _ string) error {

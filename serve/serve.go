@@ -22,8 +22,6 @@ import (
 	"time"
 
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/log"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -60,7 +58,7 @@ type TLSFiles struct {
 // Server is one serve process.
 type Server struct {
 	o       Options
-	cache   cache.SnapshotCache
+	cache   *fleetCache
 	fleet   *fleet
 	metrics *metrics
 	logMu   sync.Mutex
@@ -93,10 +91,7 @@ func New(o Options) (*Server, error) {
 		o.Log = io.Discard
 	}
 	s := &Server{o: o, fleet: newFleet(), metrics: newMetrics(), gateways: map[string]*proxySnapshot{}, ready: make(chan struct{})}
-	s.cache = cache.NewSnapshotCache(true, nodeHash{}, log.LoggerFuncs{
-		WarnFunc:  func(f string, a ...any) { s.logf("xds: "+f, a...) },
-		ErrorFunc: func(f string, a ...any) { s.logf("xds: "+f, a...) },
-	})
+	s.cache = newFleetCache()
 	s.fleet.onAck = func(proxy string, d time.Duration) { s.metrics.pushLatency.Observe(d.Seconds()) }
 	s.fleet.onNack = func(proxy, node, typeURL, version, msg string) {
 		s.metrics.nacks.Inc()
@@ -255,11 +250,8 @@ func (s *Server) recompile(why string) {
 		if old := s.gateways[name]; old != nil && old.version == ps.version {
 			continue
 		}
-		if err := s.cache.SetSnapshot(context.Background(), name, ps.snapshot); err != nil {
-			s.logf("setting the snapshot of %s: %v", name, err)
-			continue
-		}
 		s.fleet.pushedVersion(name, ps.types)
+		s.cache.set(name, ps.snap)
 		changed++
 	}
 	for name := range s.gateways {
@@ -267,7 +259,7 @@ func (s *Server) recompile(why string) {
 			// The Gateway is gone: its proxies get nothing new, and keep
 			// what they have (as Envoy does when its control plane has no
 			// answer) rather than an empty configuration that drops traffic.
-			s.cache.ClearSnapshot(name)
+			s.cache.clear(name)
 			s.logf("Gateway %s is no longer in the manifests; its proxies keep their last configuration", name)
 		}
 	}
@@ -277,7 +269,7 @@ func (s *Server) recompile(why string) {
 	for _, p := range c.problems {
 		s.logf("problem: %s", p.text)
 	}
-	s.logf("compile (%s) in %s: %d objects, %d Gateways, %d changed", why, c.duration.Round(time.Millisecond), c.objects, len(c.proxies), changed)
+	s.logf("compile (%s) in %s (%s): %d objects, %d Gateways, %d changed", why, c.duration.Round(time.Millisecond), c.stages, c.objects, len(c.proxies), changed)
 }
 
 func (s *Server) summary() string {

@@ -44,6 +44,9 @@ func Dial(addr, id, cluster string, delta bool, opts ...grpc.DialOption) (*Clien
 	if len(opts) == 0 {
 		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	}
+	// A state-of-the-world response holds a whole type: tens of MB at
+	// 10,000 routes. Envoy takes messages of any size; so does this client.
+	opts = append(opts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<30)))
 	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, err
