@@ -23,9 +23,6 @@ func (rl *RateLimit) validate() error {
 			if err := r.validate(); err != nil {
 				return fmt.Errorf("local rule %s: %w", r.Name, err)
 			}
-			if r.MatchesAll() {
-				return fmt.Errorf("local rule %s: no selector (that is the default bucket)", r.Name)
-			}
 			if r.ResponseCost != nil || r.Limit.FromMetadata != nil || r.Shared {
 				return fmt.Errorf("local rule %s: response cost, limit from metadata and shared are global only", r.Name)
 			}

@@ -226,7 +226,7 @@ func checkLocalUnits(l *ir.LocalRateLimit) error {
 	d := l.Default.Unit.Seconds()
 	for _, r := range l.Rules {
 		if r.Limit.Unit.Seconds()%d != 0 {
-			return fmt.Errorf("rule %s counts per %s, which is not a multiple of the route's limit per %s (Envoy refills every bucket on the route's period)", r.Name, r.Limit.Unit, l.Default.Unit)
+			return fmt.Errorf("rule %s counts per %s, which is not a multiple of the route's limit per %s (Envoy Gateway refuses this too: older Envoys refill every bucket on the route's timer)", r.Name, r.Limit.Unit, l.Default.Unit)
 		}
 	}
 	return nil
