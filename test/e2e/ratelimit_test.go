@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/egctl/egctl/internal/envoytest"
 )
 
 // clientFrom is an HTTP client whose connections come from the loopback
@@ -360,4 +364,42 @@ func keys(m map[string][]byte) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestGoldenRateLimitConfigsLoad: the rate-limit service loads the
+// configuration of every rate limit golden input as egctl writes it
+// (every unit, nested distinct entries, shadow mode, shared domains).
+func TestGoldenRateLimitConfigsLoad(t *testing.T) {
+	envoyTest(t)
+	rlsBin, redisBin := requireRateLimitStack(t)
+	redis := startRedis(t, redisBin)
+	ins, err := filepath.Glob(filepath.Join(envoytest.RepoRoot(), "testdata", "translate", "in", "ratelimit-*.yaml"))
+	if err != nil || len(ins) == 0 {
+		t.Fatalf("no rate limit golden inputs: %v", err)
+	}
+	loaded := 0
+	for _, in := range ins {
+		out := t.TempDir()
+		res := RunEgctl(t, "x", "translate", "-f", in, "--to", "ratelimit", "--output-dir", out)
+		if res.Code == 2 {
+			t.Fatalf("egctl failed:\n%s", res)
+		}
+		files := readDir(t, filepath.Join(out, "ratelimit", "config"))
+		if len(files) == 0 {
+			continue
+		}
+		var domains []string
+		for name, b := range files {
+			var d struct{ Domain string }
+			if err := yaml.Unmarshal(b, &d); err != nil || d.Domain == "" {
+				t.Fatalf("%s: %s has no domain: %v", in, name, err)
+			}
+			domains = append(domains, d.Domain)
+		}
+		startRateLimitService(t, rlsBin, redis, out, FreePort(t), domains)
+		loaded++
+	}
+	if loaded < 2 {
+		t.Fatalf("only %d golden inputs have global rate limits; want the local-only ones to be the exception", loaded)
+	}
 }
