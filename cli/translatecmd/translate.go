@@ -127,7 +127,7 @@ stderr); 2 for usage errors and invalid manifests.`,
 	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address in the bootstrap")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print private keys in --to xds and --to ir output (bootstraps always carry them)")
 	addRateLimitFlags(f, o) // ratelimit.go
-	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "accepted for compatibility with Envoy Gateway's egctl; unused")
+	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "cluster DNS domain of the default --ratelimit-service, as in Envoy Gateway's egctl")
 	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "accepted for compatibility with Envoy Gateway's egctl; egctl reports missing objects in status instead")
 	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -139,7 +139,6 @@ stderr); 2 for usage errors and invalid manifests.`,
 	_ = cmd.RegisterFlagCompletionFunc("output", fixed("yaml", "json"))
 	_ = cmd.RegisterFlagCompletionFunc("from", fixed("gateway-api"))
 	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json")
-	_ = f.MarkHidden("dns-domain")
 	_ = f.MarkHidden("add-missing-resources")
 	return cmd
 }
