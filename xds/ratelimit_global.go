@@ -94,7 +94,9 @@ func globalRateLimitOf(r *ir.HTTPRoute) *ir.GlobalRateLimit {
 	return r.Traffic.RateLimit.Global
 }
 
-// globalRateLimitFilter is the ratelimit filter of one domain.
+// globalRateLimitFilter is the ratelimit filter of one domain. The HCM is
+// where ClientTrafficPolicy's header switches (disableRateLimitHeaders,
+// enableEnvoyHeaders) will come from once that kind is translated.
 func globalRateLimitFilter(_ *hcmBuild, svc *ir.RateLimitService, domain string) (*anyMsg, error) {
 	f := &ratelimitfilterv3.RateLimit{
 		Domain: domain,
