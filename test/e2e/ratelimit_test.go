@@ -115,7 +115,32 @@ spec:
       rules:
       - clientSelectors: [{sourceCIDR: {value: 127.0.0.0/8}}]
         limit: {requests: 2, unit: Minute}
-`, map[string]any{"App": StartEchoBasic(t, "app").Port, "Routes": []string{"route", "cost", "user", "perip", "range", "free"}})
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: shadow, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: shadow}]
+  rateLimit:
+    local:
+      rules:
+      - clientSelectors: [{path: {value: /}}]
+        limit: {requests: 1, unit: Minute}
+        shadowMode: true
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: quiet, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: quiet}]
+  rateLimit:
+    local:
+      rules:
+      - limit: {requests: 1, unit: Minute}
+        xRateLimitHeaders: "Off"
+      - clientSelectors: [{queryParams: [{name: key, type: Distinct}]}]
+        limit: {requests: 1, unit: Minute}
+`, map[string]any{"App": StartEchoBasic(t, "app").Port, "Routes": []string{"route", "cost", "user", "perip", "range", "free", "shadow", "quiet"}})
 
 	t.Run("route bucket", func(t *testing.T) {
 		expectStatuses(t, p, httpClient, "route.example.com", "/", []int{ok, ok, ok, limited, limited})
@@ -140,6 +165,19 @@ spec:
 		a, b := clientFrom("127.0.0.1"), clientFrom("127.0.0.2")
 		expectStatuses(t, p, a, "perip.example.com", "/", []int{ok, ok, limited})
 		expectStatuses(t, p, b, "perip.example.com", "/", []int{ok, ok, limited})
+	})
+	t.Run("shadow mode", func(t *testing.T) {
+		// Counted, never refused.
+		expectStatuses(t, p, httpClient, "shadow.example.com", "/", []int{ok, ok, ok})
+	})
+	t.Run("headers off and distinct query", func(t *testing.T) {
+		expectStatuses(t, p, httpClient, "quiet.example.com", "/", []int{ok})
+		r := p.Get(t, "quiet.example.com", "/")
+		if r.Status != limited || r.Header.Get("X-Ratelimit-Limit") != "" {
+			t.Fatalf("want 429 without X-RateLimit-* headers, got %s", r)
+		}
+		expectStatuses(t, p, httpClient, "quiet.example.com", "/?key=a", []int{ok, limited})
+		expectStatuses(t, p, httpClient, "quiet.example.com", "/?key=b", []int{ok, limited})
 	})
 	t.Run("source range", func(t *testing.T) {
 		// One bucket for the whole range.
