@@ -135,6 +135,11 @@ func (r *HTTPRoute) validate() error {
 			return err
 		}
 	}
+	if t := r.Traffic; t != nil && t.RateLimit != nil {
+		if err := t.RateLimit.validate(); err != nil { // ratelimit_validate.go
+			return err
+		}
+	}
 	for _, m := range r.Mirrors {
 		if m.Destination == nil {
 			return errors.New("mirror without destination")

@@ -40,6 +40,10 @@ type Options struct {
 	// Warnings are the same either way; the IR may then share read-only
 	// values with the input.
 	SkipStatus bool
+	// RateLimitService is the rate-limit service global rate limits ask
+	// (Envoy Gateway's EnvoyGateway rateLimit settings); nil means
+	// DefaultRateLimitService (btp_ratelimit.go).
+	RateLimitService *ir.RateLimitService
 }
 
 // Problem is one condition that says an object is not OK.

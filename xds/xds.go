@@ -76,8 +76,13 @@ type builder struct {
 	recentNext     int
 	hosts          map[hostsKey][]*endpointv3.LbEndpoint
 	weights        map[uint32]*wrapperspb.UInt32Value
-	// secure is set while building the routes of an HTTPS entry.
-	secure bool
+	// secure is set while building the routes of an HTTPS entry, and
+	// listener is the IR listener whose routes are being built.
+	secure   bool
+	listener *ir.HTTPListener
+	// rateLimit holds what the rate limit features build once per proxy
+	// (ratelimit.go).
+	rateLimit rateLimitCache
 	// proxy is the IR proxy being built.
 	proxy  *ir.Proxy
 	router *anyMsg

@@ -22,8 +22,8 @@ import (
 
 // emit writes what --to asked for.
 func (o *Options) emit(in *resource.Set, res *translate.Result) error {
-	if slices.Equal(o.To, []string{toBootstrap}) {
-		return o.emitBootstraps(res.IR)
+	if o.OutputDir != "" || slices.Equal(o.To, []string{toBootstrap}) {
+		return o.emitFiles(res.IR)
 	}
 
 	// Everything else is one document whose top-level keys are sorted, as
@@ -55,6 +55,13 @@ func (o *Options) emit(in *resource.Set, res *translate.Result) error {
 			return err
 		}
 		sections = append(sections, section{key: "xds", dumps: dumps})
+	}
+	if slices.Contains(o.To, toRateLimit) {
+		s, err := rateLimitSection(proxies) // ratelimit.go
+		if err != nil {
+			return err
+		}
+		sections = append(sections, s)
 	}
 	// The keys are ASCII letters, for which JSON's and go-yaml's orders agree.
 	slices.SortFunc(sections, func(a, b section) int { return strings.Compare(a.key, b.key) })

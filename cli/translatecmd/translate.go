@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,10 +26,11 @@ const (
 	toXDS        = "xds"
 	toIR         = "ir"
 	toBootstrap  = "bootstrap"
+	toRateLimit  = "ratelimit" // ratelimit.go
 )
 
 var (
-	validTo    = []string{toGatewayAPI, toXDS, toIR, toBootstrap}
+	validTo    = []string{toGatewayAPI, toXDS, toIR, toBootstrap, toRateLimit}
 	validTypes = []string{"all", "bootstrap", "listener", "route", "cluster", "endpoint", "secret"}
 )
 
@@ -48,6 +50,10 @@ type Options struct {
 	KeepPrivilegedPorts bool
 	AdminAddress        string
 	ShowSecrets         bool
+	// The rate-limit service global rate limits ask (ratelimit.go).
+	RateLimitService    string
+	RateLimitTimeout    time.Duration
+	RateLimitFailClosed bool
 
 	// Accepted for compatibility with Envoy Gateway's egctl.
 	DNSDomain           string
@@ -72,6 +78,8 @@ compile to, without a cluster:
                secrets) per Gateway, keyed by namespace/name
   ir           egctl's intermediate representation, per Gateway
   bootstrap    one static Envoy bootstrap per Gateway that Envoy runs as is
+  ratelimit    the configuration of the rate-limit service that counts
+               global rate limits (github.com/envoyproxy/ratelimit)
 
 Gateway listener ports below 1024 are bound at port+10000, as Envoy Gateway
 does, so Envoy runs without privileges; --keep-privileged-ports keeps them.
@@ -92,6 +100,9 @@ stderr); 2 for usage errors and invalid manifests.`,
   # One bootstrap per Gateway
   egctl x translate -f manifests/ --to bootstrap --output-dir out/
 
+  # Bootstraps and the rate-limit service's configuration, as files
+  egctl x translate -f manifests/ --to bootstrap,ratelimit --output-dir out/
+
   # From stdin
   kustomize build overlays/prod | egctl x translate -f - --to xds`,
 		Args: cobra.NoArgs,
@@ -111,11 +122,12 @@ stderr); 2 for usage errors and invalid manifests.`,
 	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
 	f.StringVar(&o.ControllerName, "controller-name", defaultControllerName, "GatewayClass controllerName that egctl acts for")
 	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several)")
-	f.StringVar(&o.OutputDir, "output-dir", "", "write one file per Gateway into this directory instead of stdout (--to bootstrap)")
+	f.StringVar(&o.OutputDir, "output-dir", "", "write files into this directory instead of stdout: one bootstrap per Gateway (--to bootstrap), the rate-limit service configuration in ratelimit/config (--to ratelimit)")
 	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "bind listener ports below 1024 as written instead of port+10000")
 	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address in the bootstrap")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print private keys in --to xds and --to ir output (bootstraps always carry them)")
-	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "accepted for compatibility with Envoy Gateway's egctl; unused")
+	addRateLimitFlags(f, o) // ratelimit.go
+	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "cluster DNS domain of the default --ratelimit-service, as in Envoy Gateway's egctl")
 	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "accepted for compatibility with Envoy Gateway's egctl; egctl reports missing objects in status instead")
 	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -127,7 +139,6 @@ stderr); 2 for usage errors and invalid manifests.`,
 	_ = cmd.RegisterFlagCompletionFunc("output", fixed("yaml", "json"))
 	_ = cmd.RegisterFlagCompletionFunc("from", fixed("gateway-api"))
 	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json")
-	_ = f.MarkHidden("dns-domain")
 	_ = f.MarkHidden("add-missing-resources")
 	return cmd
 }
@@ -150,11 +161,14 @@ func (o *Options) complete(cmd *cobra.Command) error {
 			return cli.UsageErrorf("--to %q is not one of %s", t, strings.Join(validTo, ", "))
 		}
 	}
-	if slices.Contains(o.To, toBootstrap) && len(o.To) > 1 {
-		return cli.UsageErrorf("--to bootstrap prints an Envoy bootstrap and cannot be combined with other --to types")
+	if slices.Contains(o.To, toBootstrap) && len(o.To) > 1 && (o.OutputDir == "" || len(o.To) > 2 || !slices.Contains(o.To, toRateLimit)) {
+		return cli.UsageErrorf("--to bootstrap prints an Envoy bootstrap and cannot be combined with other --to types (with --output-dir, --to bootstrap,ratelimit writes both)")
 	}
-	if o.OutputDir != "" && !slices.Equal(o.To, []string{toBootstrap}) {
-		return cli.UsageErrorf("--output-dir goes with --to bootstrap")
+	if o.OutputDir != "" && slices.ContainsFunc(o.To, func(t string) bool { return t != toBootstrap && t != toRateLimit }) {
+		return cli.UsageErrorf("--output-dir goes with --to bootstrap and/or ratelimit")
+	}
+	if err := o.completeRateLimit(cmd); err != nil { // ratelimit.go
+		return err
 	}
 	if !slices.Contains(validTypes, o.Type) {
 		return cli.UsageErrorf("--type %q is not one of %s", o.Type, strings.Join(validTypes, ", "))
@@ -205,7 +219,8 @@ func run(o *Options) error {
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
 		// Statuses are only printed for --to gateway-api; copying every
 		// object for them costs memory on large inputs.
-		SkipStatus: !slices.Contains(o.To, toGatewayAPI),
+		SkipStatus:       !slices.Contains(o.To, toGatewayAPI),
+		RateLimitService: o.rateLimitService(),
 	})
 	if err != nil {
 		return err
