@@ -89,6 +89,8 @@ type builder struct {
 	// servedBy records which IR listeners each Envoy listener serves
 	// (features.go: patchListener).
 	servedBy map[*listenerv3.Listener]*servedBy
+	// auth caches what the OIDC and ext-auth features share (oidc.go).
+	auth *authCache
 }
 
 func translateProxy(p *ir.Proxy) (*Resources, error) {
