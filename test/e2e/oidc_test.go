@@ -327,4 +327,86 @@ spec:
 	if got := idp.TokenRequests(); len(got) != 2 || got[1].Host != fmt.Sprintf("localhost:%d", idp.PlainPort) {
 		t.Fatalf("token requests %+v, want the second one to localhost:%d", got, idp.PlainPort)
 	}
+
+	requireNoOIDCSecrets(t, p, idp.Secret)
+}
+
+// requireNoOIDCSecrets checks that neither the client secret nor the HMAC
+// key leaks from a running proxy through egctl: `config dump` of its admin
+// API, and `x diff` of the bootstrap it runs (which holds both) against it.
+func requireNoOIDCSecrets(t *testing.T, p *Proxy, clientSecret string) {
+	t.Helper()
+	hmac := "qrOYACHXoe7UEDI/raOjNSx+Z9ufXSc/22C3T6X/zPY="
+	for _, args := range [][]string{
+		{"config", "dump", "--admin", p.AdminAddr},
+		{"config", "dump", "secret", "--admin", p.AdminAddr, "-o", "json"},
+		{"x", "diff", p.Bootstrap, "admin://" + p.AdminAddr},
+	} {
+		res := RunEgctl(t, args...)
+		if res.Code != 0 {
+			t.Fatalf("egctl %v: exit %d\n%s\n%s", args, res.Code, res.Stderr, res.Stdout)
+		}
+		if args[1] == "diff" && !strings.Contains(res.Stdout, "(0 added, 0 removed, 1 changed; 14 unchanged)") {
+			// Only the listener differs: the harness runs it on loopback.
+			// Routes (OAuth2 settings) and secrets compare equal.
+			t.Errorf("the running proxy differs from its bootstrap beyond the listener address:\n%s", res.Stdout)
+		}
+		for _, s := range []string{clientSecret, b64s(clientSecret), hmac} {
+			if strings.Contains(res.Stdout+res.Stderr, s) {
+				t.Errorf("egctl %v prints secret material %q", args, s)
+			}
+		}
+	}
+	if res := RunEgctl(t, "config", "dump", "secret", "--admin", p.AdminAddr); !strings.Contains(res.Stdout, "oauth2/client_secret/securitypolicy/default/") {
+		t.Errorf("config dump shows no OAuth2 secret at all; the check above proves nothing:\n%s", res.Stdout)
+	}
+}
+
+func b64s(s string) string { v, _ := b64(s); return v }
+
+// TestSecurityPolicyOIDCFailsClosed: a policy whose client secret Secret
+// is missing, or that has no HMAC key to sign cookies with, is refused: its
+// route answers 500, egctl exits 1 saying why, and other routes work.
+func TestSecurityPolicyOIDCFailsClosed(t *testing.T) {
+	envoyTest(t)
+	p := DeployWith(t, DeployOptions{ExitCodes: []int{1}}, `{{ gatewayClass }}---
+{{ gateway "gw" .Port }}---
+{{ service "app" .App }}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: guarded, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [guarded.example.com]
+  rules: [{backendRefs: [{name: app, port: 8080}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: public, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [public.example.com]
+  rules: [{backendRefs: [{name: app, port: 8080}]}]
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: SecurityPolicy
+metadata: {name: no-secret, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: guarded}]
+  oidc:
+    provider:
+      issuer: https://idp.example.com
+      authorizationEndpoint: https://idp.example.com/authorize
+      tokenEndpoint: https://idp.example.com/token
+    clientID: app
+    clientSecret: {name: not-there}
+`, map[string]any{"App": StartEchoBasic(t, "oidc-closed-app").Port})
+	for range 3 {
+		p.ExpectStatus(t, http.StatusInternalServerError, "guarded.example.com", "/")
+	}
+	p.ExpectPod(t, "oidc-closed-app", "public.example.com", "/")
+	want := "SecurityPolicy default/no-secret: Accepted Invalid: spec.oidc.clientSecret: Secret default/not-there does not exist"
+	if !strings.Contains(p.Translate.Stderr, want) {
+		t.Fatalf("egctl stderr does not say why:\n%s\nwant: %s", p.Translate.Stderr, want)
+	}
 }
