@@ -1,8 +1,6 @@
 package translate
 
 import (
-	"errors"
-	"fmt"
 	"reflect"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
@@ -27,7 +25,7 @@ func (b *builder) securityPolicies(ix *attachIndex) *routePolicy {
 			r.Security = s
 			return errs[k]
 		}
-		s, serr := b.authOnlySecurity(e)
+		s, serr := b.authOnlySecurity(e, err)
 		if serr != nil {
 			errs[k] = serr
 			return serr
@@ -44,7 +42,7 @@ func (b *builder) securityPolicies(ix *attachIndex) *routePolicy {
 }
 
 // authOnlySecurity is the temporary translation: oidc and extAuth only.
-func (b *builder) authOnlySecurity(e effective) (*ir.SecuritySettings, error) {
+func (b *builder) authOnlySecurity(e effective, notYet error) (*ir.SecuritySettings, error) {
 	spec := e.policy.spec.(*egv1a1.SecurityPolicySpec)
 	if e.parent != nil && e.policy.mergeType != nil {
 		m, err := mergeSpecs(e.parent.spec.(*egv1a1.SecurityPolicySpec), spec, *e.policy.mergeType)
@@ -57,10 +55,10 @@ func (b *builder) authOnlySecurity(e effective) (*ir.SecuritySettings, error) {
 	rest.PolicyTargetReferences = egv1a1.PolicyTargetReferences{}
 	rest.MergeType, rest.OIDC, rest.ExtAuth = nil, nil, nil
 	if !reflect.DeepEqual(rest, egv1a1.SecurityPolicySpec{}) {
-		return nil, fmt.Errorf("egctl does not translate SecurityPolicy fields other than oidc and extAuth yet: its settings are not applied")
+		return nil, notYet
 	}
 	if spec.OIDC == nil && spec.ExtAuth == nil {
-		return nil, errors.New("SecurityPolicy sets nothing egctl translates")
+		return nil, notYet
 	}
 	o, err := b.spOIDC(e, spec)
 	if err != nil {

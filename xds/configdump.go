@@ -129,6 +129,11 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 		case DumpRoute:
 			d := &adminv3.RoutesConfigDump{}
 			for _, rc := range r.Routes {
+				if redact && len(r.secretContext) > 0 {
+					if rc, err = redactContextExtensions(rc, r.secretContext); err != nil { // extauth.go
+						break
+					}
+				}
 				var a *anypb.Any
 				if a, err = pack(rc); err != nil {
 					break

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
@@ -85,6 +86,14 @@ func init() {
 				out.TypedPerFilterConfig = map[string]*anypb.Any{}
 			}
 			out.TypedPerFilterConfig[extAuthzFilterName(a)] = pr
+			for _, c := range a.ContextExtensions {
+				if c.Secret {
+					if b.res.secretContext == nil {
+						b.res.secretContext = map[string]bool{}
+					}
+					b.res.secretContext[c.Value] = true
+				}
+			}
 			return nil
 		},
 		resources: func(b *builder, p *ir.Proxy) error {
@@ -236,4 +245,45 @@ func ignoreCaseList(names []string) *matcherv3.ListStringMatcher {
 		})
 	}
 	return l
+}
+
+// redactContextExtensions returns rc, or a copy of it whose ext-auth
+// context extension values read from Secrets read "[redacted]".
+func redactContextExtensions(rc *routev3.RouteConfiguration, secret map[string]bool) (*routev3.RouteConfiguration, error) {
+	var out *routev3.RouteConfiguration
+	for vi, vh := range rc.GetVirtualHosts() {
+		for ri, r := range vh.GetRoutes() {
+			for name, a := range r.GetTypedPerFilterConfig() {
+				if !strings.HasPrefix(name, extAuthzFilterType+"/") {
+					continue
+				}
+				pr := &extauthzv3.ExtAuthzPerRoute{}
+				if err := a.UnmarshalTo(pr); err != nil {
+					return nil, fmt.Errorf("route %q: %w", r.GetName(), err)
+				}
+				changed := false
+				for k, v := range pr.GetCheckSettings().GetContextExtensions() {
+					if secret[v] {
+						pr.GetCheckSettings().ContextExtensions[k] = redacted
+						changed = true
+					}
+				}
+				if !changed {
+					continue
+				}
+				if out == nil {
+					out = cloneOf(rc)
+				}
+				na, err := anypb.New(pr)
+				if err != nil {
+					return nil, err
+				}
+				out.VirtualHosts[vi].Routes[ri].TypedPerFilterConfig[name] = na
+			}
+		}
+	}
+	if out == nil {
+		return rc, nil
+	}
+	return out, nil
 }
