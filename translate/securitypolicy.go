@@ -19,11 +19,32 @@ func (b *builder) securityPolicies(ix *attachIndex) *routePolicy {
 	err := notTranslated(ix)
 	cache := map[[2]*policy]*ir.SecuritySettings{}
 	errs := map[[2]*policy]error{}
+	// Every policy is checked once on its own, as Envoy Gateway does, so
+	// one that covers no route is still refused when it is broken (a
+	// policy merged onto a parent is checked per route, merged).
+	for _, p := range ix.policies {
+		spec := p.spec.(*egv1a1.SecurityPolicySpec)
+		if msg := spDeprecatedMessage(spec); msg != "" {
+			p.warn(nil, "DeprecatedField", msg)
+		}
+		if p.mergeType != nil {
+			continue
+		}
+		k := [2]*policy{p, nil}
+		s, perr := b.authOnlySecurity(effective{policy: p}, err)
+		cache[k], errs[k] = s, perr
+		if perr != nil {
+			p.fail(nil, failMessage(perr))
+		}
+	}
 	http := func(e effective, _ *attachPoint, r *ir.HTTPRoute) error {
 		k := [2]*policy{e.policy, e.parent}
 		if s, ok := cache[k]; ok {
+			if errs[k] != nil {
+				return errs[k]
+			}
 			r.Security = s
-			return errs[k]
+			return nil
 		}
 		s, serr := b.authOnlySecurity(e, err)
 		if serr != nil {

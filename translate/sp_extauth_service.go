@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"net"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -291,4 +292,32 @@ func spServiceRetry(r *egv1a1.Retry, field string) (*ir.ServiceRetry, error) {
 		out.BaseInterval, out.MaxInterval = base, maxI
 	}
 	return out, nil
+}
+
+// spDeprecatedMessage is Envoy Gateway's DeprecatedField warning for a
+// SecurityPolicy: spec.targetRef, and the single backendRef of the
+// ext-auth services. "" when none is used.
+func spDeprecatedMessage(spec *egv1a1.SecurityPolicySpec) string {
+	alt := map[string]string{}
+	if spec.TargetRef != nil {
+		alt["spec.targetRef"] = "spec.targetRefs"
+	}
+	if a := spec.ExtAuth; a != nil {
+		if a.GRPC != nil && a.GRPC.BackendRef != nil {
+			alt["spec.extAuth.grpc.backendRef"] = "spec.extAuth.grpc.backendRefs"
+		}
+		if a.HTTP != nil && a.HTTP.BackendRef != nil {
+			alt["spec.extAuth.http.backendRef"] = "spec.extAuth.http.backendRefs"
+		}
+	}
+	keys := make([]string, 0, len(alt))
+	for k := range alt {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " is deprecated, use " + alt[k] + " instead"
+	}
+	return strings.Join(parts, "; ")
 }

@@ -369,7 +369,8 @@ func oidcCookies(owner *policy, o *egv1a1.OIDC) (ir.OIDCCookies, error) {
 
 func oidcHeaderMatch(h egv1a1.OIDCDenyRedirectHeader, field string) (ir.OIDCHeaderMatch, error) {
 	m := ir.OIDCHeaderMatch{Name: h.Name, Type: ir.HeaderMatchExact, Value: h.Value}
-	if !headerTokenRE.MatchString(h.Name) {
+	// Envoy matches pseudo-headers too (":path", ":authority").
+	if !headerTokenRE.MatchString(strings.TrimPrefix(h.Name, ":")) {
 		return m, fmt.Errorf("%s.name %q is not a header name", field, h.Name)
 	}
 	if h.Type != nil {

@@ -410,3 +410,119 @@ spec:
 		t.Fatalf("egctl stderr does not say why:\n%s\nwant: %s", p.Translate.Stderr, want)
 	}
 }
+
+// TestSecurityPolicyOIDCIDTokenToJWT is Envoy Gateway 1.3's example: OIDC
+// logs the user in and stores the ID token in a cookie of a fixed name; a
+// JWT provider of the same policy reads the token from that cookie, checks
+// it against the provider's JWKS and authorizes on its claims. It needs
+// the JWT translation (spec.jwt, spec.authorization), which another part
+// of issue 12 delivers: until egctl translates it the test checks that the
+// policy fails closed, and skips the rest saying so.
+func TestSecurityPolicyOIDCIDTokenToJWT(t *testing.T) {
+	envoyTest(t)
+	idp := startOIDCProvider(t, "idp.test")
+	gwCert := SelfSignedCert(t, "www.example.com")
+	p := DeployWith(t, DeployOptions{ExitCodes: []int{0, 1}}, `{{ gatewayClass }}---
+{{ tlsSecret "gw-cert" .GwCert }}---
+{{ .HMAC }}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: eg
+  listeners:
+  - name: https
+    protocol: HTTPS
+    port: {{ .Port }}
+    tls: {mode: Terminate, certificateRefs: [{name: gw-cert}]}
+---
+{{ service "app" .App }}---
+{{ service "idp" .IdP }}---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: idp-ca, namespace: default}
+data:
+  ca.crt: |
+{{ indent 4 .IdPCA }}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {name: idp, namespace: default}
+spec:
+  targetRefs: [{group: "", kind: Service, name: idp}]
+  validation:
+    hostname: idp.test
+    caCertificateRefs: [{group: "", kind: ConfigMap, name: idp-ca}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: app-oidc, namespace: default}
+type: Opaque
+stringData: {client-secret: "{{ .ClientSecret }}"}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: www, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [www.example.com]
+  rules:
+  - backendRefs: [{name: app, port: 8080}]
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: SecurityPolicy
+metadata: {name: www-login, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: www}]
+  oidc:
+    provider:
+      issuer: {{ .Issuer }}
+      authorizationEndpoint: {{ .Issuer }}/authorize
+      tokenEndpoint: https://idp.test:{{ .IdP }}/token
+      backendRefs: [{name: idp, port: 8080}]
+    clientID: {{ .ClientID }}
+    clientSecret: {name: app-oidc}
+    cookieNames: {idToken: IdToken}
+  jwt:
+    providers:
+    - name: idp
+      issuer: {{ .Issuer }}
+      audiences: [{{ .ClientID }}]
+      remoteJWKS:
+        uri: https://idp.test:{{ .IdP }}/jwks
+        backendRefs: [{name: idp, port: 8080}]
+      extractFrom: {cookies: [IdToken]}
+      claimToHeaders: [{header: X-User-Email, claim: email}]
+  authorization:
+    defaultAction: Deny
+    rules:
+    - name: alice-only
+      action: Allow
+      principal:
+        jwt:
+          provider: idp
+          claims: [{name: sub, values: [{{ .User }}]}]
+`, map[string]any{
+		"GwCert": gwCert, "HMAC": oidcHMACSecret, "App": StartEchoBasic(t, "jwt-app").Port, "IdP": idp.TLSPort,
+		"IdPCA": string(idp.Cert.CertPEM), "Issuer": idp.Issuer(), "ClientID": idp.ClientID, "ClientSecret": idp.Secret, "User": idp.User,
+	})
+	www := fmt.Sprintf("https://www.example.com:%d", p.Port)
+	b := newBrowser(t, gwCert, idp.Cert)
+	if p.Translate.Code != 0 {
+		if !strings.Contains(p.Translate.Stderr, "does not translate SecurityPolicy") {
+			t.Fatalf("egctl exit %d for another reason:\n%s", p.Translate.Code, p.Translate.Stderr)
+		}
+		b.get(www + "/").ExpectStatus(t, http.StatusInternalServerError)
+		t.Skip("the policy fails closed (500) until egctl translates spec.jwt and spec.authorization; the OIDC-to-JWT flow runs once they land")
+	}
+	e := b.login(idp, www+"/profile", www+"/oauth2/callback").Echo(t)
+	if got := e.Header("X-User-Email"); joined(got) != idp.User+"@example.com" {
+		t.Fatalf("backend got X-User-Email %q, want the ID token's email claim", got)
+	}
+	// A forged ID token cookie is not served: the OAuth2 filter's HMAC no
+	// longer matches (back to the login) or the JWT filter refuses it.
+	u, _ := url.Parse(www)
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "IdToken", Value: "e30.e30.c2ln", Path: "/", Secure: true}})
+	if r := b.get(www + "/profile"); r.Status != http.StatusFound && r.Status != http.StatusUnauthorized {
+		t.Fatalf("a forged ID token cookie: %s", r)
+	}
+}
