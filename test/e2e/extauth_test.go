@@ -50,6 +50,9 @@ spec:
   - name: closed503
     matches: [{path: {type: PathPrefix, value: /closed503}}]
     backendRefs: [{name: app, port: 8080}]
+  - name: public
+    matches: [{path: {type: PathPrefix, value: /public}}]
+    backendRefs: [{name: app, port: 8080}]
 ---
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: SecurityPolicy
@@ -176,6 +179,14 @@ spec:
 	p.ExpectPod(t, "ext-app", host, "/open")
 	p.ExpectStatus(t, http.StatusForbidden, host, "/closed")
 	p.ExpectStatus(t, http.StatusServiceUnavailable, host, "/closed503")
+
+	// A rule no policy covers is not checked: the listener's ext_authz
+	// filters are disabled unless a route enables its own.
+	n = len(httpAuth.Checks()) + len(grpcAuth.Checks())
+	p.ExpectPod(t, "ext-app", host, "/public", "X-Decision", "deny")
+	if len(httpAuth.Checks())+len(grpcAuth.Checks()) != n {
+		t.Errorf("a route without a policy was checked")
+	}
 }
 
 // TestSecurityPolicyExtAuthFailsClosed: a policy whose service does not
