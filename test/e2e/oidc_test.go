@@ -523,7 +523,7 @@ spec:
 		if !strings.Contains(p.Translate.Stderr, "does not translate SecurityPolicy") {
 			t.Fatalf("egctl exit %d for another reason:\n%s", p.Translate.Code, p.Translate.Stderr)
 		}
-		b.get(www + "/").ExpectStatus(t, http.StatusInternalServerError)
+		b.get(www+"/").ExpectStatus(t, http.StatusInternalServerError)
 		t.Skip("the policy fails closed (500) until egctl translates spec.jwt and spec.authorization; the OIDC-to-JWT flow runs once they land")
 	}
 	e := b.login(idp, www+"/profile", www+"/oauth2/callback").Echo(t)
