@@ -13,7 +13,8 @@ const envoyRedacted = "[redacted]"
 
 // redactor replaces secret material in a normalised tree: TLS private
 // keys, key passwords and PKCS#12 bundles, session ticket keys, generic
-// secrets, basic-auth user files and API keys, wherever they appear
+// secrets, basic-auth user files, API keys and ext-auth context
+// extensions, wherever they appear
 // (secrets, or TLS contexts and filters inlined in listeners and clusters).
 //
 // With fingerprint, a value becomes "[redacted sha256:…]" (a short hash),
@@ -89,6 +90,15 @@ func (r *redactor) walk(v any, typ string) {
 					if all, ok := m["secrets"].(map[string]any); ok {
 						for _, ds := range all {
 							r.dataSource(ds)
+						}
+					}
+				}
+			case k == "contextExtensions" && strings.Contains(typ, "ext_authz"):
+				// Values an ext-auth policy may read from a Secret.
+				if m, ok := c.(map[string]any); ok {
+					for key, v := range m {
+						if s, ok := v.(string); ok {
+							m[key] = r.value(s, false)
 						}
 					}
 				}

@@ -27,6 +27,7 @@ func RedactSecrets(p *Proxy) *Proxy {
 		cp.HTTP[i] = &lc
 	}
 	cp.HTTP = redactBackendClientKeys(cp.HTTP) // tls.go
+	cp.HTTP = redactAuthSecrets(cp.HTTP)       // security_oidc.go
 	cp.TCP = redactTCPListenerKeys(cp.TCP)     // tls.go
 	return &cp
 }

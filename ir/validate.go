@@ -151,6 +151,9 @@ func (r *HTTPRoute) validate() error {
 			return fmt.Errorf("mirror fraction %d/%d above 1", m.Numerator, m.Denominator)
 		}
 	}
+	if err := r.Security.validateAuth(); err != nil { // security_oidc.go
+		return err
+	}
 	if rw := r.URLRewrite; rw != nil && rw.Path != nil && rw.Path.Type == PrefixMatchReplace && r.Match.PathType != PathPrefix {
 		return errors.New("ReplacePrefixMatch rewrite needs a PathPrefix match")
 	}

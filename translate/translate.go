@@ -44,6 +44,11 @@ type Options struct {
 	// (Envoy Gateway's EnvoyGateway rateLimit settings); nil means
 	// DefaultRateLimitService (btp_ratelimit.go).
 	RateLimitService *ir.RateLimitService
+	// OIDCDiscovery answers for a SecurityPolicy whose oidc.provider leaves
+	// out the authorization or token endpoint: the issuer's OpenID provider
+	// configuration (sp_oidc_discovery.go). Nil refuses such a policy;
+	// translation itself never reaches the network.
+	OIDCDiscovery func(issuer string) (*OIDCProviderConfig, error)
 }
 
 // Problem is one condition that says an object is not OK.

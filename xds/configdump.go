@@ -129,6 +129,11 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 		case DumpRoute:
 			d := &adminv3.RoutesConfigDump{}
 			for _, rc := range r.Routes {
+				if redact && len(r.secretContext) > 0 {
+					if rc, err = redactContextExtensions(rc, r.secretContext); err != nil { // extauth.go
+						break
+					}
+				}
 				var a *anypb.Any
 				if a, err = pack(rc); err != nil {
 					break
@@ -160,7 +165,7 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 	return out, nil
 }
 
-// redactSecret hides private keys (and session ticket keys) the way Envoy's
+// redactSecret hides private keys (session ticket keys, generic secrets) the way Envoy's
 // admin endpoint does, so a dump can be shared.
 func redactSecret(s *tlsv3.Secret) *tlsv3.Secret {
 	out := cloneOf(s)
@@ -176,6 +181,15 @@ func redactSecret(s *tlsv3.Secret) *tlsv3.Secret {
 	if keys := out.GetSessionTicketKeys(); keys != nil {
 		for i := range keys.Keys {
 			keys.Keys[i] = cloneOf(hide)
+		}
+	}
+	// Generic secrets: OAuth2 client secrets and HMAC keys (oidc.go).
+	if gs := out.GetGenericSecret(); gs != nil {
+		if gs.Secret != nil {
+			gs.Secret = cloneOf(hide)
+		}
+		for k := range gs.Secrets {
+			gs.Secrets[k] = cloneOf(hide)
 		}
 	}
 	return out

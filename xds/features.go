@@ -56,6 +56,10 @@ type feature struct {
 	// finish runs once per proxy over the finished, sorted b.res, before
 	// validation: last passes over the whole set (EnvoyPatchPolicy).
 	finish func(b *builder, p *ir.Proxy) error
+	// staticRoutes changes a route configuration (a copy) inlined into a
+	// static bootstrap: SDS references the feature put in per-route
+	// configuration become references to static secrets.
+	staticRoutes func(rc *routev3.RouteConfiguration) error
 }
 
 var features, finishers []*feature
@@ -373,6 +377,20 @@ func (b *builder) resourceFeatures(p *ir.Proxy) error {
 			continue
 		}
 		if err := f.resources(b, p); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
+// staticRouteFeatures prepares an inlined route configuration for a
+// static bootstrap.
+func staticRouteFeatures(rc *routev3.RouteConfiguration) error {
+	for _, f := range features {
+		if f.staticRoutes == nil {
+			continue
+		}
+		if err := f.staticRoutes(rc); err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
 	}

@@ -26,6 +26,10 @@ type Resources struct {
 	Clusters  []*clusterv3.Cluster
 	Endpoints []*endpointv3.ClusterLoadAssignment
 	Secrets   []*tlsv3.Secret
+
+	// secretContext are ext-auth context extension values read from
+	// Secrets: redacted in dumps like secrets are (extauth.go).
+	secretContext map[string]bool
 }
 
 // validator is what every generated Envoy message implements (protoc-gen-validate).
@@ -89,6 +93,8 @@ type builder struct {
 	// servedBy records which IR listeners each Envoy listener serves
 	// (features.go: patchListener).
 	servedBy map[*listenerv3.Listener]*servedBy
+	// auth caches what the OIDC and ext-auth features share (oidc.go).
+	auth *authCache
 }
 
 func translateProxy(p *ir.Proxy) (*Resources, error) {

@@ -64,8 +64,11 @@ type LoadOptions struct {
 	Namespace           string
 	ControllerName      string
 	KeepPrivilegedPorts bool
-	Timeout             time.Duration
-	Stdin               io.Reader
+	// OIDCDiscovery answers for SecurityPolicies that leave OIDC
+	// endpoints out (cli.OIDCDiscovery).
+	OIDCDiscovery func(issuer string) (*translate.OIDCProviderConfig, error)
+	Timeout       time.Duration
+	Stdin         io.Reader
 	// Warn receives non-fatal notes (unknown types in a dump...).
 	Warn func(format string, args ...any)
 }
@@ -142,6 +145,7 @@ func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr er
 	res, err := translate.Translate(set, translate.Options{
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
+		OIDCDiscovery:       o.OIDCDiscovery,
 	})
 	if err != nil {
 		return nil, err

@@ -54,6 +54,7 @@ type Options struct {
 	RateLimitService    string
 	RateLimitTimeout    time.Duration
 	RateLimitFailClosed bool
+	OIDC                cli.OIDCDiscovery
 
 	// Accepted for compatibility with Envoy Gateway's egctl.
 	DNSDomain           string
@@ -127,6 +128,7 @@ stderr); 2 for usage errors and invalid manifests.`,
 	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address in the bootstrap")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print private keys in --to xds and --to ir output (bootstraps always carry them)")
 	addRateLimitFlags(f, o) // ratelimit.go
+	o.OIDC.AddFlags(f)
 	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "cluster DNS domain of the default --ratelimit-service, as in Envoy Gateway's egctl")
 	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "accepted for compatibility with Envoy Gateway's egctl; egctl reports missing objects in status instead")
 	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -214,9 +216,14 @@ func run(o *Options) error {
 	if err != nil {
 		return cli.UsageError(err)
 	}
+	discover, err := o.OIDC.Resolver()
+	if err != nil {
+		return cli.UsageError(err)
+	}
 	res, err := translate.Translate(set, translate.Options{
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
+		OIDCDiscovery:       discover,
 		// Statuses are only printed for --to gateway-api; copying every
 		// object for them costs memory on large inputs.
 		SkipStatus:       !slices.Contains(o.To, toGatewayAPI),
