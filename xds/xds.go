@@ -95,6 +95,8 @@ type builder struct {
 	servedBy map[*listenerv3.Listener]*servedBy
 	// auth caches what the OIDC and ext-auth features share (oidc.go).
 	auth *authCache
+	// ext is what EnvoyExtensionPolicy's filters share (extension.go).
+	ext *extBuild
 }
 
 func translateProxy(p *ir.Proxy) (*Resources, error) {
