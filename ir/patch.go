@@ -70,13 +70,16 @@ func (p *Proxy) validatePatches() error {
 		if ep == nil || ep.Policy == "" {
 			return fmt.Errorf("proxy %s: patches[%d]: no policy", p.Name, i)
 		}
-		for j, jp := range ep.Patches {
-			switch jp.Op {
-			case "add", "remove", "replace", "move", "copy", "test":
-			default:
-				return fmt.Errorf("proxy %s: patch %s[%d]: unknown op %q", p.Name, ep.Policy, j, jp.Op)
-			}
-		}
 	}
 	return nil
+}
+
+// HasPatches reports whether any proxy of c has EnvoyPatchPolicy patches.
+func (c *Config) HasPatches() bool {
+	for _, p := range c.Proxies {
+		if p != nil && len(p.Patches) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -30,6 +30,9 @@ type Resources struct {
 	// secretContext are ext-auth context extension values read from
 	// Secrets: redacted in dumps like secrets are (extauth.go).
 	secretContext map[string]bool
+	// PatchResults say how each EnvoyPatchPolicy of the proxy applied
+	// (patch.go); translate.Result.RecordPatchResults turns them into status.
+	PatchResults []ir.PatchResult
 }
 
 // validator is what every generated Envoy message implements (protoc-gen-validate).

@@ -158,6 +158,7 @@ func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr er
 	if err != nil {
 		return nil, err
 	}
+	res.RecordPatchResults(xds.PatchResults(all)) // EnvoyPatchPolicy status
 	status := res.Status
 	if status != nil && status.Origins == nil {
 		status.Origins = set.Origins
