@@ -118,7 +118,7 @@ type RemoteSource struct {
 	// TLS: https. CACertificate (PEM) is the trust anchor; nil means the
 	// system's trust store.
 	TLS           bool   `json:",omitempty"`
-	CACertificate []byte `json:",omitempty"`
+	CACertificate string `json:",omitempty"`
 }
 
 // Lua is one Lua filter.

@@ -83,3 +83,32 @@ func (c *Config) HasPatches() bool {
 	}
 	return false
 }
+
+// redactPatches hides the values patches write into secrets.
+func redactPatches(in []*EnvoyPatch) []*EnvoyPatch {
+	var out []*EnvoyPatch
+	for i, ep := range in {
+		secret := false
+		for _, p := range ep.Patches {
+			secret = secret || (p.Type == TypeSecret && p.Value != nil)
+		}
+		if !secret {
+			continue
+		}
+		if out == nil {
+			out = append([]*EnvoyPatch(nil), in...)
+		}
+		cp := *ep
+		cp.Patches = append([]JSONPatch(nil), ep.Patches...)
+		for j := range cp.Patches {
+			if cp.Patches[j].Type == TypeSecret && cp.Patches[j].Value != nil {
+				cp.Patches[j].Value = json.RawMessage(`"` + Redacted + `"`)
+			}
+		}
+		out[i] = &cp
+	}
+	if out == nil {
+		return in
+	}
+	return out
+}

@@ -29,6 +29,12 @@ func (b *builder) buildDynamicModule(owner *policy, dm *egv1a1.DynamicModule, i 
 	if entry == nil {
 		return nil, fieldErr(field+".name", "dynamic module %q is not registered in the EnvoyProxy dynamicModules allowlist", dm.Name)
 	}
+	if dm.TerminalFilter != nil && *dm.TerminalFilter {
+		// Envoy requires a terminal HTTP filter to be the last one, where
+		// the router is; a listener cannot have both, and Envoy refuses the
+		// configuration Envoy Gateway generates for it.
+		return nil, fieldErr(field+".terminalFilter", "not supported: Envoy accepts a terminal filter only as the last HTTP filter, and the listener's last filter is the router")
+	}
 	out := &ir.DynamicModule{
 		Name:           eepName(owner, "dynamic-module", i),
 		Module:         dm.Name,

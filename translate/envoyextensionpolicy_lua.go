@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -128,9 +129,15 @@ func (b *builder) validateLua(code string, mode egv1a1.LuaValidation) error {
 func luaSyntax(code string) error {
 	L := lua.NewState(lua.Options{SkipOpenLibs: true})
 	defer L.Close()
-	_, err := L.LoadString(code)
+	_, err := L.Load(strings.NewReader(code), luaScriptChunk)
 	return cleanLuaError(err)
 }
+
+// Chunk names, so errors can say where in the script they happened.
+const (
+	luaScriptChunk = "script"
+	luaMockChunk   = "egctl"
+)
 
 // luaTimeout bounds one script's validation run.
 const luaTimeout = 2 * time.Second
@@ -141,22 +148,27 @@ const luaMaxString = 1 << 20
 //go:embed envoyextensionpolicy_lua_mock.lua
 var luaMock string
 
-func luaRun(code string) (err error) {
+func luaRun(code string) (rerr error) {
 	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 256, RegistrySize: 1024 * 20, RegistryMaxSize: 1024 * 80, IncludeGoStackTrace: false})
 	defer L.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), luaTimeout)
 	defer cancel()
 	openSandbox(L)
-	if err := L.DoString(luaMock); err != nil {
+	mock, err := L.Load(strings.NewReader(luaMock), luaMockChunk)
+	if err == nil {
+		L.Push(mock)
+		err = L.PCall(0, 0, nil)
+	}
+	if err != nil {
 		return fmt.Errorf("internal error: Lua stand-in for Envoy: %v", err)
 	}
 	L.SetContext(ctx)
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("lua: %v", r)
+			rerr = fmt.Errorf("lua: %v", r)
 		}
 	}()
-	fn, err := L.LoadString(code)
+	fn, err := L.Load(strings.NewReader(code), luaScriptChunk)
 	if err != nil {
 		return cleanLuaError(err)
 	}
@@ -191,20 +203,42 @@ func luaRunError(where string, ctx context.Context, err error) error {
 	return fmt.Errorf("%s: %w", where, cleanLuaError(err))
 }
 
-// cleanLuaError drops gopher-lua's Go stack and chunk names.
+var (
+	luaMockPos   = regexp.MustCompile(`^` + luaMockChunk + `:\d+: `)
+	luaScriptPos = regexp.MustCompile(luaScriptChunk + `:(\d+):`)
+	luaSpaces    = regexp.MustCompile(`\s+`)
+	luaColumn    = regexp.MustCompile(`line (\d+)\(column:(\d+)\)`)
+)
+
+// cleanLuaError says where in the script an error happened ("line N: ..."),
+// without gopher-lua's stack trace or the stand-in's own positions.
 func cleanLuaError(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *lua.ApiError
 	msg := err.Error()
+	var ae *lua.ApiError
+	trace := ""
 	if errors.As(err, &ae) {
-		msg = ae.Object.String()
+		msg, trace = ae.Object.String(), ae.StackTrace
 	}
 	if i := strings.Index(msg, "\nstack traceback:"); i >= 0 {
-		msg = msg[:i]
+		msg, trace = msg[:i], msg[i:]+trace
 	}
-	msg = strings.ReplaceAll(msg, "<string>:", "line ")
+	switch {
+	case strings.HasPrefix(msg, luaScriptChunk+" line:"):
+		msg = "line " + strings.TrimPrefix(msg, luaScriptChunk+" line:")
+	case strings.HasPrefix(msg, luaScriptChunk+" at EOF:"):
+		msg = "at the end of the script:" + strings.TrimPrefix(msg, luaScriptChunk+" at EOF:")
+	case strings.HasPrefix(msg, luaScriptChunk+":"):
+		msg = "line " + strings.TrimPrefix(msg, luaScriptChunk+":")
+	case luaMockPos.MatchString(msg):
+		msg = luaMockPos.ReplaceAllString(msg, "")
+		if m := luaScriptPos.FindStringSubmatch(trace); m != nil {
+			msg = "line " + m[1] + ": " + msg
+		}
+	}
+	msg = luaColumn.ReplaceAllString(luaSpaces.ReplaceAllString(msg, " "), "line $1, column $2")
 	return errors.New(strings.TrimSpace(msg))
 }
 

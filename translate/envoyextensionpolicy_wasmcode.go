@@ -132,7 +132,7 @@ func (b *builder) remoteSource(from objRef, field, raw, sum string, tls *egv1a1.
 		if msg != "" {
 			return nil, fieldErr(field+".tls.caCertificateRef", "%s", msg)
 		}
-		rs.CACertificate = []byte(pemText)
+		rs.CACertificate = pemText
 		// One cluster per host and port: a second CA for the same host
 		// would need a second name.
 		rs.Cluster += "/" + shortHash(pemText)

@@ -177,7 +177,7 @@ func (b *builder) remoteCluster(rs *ir.RemoteSource) error {
 	}
 	st := b.extState()
 	if prev, ok := st.remote[rs.Cluster]; ok {
-		if prev.Host != rs.Host || prev.Port != rs.Port || prev.TLS != rs.TLS || string(prev.CACertificate) != string(rs.CACertificate) {
+		if prev.Host != rs.Host || prev.Port != rs.Port || prev.TLS != rs.TLS || prev.CACertificate != rs.CACertificate {
 			return fmt.Errorf("cluster %q: two different fetch targets under one name", rs.Cluster)
 		}
 		return nil
@@ -215,7 +215,7 @@ func (b *builder) remoteCluster(rs *ir.RemoteSource) error {
 			MatchTypedSubjectAltNames: []*tlsv3.SubjectAltNameMatcher{san},
 		}
 		if len(rs.CACertificate) > 0 {
-			vc.TrustedCa = &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: string(rs.CACertificate)}}
+			vc.TrustedCa = &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: rs.CACertificate}}
 		}
 		a, err := toAny(&tlsv3.UpstreamTlsContext{
 			Sni: rs.Host,
