@@ -259,7 +259,7 @@ local function handle(kind, initial, response)
     timestampString = function() return "0" end,
     setUpstreamOverrideHost = function(what, host, strict) argstr(what, 1, host) end,
     clearRouteCache = function() end,
-    filterContext = function() return {} end,
+    filterContext = (function() local c = metadataMap("filter context", false); return function() return c end end)(),
     virtualHost = function() return object("virtual host", { metadata = function() return metadataMap("virtual host metadata", false) end }) end,
     route = function() return object("route", { metadata = function() return metadataMap("route metadata", false) end }) end,
     stats = function()
