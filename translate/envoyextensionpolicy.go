@@ -42,6 +42,12 @@ type eepResult struct {
 
 // envoyExtensionPolicies translates the kind for the engine (attach_apply.go).
 func (b *builder) envoyExtensionPolicies(ix *attachIndex) *routePolicy {
+	for _, p := range ix.policies {
+		if p.refs.TargetRef != nil {
+			// As Envoy Gateway says it, where the policy attached.
+			p.warn(nil, "DeprecatedField", "spec.targetRef is deprecated, use spec.targetRefs instead")
+		}
+	}
 	cache := map[eepKey]*eepResult{}
 	get := func(e effective, at *attachPoint) *eepResult {
 		k := eepKey{e.policy, e.parent, at.gateway}
