@@ -287,3 +287,58 @@ spec:
 		t.Fatalf("TCPRoute target: refused=%v problems=%+v", refused(res), res.Problems)
 	}
 }
+
+type fakeImages struct{ refs []WasmImageRef }
+
+func (f *fakeImages) ResolveWasmImage(ref WasmImageRef) ([]byte, error) {
+	f.refs = append(f.refs, ref)
+	return []byte("\x00asm\x01\x00\x00\x00"), nil
+}
+
+func TestEEPWasmImage(t *testing.T) {
+	docs := policyBase + `
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: pull, namespace: default}
+type: kubernetes.io/dockerconfigjson
+stringData: {.dockerconfigjson: '{"auths":{"registry.example.com":{"auth":"dTpw"}}}'}
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: EnvoyExtensionPolicy
+metadata: {name: p, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: guarded}]
+  wasm:
+  - code:
+      type: Image
+      image:
+        url: oci://registry.example.com/filters/f:v1
+        sha256: ` + strings.Repeat("a", 64) + `
+        pullSecretRef: {name: pull}
+`
+	set, _, err := manifest.LoadBytes("in.yaml", []byte(docs), manifest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without a resolver: refused, the route fails closed.
+	res, err := Translate(set, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !failsClosed(t, res.IR)["default/guarded"] || !strings.Contains(res.Problems[0].Message, "no resolver") {
+		t.Fatalf("problems = %+v", res.Problems)
+	}
+	f := &fakeImages{}
+	res, err = Translate(set, Options{WasmImages: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ext := routeExt(t, res.IR, "guarded")
+	if ext == nil || len(ext.Wasms) != 1 || len(ext.Wasms[0].Code.Inline) != 8 || ext.Wasms[0].Code.Origin != "oci://registry.example.com/filters/f:v1" {
+		t.Fatalf("wasm = %+v", ext)
+	}
+	if len(f.refs) != 1 || f.refs[0].SHA256 != strings.Repeat("a", 64) || !strings.Contains(string(f.refs[0].PullSecret), "dTpw") {
+		t.Fatalf("resolver saw %+v", f.refs)
+	}
+}

@@ -49,6 +49,9 @@ type Options struct {
 	// configuration (sp_oidc_discovery.go). Nil refuses such a policy;
 	// translation itself never reaches the network.
 	OIDCDiscovery func(issuer string) (*OIDCProviderConfig, error)
+	// WasmImages reads the Wasm modules of OCI images (EnvoyExtensionPolicy
+	// wasm code of type Image); nil refuses such code.
+	WasmImages WasmImageResolver
 }
 
 // Problem is one condition that says an object is not OK.

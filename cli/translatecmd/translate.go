@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/egctl/egctl/cli"
+	"github.com/egctl/egctl/internal/wasmimage"
 	"github.com/egctl/egctl/manifest"
 	"github.com/egctl/egctl/resource"
 	"github.com/egctl/egctl/translate"
@@ -234,6 +235,8 @@ func run(o *Options) error {
 		// object for them costs memory on large inputs.
 		SkipStatus:       !slices.Contains(o.To, toGatewayAPI),
 		RateLimitService: o.rateLimitService(),
+		// Wasm code in OCI images is read here (registries, image files).
+		WasmImages: &wasmimage.Resolver{},
 	})
 	if err != nil {
 		return err

@@ -6,16 +6,29 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
 	"github.com/egctl/egctl/internal/envoytest"
+	"github.com/egctl/egctl/internal/wasmimage"
 )
 
 var (
@@ -128,5 +141,64 @@ spec:
 	r = p.Get(t, "plain.example.com", "/").ExpectStatus(t, http.StatusOK)
 	if r.Header.Get("X-Wasm-Env") != "" || len(r.Echo(t).Header("X-Wasm-Request")) != 0 {
 		t.Error("the filter ran on a route the policy does not target")
+	}
+}
+
+// TestWasmFilterFromImage: the same filter as an OCI image (a layer of the
+// proxy-wasm media type) in a registry on loopback. egctl pulls it when it
+// compiles, checks the image digest the policy gives, and puts the module
+// in the bootstrap; Envoy loads it from there.
+func TestWasmFilterFromImage(t *testing.T) {
+	envoyTest(t)
+	module := buildWasmFilter(t)
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, err := mutate.AppendLayers(empty.Image, static.NewLayer(module, types.MediaType(wasmimage.LayerMediaType)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host + "/filters/egctl:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Deploy(t, `{{ gatewayClass }}---
+{{ gateway "gw" .Port }}---
+{{ service "app" .App }}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: wasm, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [wasm.example.com]
+  rules:
+  - backendRefs: [{name: app, port: 8080}]
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: EnvoyExtensionPolicy
+metadata: {name: wasm, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: wasm}]
+  wasm:
+  - code:
+      type: Image
+      image: {url: "oci://{{ .Ref }}", sha256: {{ .SHA }}}
+    config: {name: from-image, env: PATH}
+    env: {hostKeys: [PATH]}
+`, map[string]any{"App": StartEchoBasic(t, "app").Port, "Ref": host + "/filters/egctl:v1", "SHA": digest.Hex})
+
+	r := p.Get(t, "wasm.example.com", "/").ExpectStatus(t, http.StatusOK)
+	if got := r.Echo(t).Header("X-Wasm-Request"); len(got) != 1 || got[0] != "from-image" {
+		t.Errorf("upstream saw x-wasm-request %q", got)
+	}
+	if got := r.Header.Get("X-Wasm-Env"); got != os.Getenv("PATH") {
+		t.Errorf("x-wasm-env = %q", got)
 	}
 }
