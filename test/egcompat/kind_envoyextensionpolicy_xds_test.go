@@ -57,17 +57,17 @@ var xdsExpectations = []expectation{
 	{"", "filter envoy.filters.http.wasm/", "b", "EG has Envoy fetch every module from its own cache server (cluster wasm_cluster); " +
 		"egctl has Envoy fetch it from the policy's URL through a cluster of the URL's host (docs/envoyextensionpolicy.md); " +
 		"and egctl sets failure_policy (FAIL_OPEN / FAIL_CLOSED) where EG sets fail_open, which Envoy 1.40 deprecates"},
-	{"ext-proc-with-retries", "not carried over: extProc", "c", whyExtServiceSettings},
-	{"ext-proc-with-retries", "retryPolicy", "c", whyExtServiceSettings},
-	{"ext-proc-with-traffic-settings", "not carried over: extProc", "c", whyExtServiceSettings},
-	{"ext-proc-with-health-check-log", "not carried over: extProc", "c", whyExtServiceSettings},
+	{"ext-proc-with-retries", "not carried over: extProc", "c", whyExtProcSettings},
+	{"ext-proc-with-retries", "retryPolicy", "c", whyExtProcSettings},
+	{"ext-proc-with-traffic-settings", "not carried over: extProc", "c", whyExtProcSettings},
+	{"ext-proc-with-health-check-log", "not carried over: extProc", "c", whyExtProcSettings},
 	{"dynamicmodule", "retryPolicy", "b", "egctl retries the download of a remote dynamic module as Envoy Gateway does a Wasm one (Envoy's default is one retry, then the filter stays failed)"},
 	{"dynamicmodule", "terminal", "b", "a terminal dynamic module must be the last HTTP filter, where the router is: Envoy rejects EG's configuration; egctl refuses the policy"},
 	{"jsonpatch-system-truststore-enforcement", "", "b", "EG reserves the secret name system_ca_certificates for its system trust store; egctl reads the system CA bundle from a file and has no such secret"},
 	{"jsonpatch-invalid-listener", "", "b", "EG's IR has a listener without an address, which EG refuses; egctl's translate never leaves it empty and its xds binds the default"},
 }
 
-const whyExtServiceSettings = "unsupported: backendSettings of an external service (retries, cluster settings, health checks); egctl refuses the extension"
+const whyExtProcSettings = "unsupported: backendSettings of an external service (retries, cluster settings, health checks); egctl refuses the extension"
 
 // egXDSIR is the subset of EG's xds IR these cases use.
 type egXDSIR struct {
