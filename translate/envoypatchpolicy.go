@@ -170,8 +170,11 @@ func (b *builder) resolveEPP(p *egv1a1.EnvoyPatchPolicy) (anc *gwv1.ParentRefere
 			}
 			return anc, nil, bad(string(gwv1.PolicyReasonTargetNotFound), "GatewayClass %s not found", name)
 		}
+		seen := map[*ir.Proxy]bool{}
 		for _, g := range b.gwOrder {
-			if string(g.gw.Spec.GatewayClassName) == name && g.proxy != nil {
+			// Merged Gateways share one proxy: patch it once.
+			if string(g.gw.Spec.GatewayClassName) == name && g.proxy != nil && !seen[g.proxy] {
+				seen[g.proxy] = true
 				proxies = append(proxies, g.proxy)
 			}
 		}
