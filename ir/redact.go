@@ -29,5 +29,6 @@ func RedactSecrets(p *Proxy) *Proxy {
 	cp.HTTP = redactBackendClientKeys(cp.HTTP) // tls.go
 	cp.HTTP = redactAuthSecrets(cp.HTTP)       // security_oidc.go
 	cp.TCP = redactTCPListenerKeys(cp.TCP)     // tls.go
+	cp.Patches = redactPatches(cp.Patches)     // patch.go
 	return &cp
 }

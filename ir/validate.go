@@ -95,6 +95,9 @@ func (p *Proxy) Validate() error {
 	if err := p.validateL4(listeners); err != nil {
 		errs = append(errs, err)
 	}
+	if err := p.validatePatches(); err != nil { // patch.go
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -160,7 +163,7 @@ func (r *HTTPRoute) validate() error {
 	if rd := r.Redirect; rd != nil && rd.Path != nil && rd.Path.Type == PrefixMatchReplace && r.Match.PathType != PathPrefix {
 		return errors.New("ReplacePrefixMatch redirect needs a PathPrefix match")
 	}
-	return nil
+	return r.Extensions.validate() // extension.go
 }
 
 func (d *RouteDestination) validate() error {

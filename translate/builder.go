@@ -54,6 +54,8 @@ type builder struct {
 	// spAuthSt caches SecurityPolicy OIDC and ext-auth settings
 	// (sp_extauth_service.go).
 	spAuthSt *spAuthState
+	// eep is EnvoyExtensionPolicy's state (envoyextensionpolicy_state.go).
+	eep *eepState
 }
 
 func newBuilder(set *resource.Set, opts Options) *builder {

@@ -178,6 +178,9 @@ func redactSecret(s *tlsv3.Secret) *tlsv3.Secret {
 			tc.Password = cloneOf(hide)
 		}
 	}
+	if gs := out.GetGenericSecret(); gs != nil && gs.Secret != nil {
+		gs.Secret = cloneOf(hide) // an EnvoyPatchPolicy may add one
+	}
 	if keys := out.GetSessionTicketKeys(); keys != nil {
 		for i := range keys.Keys {
 			keys.Keys[i] = cloneOf(hide)

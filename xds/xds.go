@@ -30,6 +30,9 @@ type Resources struct {
 	// secretContext are ext-auth context extension values read from
 	// Secrets: redacted in dumps like secrets are (extauth.go).
 	secretContext map[string]bool
+	// PatchResults say how each EnvoyPatchPolicy of the proxy applied
+	// (patch.go); translate.Result.RecordPatchResults turns them into status.
+	PatchResults []ir.PatchResult
 }
 
 // validator is what every generated Envoy message implements (protoc-gen-validate).
@@ -95,6 +98,8 @@ type builder struct {
 	servedBy map[*listenerv3.Listener]*servedBy
 	// auth caches what the OIDC and ext-auth features share (oidc.go).
 	auth *authCache
+	// ext is what EnvoyExtensionPolicy's filters share (extension.go).
+	ext *extBuild
 }
 
 func translateProxy(p *ir.Proxy) (*Resources, error) {

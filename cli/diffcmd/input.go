@@ -19,6 +19,7 @@ import (
 
 	"github.com/egctl/egctl/admin"
 	"github.com/egctl/egctl/diff"
+	"github.com/egctl/egctl/internal/wasmimage"
 	"github.com/egctl/egctl/manifest"
 	"github.com/egctl/egctl/resource"
 	"github.com/egctl/egctl/translate"
@@ -146,6 +147,7 @@ func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr er
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
 		OIDCDiscovery:       o.OIDCDiscovery,
+		WasmImages:          &wasmimage.Resolver{},
 	})
 	if err != nil {
 		return nil, err
@@ -158,6 +160,7 @@ func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr er
 	if err != nil {
 		return nil, err
 	}
+	res.RecordPatchResults(xds.PatchResults(all)) // EnvoyPatchPolicy status
 	status := res.Status
 	if status != nil && status.Origins == nil {
 		status.Origins = set.Origins

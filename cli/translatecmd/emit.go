@@ -257,7 +257,7 @@ const xdsGCPercent = 40
 
 // xdsDumps are the config dumps by Gateway name ("ns/gateway").
 func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]*xds.DumpView, error) {
-	all, err := xds.Translate(&ir.Config{Proxies: proxies})
+	all, err := o.translateXDS(proxies)
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +278,23 @@ func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]*xds.DumpView, error
 		byName[r.Name] = dump
 	}
 	return byName, nil
+}
+
+// translateXDS builds the resources of proxies, or takes those run built
+// already.
+func (o *Options) translateXDS(proxies []*ir.Proxy) ([]*xds.Resources, error) {
+	if o.compiled != nil {
+		out := make([]*xds.Resources, 0, len(proxies))
+		for _, p := range proxies {
+			r, ok := o.compiled[p.Name]
+			if !ok {
+				return xds.Translate(&ir.Config{Proxies: proxies})
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	}
+	return xds.Translate(&ir.Config{Proxies: proxies})
 }
 
 // irJSON is {"ns/gateway": <ir.Proxy>} with private keys redacted unless asked.
@@ -306,7 +323,7 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 		return cli.UsageErrorf("the input has %d Gateways (%s): pick one with --gateway NAMESPACE/NAME, or write one bootstrap per Gateway with --output-dir DIR", len(proxies), proxyNames(proxies))
 	}
 	host, port, _ := splitHostPort(o.AdminAddress)
-	all, err := xds.Translate(&ir.Config{Proxies: proxies})
+	all, err := o.translateXDS(proxies)
 	if err != nil {
 		return err
 	}

@@ -15,9 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/egctl/egctl/cli"
+	"github.com/egctl/egctl/internal/wasmimage"
 	"github.com/egctl/egctl/manifest"
 	"github.com/egctl/egctl/resource"
 	"github.com/egctl/egctl/translate"
+	"github.com/egctl/egctl/xds"
 )
 
 // Output kinds for --to.
@@ -59,6 +61,11 @@ type Options struct {
 	// Accepted for compatibility with Envoy Gateway's egctl.
 	DNSDomain           string
 	AddMissingResources bool
+
+	// compiled holds the xDS resources of every proxy when they had to be
+	// built before printing (EnvoyPatchPolicy status), so they are built
+	// once.
+	compiled map[string]*xds.Resources
 }
 
 // NewCmd returns `egctl x translate`. runF replaces the run step in tests.
@@ -228,6 +235,8 @@ func run(o *Options) error {
 		// object for them costs memory on large inputs.
 		SkipStatus:       !slices.Contains(o.To, toGatewayAPI),
 		RateLimitService: o.rateLimitService(),
+		// Wasm code in OCI images is read here (registries, image files).
+		WasmImages: &wasmimage.Resolver{},
 	})
 	if err != nil {
 		return err
@@ -236,6 +245,19 @@ func run(o *Options) error {
 	// configuration Envoy might half-accept.
 	if err := res.IR.Validate(); err != nil {
 		return fmt.Errorf("internal error: the translation broke an invariant; please report it with the input:\n%w", err)
+	}
+	// EnvoyPatchPolicies apply to the xDS resources: whether they did (their
+	// Programmed status, their problems) is known once those are built.
+	if res.IR.HasPatches() {
+		all, err := xds.Translate(res.IR)
+		if err != nil {
+			return err
+		}
+		res.RecordPatchResults(xds.PatchResults(all))
+		o.compiled = make(map[string]*xds.Resources, len(all))
+		for _, r := range all {
+			o.compiled[r.Name] = r
+		}
 	}
 	if err := o.emit(set, res); err != nil {
 		return err
