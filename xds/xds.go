@@ -95,6 +95,8 @@ type builder struct {
 	servedBy map[*listenerv3.Listener]*servedBy
 	// auth caches what the OIDC and ext-auth features share (oidc.go).
 	auth *authCache
+	// featState is what features keep per proxy (features.go: featureState).
+	featState map[string]any
 }
 
 func translateProxy(p *ir.Proxy) (*Resources, error) {
