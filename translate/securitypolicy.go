@@ -3,6 +3,7 @@ package translate
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
@@ -59,6 +60,24 @@ func (b *builder) securityPolicies(ix *attachIndex) *routePolicy {
 		}
 		cache[k] = r
 		return r
+	}
+	for _, p := range ix.policies {
+		if msg := spDeprecations(spSpec(p)); msg != "" {
+			p.warn(nil, "DeprecatedField", msg)
+		}
+		// Translate every policy where it attached, routes or not, so a
+		// broken policy says so even before a route reaches it (Envoy
+		// Gateway validates them all). A policy to be merged is only
+		// meaningful merged: its routes translate it.
+		if p.mergeType != nil {
+			continue
+		}
+		for _, cs := range p.st.scopes {
+			e := effective{policy: p, at: cs.s}
+			if res := get(e, cs.s.kind == "TCPRoute"); res.err != nil {
+				p.fail(&cs.s, failMessage(res.err))
+			}
+		}
 	}
 	return &routePolicy{ix: ix,
 		http: func(e effective, _ *attachPoint, r *ir.HTTPRoute) error {
@@ -252,4 +271,23 @@ func (b *builder) securityUDP(e effective) error {
 		return nil
 	}
 	return fmt.Errorf("%s cannot be enforced on UDP, so the UDP routes this policy reaches drop their datagrams; target the HTTP or TCP listeners (sectionName) or routes instead", strings.Join(authn, ", "))
+}
+
+// spDeprecations is Envoy Gateway's DeprecatedField warning: the fields
+// still honoured that have a newer spelling.
+func spDeprecations(spec *egv1a1.SecurityPolicySpec) string {
+	var msgs []string
+	if spec.TargetRef != nil {
+		msgs = append(msgs, "spec.targetRef is deprecated, use spec.targetRefs instead")
+	}
+	if a := spec.ExtAuth; a != nil {
+		if a.GRPC != nil && a.GRPC.BackendRef != nil {
+			msgs = append(msgs, "spec.extAuth.grpc.backendRef is deprecated, use spec.extAuth.grpc.backendRefs instead")
+		}
+		if a.HTTP != nil && a.HTTP.BackendRef != nil {
+			msgs = append(msgs, "spec.extAuth.http.backendRef is deprecated, use spec.extAuth.http.backendRefs instead")
+		}
+	}
+	sort.Strings(msgs)
+	return strings.Join(msgs, "; ")
 }
