@@ -3,7 +3,6 @@ package translate
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
@@ -36,12 +35,6 @@ type spResult struct {
 }
 
 // securityPolicies translates the kind for the engine (attach_apply.go).
-//
-// TEMPORARY (secauth branch): this handler only translates spec.oidc and
-// spec.extAuth, so that they can be tested end to end before the
-// SecurityPolicy handler lands; a policy setting any other field is refused
-// as before. The real handler replaces this file and calls spOIDC and
-// spExtAuth with the effective spec.
 func (b *builder) securityPolicies(ix *attachIndex) *routePolicy {
 	cache := map[spKey]*spResult{}
 	get := func(e effective, l4 bool) *spResult {
@@ -62,7 +55,7 @@ func (b *builder) securityPolicies(ix *attachIndex) *routePolicy {
 		return r
 	}
 	for _, p := range ix.policies {
-		if msg := spDeprecations(spSpec(p)); msg != "" {
+		if msg := spDeprecatedMessage(spSpec(p)); msg != "" { // sp_extauth_service.go
 			p.warn(nil, "DeprecatedField", msg)
 		}
 		// Translate every policy where it attached, routes or not, so a
@@ -115,7 +108,7 @@ type spOwners struct {
 }
 
 // effectiveSpec returns e's spec, merged onto its parent's when mergeType
-// asks, and who owns which field.
+// asks, and who owns which field (spFieldOwner, sp_extauth_service.go).
 func effectiveSpec(e effective) (*egv1a1.SecurityPolicySpec, spOwners, error) {
 	p := e.policy
 	spec := spSpec(p)
@@ -134,20 +127,14 @@ func effectiveSpec(e effective) (*egv1a1.SecurityPolicySpec, spOwners, error) {
 	if err != nil {
 		return nil, own, fmt.Errorf("spec.mergeType: %w", err)
 	}
-	pick := func(has func(*egv1a1.SecurityPolicySpec) bool) *policy {
-		if has(spec) {
-			return p
-		}
-		return e.parent
-	}
-	own.basicAuth = pick(func(s *egv1a1.SecurityPolicySpec) bool { return s.BasicAuth != nil })
-	own.apiKeyAuth = pick(func(s *egv1a1.SecurityPolicySpec) bool {
+	own.basicAuth = spFieldOwner(e, func(s *egv1a1.SecurityPolicySpec) bool { return s.BasicAuth != nil })
+	own.apiKeyAuth = spFieldOwner(e, func(s *egv1a1.SecurityPolicySpec) bool {
 		return s.APIKeyAuth != nil && len(s.APIKeyAuth.CredentialRefs) > 0
 	})
-	own.authorization = pick(func(s *egv1a1.SecurityPolicySpec) bool {
+	own.authorization = spFieldOwner(e, func(s *egv1a1.SecurityPolicySpec) bool {
 		return s.Authorization != nil && len(s.Authorization.Rules) > 0
 	})
-	own.jwt = pick(func(s *egv1a1.SecurityPolicySpec) bool { return s.JWT != nil && len(s.JWT.Providers) > 0 })
+	own.jwt = spFieldOwner(e, func(s *egv1a1.SecurityPolicySpec) bool { return s.JWT != nil && len(s.JWT.Providers) > 0 })
 	return merged, own, nil
 }
 
@@ -271,23 +258,4 @@ func (b *builder) securityUDP(e effective) error {
 		return nil
 	}
 	return fmt.Errorf("%s cannot be enforced on UDP, so the UDP routes this policy reaches drop their datagrams; target the HTTP or TCP listeners (sectionName) or routes instead", strings.Join(authn, ", "))
-}
-
-// spDeprecations is Envoy Gateway's DeprecatedField warning: the fields
-// still honoured that have a newer spelling.
-func spDeprecations(spec *egv1a1.SecurityPolicySpec) string {
-	var msgs []string
-	if spec.TargetRef != nil {
-		msgs = append(msgs, "spec.targetRef is deprecated, use spec.targetRefs instead")
-	}
-	if a := spec.ExtAuth; a != nil {
-		if a.GRPC != nil && a.GRPC.BackendRef != nil {
-			msgs = append(msgs, "spec.extAuth.grpc.backendRef is deprecated, use spec.extAuth.grpc.backendRefs instead")
-		}
-		if a.HTTP != nil && a.HTTP.BackendRef != nil {
-			msgs = append(msgs, "spec.extAuth.http.backendRef is deprecated, use spec.extAuth.http.backendRefs instead")
-		}
-	}
-	sort.Strings(msgs)
-	return strings.Join(msgs, "; ")
 }

@@ -24,6 +24,8 @@ import (
 // members of a local JSON Web Key Set), and inside an SDS Secret every
 // inline value. API keys keep their client id: only the key is secret.
 
+const extAuthzPerRouteURL = "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute"
+
 const (
 	secretTypeName     protoreflect.FullName = "envoy.extensions.transport_sockets.tls.v3.Secret"
 	dataSourceTypeName protoreflect.FullName = "envoy.config.core.v3.DataSource"
@@ -144,6 +146,18 @@ func redactValue(parent protoreflect.Message, fd protoreflect.FieldDescriptor, v
 		changed := false
 		v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
 			if blankMessage(mv.Message()) {
+				changed = true
+			}
+			return true
+		})
+		return changed
+	case fd.IsMap() && fd.MapValue().Kind() == protoreflect.StringKind:
+		// Keep the keys readable (ext-auth context extensions).
+		changed := false
+		m := v.Map()
+		m.Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+			if mv.String() != ir.Redacted {
+				m.Set(k, protoreflect.ValueOfString(ir.Redacted))
 				changed = true
 			}
 			return true
@@ -328,7 +342,9 @@ func redactResources(r *Resources) (*Resources, error) {
 			return na, nil
 		}
 		na := a
-		if anyMayHoldSecrets(a) {
+		// Ext-auth context extensions are redacted where they came from a
+		// Secret, and only there (extauth.go: redactContextExtensions).
+		if anyMayHoldSecrets(a) && a.GetTypeUrl() != extAuthzPerRouteURL {
 			c := cloneOf(a)
 			changed, err := RedactMessage(c, nil)
 			if err != nil {

@@ -12,23 +12,6 @@ import (
 	"time"
 )
 
-// clientFrom is an HTTP client whose connections come from a given
-// loopback address, so client CIDR rules can be tried on one machine.
-func clientFrom(ip string) *http.Client {
-	return &http.Client{
-		Timeout: requestTimeout,
-		Transport: &http.Transport{
-			Proxy: nil,
-			DialContext: (&net.Dialer{
-				Timeout:   5 * time.Second,
-				LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)},
-			}).DialContext,
-			DisableKeepAlives: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
 // TestSecurityPolicyAuthorizationJWT is Envoy Gateway's JWT claim
 // authorization example as written (its remoteJWKS URI pointed at the
 // test's key server): defaultAction Deny, one Allow rule on a string

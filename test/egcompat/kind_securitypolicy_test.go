@@ -1,9 +1,8 @@
 package egcompat
 
 // Envoy Gateway's SecurityPolicy cases run here: egctl translates the kind.
-// spec.oidc and spec.extAuth are translated elsewhere (sp_oidc.go,
-// sp_extauth.go); until they are, their cases fail closed and are listed
-// as unsupported (class c).
+// Differences of the cases about spec.oidc and spec.extAuth are in
+// kind_securitypolicy_auth_test.go.
 
 func init() { supportedKeys["securityPolicies"] = true }
 
@@ -17,26 +16,12 @@ const (
 	whySPTCPInvalid = "an invalid SecurityPolicy on a TCPRoute: EG leaves the connections open (a TCP route has no " +
 		"direct response), egctl refuses them; the listener's policy is reported merged, not overridden, as the route's " +
 		"policy was merged onto it before the result was refused"
-	whySPOIDC          = "unsupported: spec.oidc is not translated yet (issue 12, separate work); its policies fail closed"
-	whySPExtAuth       = "unsupported: spec.extAuth is not translated yet (issue 12, separate work); its policies fail closed"
+	whySPFailOpenInvalid = "ext-auth with failOpen whose backend does not resolve: EG leaves ext-auth out and serves the route; " +
+		"egctl refuses it, as every policy it cannot honour: failOpen is for a service that fails at run time, a reference " +
+		"to nothing is a configuration error, reported"
 	whySPJWKSBackendOn = "unsupported: remoteJWKS.backendSettings other than retry and timeout.http.requestTimeout " +
 		"(load balancing, health checks, circuit breakers … come with BackendTrafficPolicy's cluster settings); the policy fails closed"
 )
-
-var spOIDCCases = []string{
-	"securitypolicy-with-oidc", "securitypolicy-with-oidc-and-jwt-passthrough", "securitypolicy-with-oidc-backendrefs",
-	"securitypolicy-with-oidc-backendsettings", "securitypolicy-with-oidc-custom-cookies",
-	"securitypolicy-with-oidc-custom-cookies-samesite", "securitypolicy-with-oidc-deny-redirect",
-}
-
-var spExtAuthCases = []string{
-	"securitypolicy-with-extauth", "securitypolicy-with-extauth-backend", "securitypolicy-with-extauth-backendref",
-	"securitypolicy-with-extauth-backendrefs", "securitypolicy-with-extauth-body",
-	"securitypolicy-with-extauth-invalid-no-service", "securitypolicy-with-extauth-path-override",
-	"securitypolicy-with-extauth-recomputation", "securitypolicy-with-extauth-weighted-backendrefs",
-	// The route's policy or its parent's has extAuth.
-	"securitypolicy-with-merge-multi-gateway-same-listener", "securitypolicy-with-merge-multi-listener",
-}
 
 // spGRPCEmptyMatch cases have a GRPCRoute rule without matches.
 var spGRPCEmptyMatch = []string{
@@ -56,13 +41,12 @@ var spExpectations = join(
 		{"securitypolicy-status-conditions", "listener https: ", "b", whyNoCerts},
 		{"securitypolicy-status-conditions-truncated", "", "b", whySPTruncated},
 		{"securitypolicy-with-merge-tcp-invalid", "", "b", whySPTCPInvalid},
+		{"securitypolicy-with-extauth-invalid-no-service", "EG=dest", "b", whySPFailOpenInvalid},
 	},
 	each(spGRPCEmptyMatch, "/match/-1/", "b", whyEmptyMatch),
 	each(spGRPCEmptyMatch, "/match/0/", "b", whyEmptyMatch),
 	each([]string{"tcproute-securitypolicy-conflicting-listeners"}, "", "b", whyConflicted),
 
 	// ---- (c) unsupported in egctl ----
-	each(spOIDCCases, "", "c", whySPOIDC),
-	each(spExtAuthCases, "", "c", whySPExtAuth),
 	[]expectation{{"securitypolicy-with-jwt-backendsettings", "", "c", whySPJWKSBackendOn}},
 )
