@@ -150,7 +150,7 @@ spec:
 
 	stderr := p.Translate.Stderr
 	for _, want := range []string{
-		"SecurityPolicy default/missing-secret: Accepted Invalid: spec.basicAuth.users: Secret default/no-such-secret not found",
+		"SecurityPolicy default/missing-secret: Accepted Invalid: spec.basicAuth.users: Secret default/no-such-secret does not exist",
 		"SecurityPolicy default/missing-jwks: Accepted Invalid: spec.jwt.providers[0].remoteJWKS.backendRefs[0]: Service default/no-such-service not found",
 		"SecurityPolicy default/cel: Accepted Invalid: spec.authorization.rules[0].cel: egctl does not translate CEL expressions yet",
 		"SecurityPolicy default/dup-keys: Accepted Invalid: spec.apiKeyAuth.credentialRefs[0]: Secret default/dup-keys: clients \"alice\" and \"bob\" have the same API key",
