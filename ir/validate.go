@@ -98,6 +98,7 @@ func (p *Proxy) Validate() error {
 	if err := p.validatePatches(); err != nil { // patch.go
 		errs = append(errs, err)
 	}
+	errs = append(errs, p.validateSecurity()) // security.go
 	return errors.Join(errs...)
 }
 

@@ -72,6 +72,13 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 	if explicit[DumpBootstrap] && bootstrap == nil {
 		return nil, errors.New("xds: ConfigDump: bootstrap asked for but none given")
 	}
+	if redact && (want[DumpListener] || want[DumpRoute]) {
+		// Credentials inline in filter configurations (redact.go).
+		var err error
+		if r, err = redactResources(r); err != nil {
+			return nil, fmt.Errorf("xds: ConfigDump: redacting: %w", err)
+		}
+	}
 
 	out := &adminv3.ConfigDump{}
 	add := func(m proto.Message) error {

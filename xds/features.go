@@ -405,3 +405,18 @@ func (b *builder) finishFeatures(p *ir.Proxy) error {
 	}
 	return nil
 }
+
+// featureState returns the per-proxy state a feature keeps between its
+// hooks (configurations built once and shared by many routes), made by mk
+// on first use. key is the feature's name.
+func featureState[T any](b *builder, key string, mk func() *T) *T {
+	if st, ok := b.featState[key].(*T); ok {
+		return st
+	}
+	if b.featState == nil {
+		b.featState = map[string]any{}
+	}
+	st := mk()
+	b.featState[key] = st
+	return st
+}

@@ -100,6 +100,8 @@ type builder struct {
 	auth *authCache
 	// ext is what EnvoyExtensionPolicy's filters share (extension.go).
 	ext *extBuild
+	// featState is what features keep per proxy (features.go: featureState).
+	featState map[string]any
 }
 
 func translateProxy(p *ir.Proxy) (*Resources, error) {

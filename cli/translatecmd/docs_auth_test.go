@@ -13,8 +13,7 @@ import (
 // base every other example is added to; "<!-- example -->" marks an
 // example that must compile cleanly (exit 0); "<!-- example: file NAME -->"
 // a file the next examples may use; "<!-- example: discovery NAME -->" an
-// example compiled with --oidc-discovery NAME; "<!-- example: needs-jwt -->"
-// one that needs the JWT translation (refused, closed, until it lands).
+// example compiled with --oidc-discovery NAME.
 func TestAuthDocExamples(t *testing.T) {
 	marker := regexp.MustCompile("(?s)<!-- example(?:: ([^>]*?))? -->\\s*```[a-z]*\\n(.*?)```")
 	for _, doc := range []string{"securitypolicy-oidc.md", "securitypolicy-extauth.md"} {
@@ -51,10 +50,6 @@ func TestAuthDocExamples(t *testing.T) {
 					args = append(args, "--oidc-discovery", filepath.Join(dir, kind[1]))
 				}
 				_, stderr, code := runEgctl(args...)
-				if len(kind) > 0 && kind[0] == "needs-jwt" && code == 1 && strings.Contains(stderr, "does not translate SecurityPolicy") {
-					t.Logf("example %d needs the JWT translation; until it lands egctl refuses it (closed): %s", n, strings.TrimSpace(stderr))
-					continue
-				}
 				if code != 0 || stderr != "" {
 					t.Errorf("example %d: exit %d\n%s\n%s", n, code, stderr, body)
 				}

@@ -426,15 +426,12 @@ spec:
 // TestSecurityPolicyOIDCIDTokenToJWT is Envoy Gateway 1.3's example: OIDC
 // logs the user in and stores the ID token in a cookie of a fixed name; a
 // JWT provider of the same policy reads the token from that cookie, checks
-// it against the provider's JWKS and authorizes on its claims. It needs
-// the JWT translation (spec.jwt, spec.authorization), which another part
-// of issue 12 delivers: until egctl translates it the test checks that the
-// policy fails closed, and skips the rest saying so.
+// it against the provider's JWKS and authorizes on its claims.
 func TestSecurityPolicyOIDCIDTokenToJWT(t *testing.T) {
 	envoyTest(t)
 	idp := startOIDCProvider(t, "idp.test")
 	gwCert := SelfSignedCert(t, "www.example.com")
-	p := DeployWith(t, DeployOptions{ExitCodes: []int{0, 1}}, `{{ gatewayClass }}---
+	p := DeployWith(t, DeployOptions{}, `{{ gatewayClass }}---
 {{ tlsSecret "gw-cert" .GwCert }}---
 {{ .HMAC }}---
 apiVersion: gateway.networking.k8s.io/v1
@@ -519,22 +516,29 @@ spec:
 	})
 	www := fmt.Sprintf("https://www.example.com:%d", p.Port)
 	b := newBrowser(t, gwCert, idp.Cert)
-	if p.Translate.Code != 0 {
-		if !strings.Contains(p.Translate.Stderr, "does not translate SecurityPolicy") {
-			t.Fatalf("egctl exit %d for another reason:\n%s", p.Translate.Code, p.Translate.Stderr)
-		}
-		b.get(www+"/").ExpectStatus(t, http.StatusInternalServerError)
-		t.Skip("the policy fails closed (500) until egctl translates spec.jwt and spec.authorization; the OIDC-to-JWT flow runs once they land")
-	}
 	e := b.login(idp, www+"/profile", www+"/oauth2/callback").Echo(t)
 	if got := e.Header("X-User-Email"); joined(got) != idp.User+"@example.com" {
 		t.Fatalf("backend got X-User-Email %q, want the ID token's email claim", got)
 	}
-	// A forged ID token cookie is not served: the OAuth2 filter's HMAC no
-	// longer matches (back to the login) or the JWT filter refuses it.
+	// A forged ID token cookie is never what the backend is served on:
+	// the OAuth2 filter's HMAC no longer matches, so it logs the user in
+	// again (302), refreshes the tokens with the refresh token (the
+	// request then carries the fresh ID token), or the JWT filter refuses
+	// the forgery (401).
 	u, _ := url.Parse(www)
-	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "IdToken", Value: "e30.e30.c2ln", Path: "/", Secure: true}})
-	if r := b.get(www + "/profile"); r.Status != http.StatusFound && r.Status != http.StatusUnauthorized {
+	const forged = "e30.e30.c2ln"
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "IdToken", Value: forged, Path: "/", Secure: true}})
+	switch r := b.get(www + "/profile"); r.Status {
+	case http.StatusFound, http.StatusUnauthorized:
+	case http.StatusOK:
+		e := r.Echo(t)
+		if got := joined(e.Header("X-User-Email")); got != idp.User+"@example.com" {
+			t.Fatalf("a forged ID token cookie: backend got X-User-Email %q", got)
+		}
+		if strings.Contains(joined(e.Header("Cookie")), forged) {
+			t.Fatalf("a forged ID token cookie reached the backend: %v", e.Header("Cookie"))
+		}
+	default:
 		t.Fatalf("a forged ID token cookie: %s", r)
 	}
 }

@@ -6,36 +6,12 @@ import (
 	"github.com/egctl/egctl/translate"
 )
 
-// SecurityPolicy oidc and extAuth (translate/sp_oidc.go, sp_extauth.go).
-// Until the SecurityPolicy kind turns its key on for every case, the cases
-// whose policies set only oidc or extAuth (and use no input this harness
-// skips) run here.
-
-var spAuthCases = map[string]bool{
-	"securitypolicy-with-extauth":                            true,
-	"securitypolicy-with-extauth-backend":                    true,
-	"securitypolicy-with-extauth-backendref":                 true,
-	"securitypolicy-with-extauth-backendrefs":                true,
-	"securitypolicy-with-extauth-body":                       true,
-	"securitypolicy-with-extauth-externalname-service":       true,
-	"securitypolicy-with-extauth-invalid-no-matching-port":   true,
-	"securitypolicy-with-extauth-invalid-no-port":            true,
-	"securitypolicy-with-extauth-invalid-no-reference-grant": true,
-	"securitypolicy-with-extauth-path-override":              true,
-	"securitypolicy-with-extauth-recomputation":              true,
-	"securitypolicy-with-extauth-weighted-backendrefs":       true,
-	"securitypolicy-with-oidc":                               true,
-	"securitypolicy-with-oidc-backendrefs":                   true,
-	"securitypolicy-with-oidc-backendsettings":               true,
-	"securitypolicy-with-oidc-custom-cookies":                true,
-	"securitypolicy-with-oidc-custom-cookies-samesite":       true,
-	"securitypolicy-with-oidc-deny-redirect":                 true,
-	"securitypolicy-with-oidc-invalid-issuer":                true,
-	"securitypolicy-with-oidc-invalid-secretref":             true,
-}
+// SecurityPolicy oidc and extAuth (translate/sp_oidc.go, sp_extauth.go):
+// their cases run with the rest of the kind (kind_securitypolicy_test.go);
+// this file gives them the discovery document they need and lists their
+// differences.
 
 func init() {
-	supportedKeysFor["securityPolicies"] = func(name string) bool { return spAuthCases[name] }
 	// Envoy Gateway's tests discover accounts.google.com's endpoints over
 	// the network; egctl is given the same document, as a user would with
 	// --oidc-discovery.
