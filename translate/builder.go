@@ -51,6 +51,11 @@ type builder struct {
 	ourClasses map[string]bool
 	// targets indexes what policies may target (attach.go).
 	targets *targetIndex
+	// spAuthSt caches SecurityPolicy OIDC and ext-auth settings
+	// (sp_extauth_service.go).
+	spAuthSt *spAuthState
+	// eep is EnvoyExtensionPolicy's state (envoyextensionpolicy_state.go).
+	eep *eepState
 }
 
 func newBuilder(set *resource.Set, opts Options) *builder {

@@ -80,7 +80,8 @@ kind: SecurityPolicy
 metadata: {name: auth, namespace: default}
 spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: guarded}]
-  basicAuth: {users: {name: users}}
+  authorization:
+    rules: [{action: Deny, cel: "request.method == 'DELETE'"}]
 `, map[string]bool{"default/guarded": true, "default/open": false}},
 		{"gateway listener target", `
 apiVersion: gateway.envoyproxy.io/v1alpha1
@@ -131,6 +132,8 @@ kind: SecurityPolicy
 metadata: {name: auth, namespace: default, generation: 3}
 spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: guarded}]
+  authorization:
+    rules: [{action: Deny, cel: "request.method == 'DELETE'"}]
 `
 	set, _, err := manifest.LoadBytes("in.yaml", []byte(policyBase+"---"+policy), manifest.Options{})
 	if err != nil {

@@ -40,6 +40,18 @@ type Options struct {
 	// Warnings are the same either way; the IR may then share read-only
 	// values with the input.
 	SkipStatus bool
+	// RateLimitService is the rate-limit service global rate limits ask
+	// (Envoy Gateway's EnvoyGateway rateLimit settings); nil means
+	// DefaultRateLimitService (btp_ratelimit.go).
+	RateLimitService *ir.RateLimitService
+	// OIDCDiscovery answers for a SecurityPolicy whose oidc.provider leaves
+	// out the authorization or token endpoint: the issuer's OpenID provider
+	// configuration (sp_oidc_discovery.go). Nil refuses such a policy;
+	// translation itself never reaches the network.
+	OIDCDiscovery func(issuer string) (*OIDCProviderConfig, error)
+	// WasmImages reads the Wasm modules of OCI images (EnvoyExtensionPolicy
+	// wasm code of type Image); nil refuses such code.
+	WasmImages WasmImageResolver
 }
 
 // Problem is one condition that says an object is not OK.
@@ -70,6 +82,8 @@ type Result struct {
 	// Gateway left alone because its GatewayClass is absent, settings
 	// read but not applied), sorted like Problems. They do not fail a run.
 	Warnings []Warning
+	// epp is what RecordPatchResults needs (envoypatchpolicy.go).
+	epp *eppIndex
 }
 
 // Translate builds the IR and statuses for in. Bad input never returns an
@@ -120,14 +134,11 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 
 	cfg := &ir.Config{Proxies: b.proxies()}
 	policyProblems := b.applyPolicies(cfg) // policies.go
-	var statusOut *resource.Set
-	if !opts.SkipStatus {
-		statusOut = b.out // with SkipStatus, policies in b.out are the caller's own
-	}
 	problems := append(b.problems(), policyProblems...)
-	problems = append(problems, applyEnvoyPatchPolicies(in, statusOut, cfg, opts)...) // envoypatchpolicy.go
+	eppProblems, epp := b.applyEnvoyPatchPolicies(cfg) // envoypatchpolicy.go
+	problems = append(problems, eppProblems...)
 	sortProblems(problems)
-	res := &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList()}
+	res := &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList(), epp: epp}
 	if opts.SkipStatus {
 		res.Status = nil // b.out holds shallow copies, not the documented deep ones
 	}

@@ -110,7 +110,11 @@ func staticListener(l *listenerv3.Listener, routes map[string]*routev3.RouteConf
 				if !ok {
 					return nil, fmt.Errorf("filter chain %q: route configuration %q not found", fc.GetName(), rds.GetRouteConfigName())
 				}
-				hcm.RouteSpecifier = &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: cloneOf(rc)}
+				src := cloneOf(rc)
+				if err := staticRouteFeatures(src); err != nil { // features.go
+					return nil, fmt.Errorf("route configuration %q: %w", rc.GetName(), err)
+				}
+				hcm.RouteSpecifier = &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: src}
 			}
 			a, err := toAny(hcm)
 			if err != nil {

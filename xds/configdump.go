@@ -72,6 +72,13 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 	if explicit[DumpBootstrap] && bootstrap == nil {
 		return nil, errors.New("xds: ConfigDump: bootstrap asked for but none given")
 	}
+	if redact && (want[DumpListener] || want[DumpRoute]) {
+		// Credentials inline in filter configurations (redact.go).
+		var err error
+		if r, err = redactResources(r); err != nil {
+			return nil, fmt.Errorf("xds: ConfigDump: redacting: %w", err)
+		}
+	}
 
 	out := &adminv3.ConfigDump{}
 	add := func(m proto.Message) error {
@@ -129,6 +136,11 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 		case DumpRoute:
 			d := &adminv3.RoutesConfigDump{}
 			for _, rc := range r.Routes {
+				if redact && len(r.secretContext) > 0 {
+					if rc, err = redactContextExtensions(rc, r.secretContext); err != nil { // extauth.go
+						break
+					}
+				}
 				var a *anypb.Any
 				if a, err = pack(rc); err != nil {
 					break
@@ -160,7 +172,7 @@ func configDump(r *Resources, bootstrap *bootstrapv3.Bootstrap, types []string, 
 	return out, nil
 }
 
-// redactSecret hides private keys (and session ticket keys) the way Envoy's
+// redactSecret hides private keys (session ticket keys, generic secrets) the way Envoy's
 // admin endpoint does, so a dump can be shared.
 func redactSecret(s *tlsv3.Secret) *tlsv3.Secret {
 	out := cloneOf(s)
@@ -173,9 +185,21 @@ func redactSecret(s *tlsv3.Secret) *tlsv3.Secret {
 			tc.Password = cloneOf(hide)
 		}
 	}
+	if gs := out.GetGenericSecret(); gs != nil && gs.Secret != nil {
+		gs.Secret = cloneOf(hide) // an EnvoyPatchPolicy may add one
+	}
 	if keys := out.GetSessionTicketKeys(); keys != nil {
 		for i := range keys.Keys {
 			keys.Keys[i] = cloneOf(hide)
+		}
+	}
+	// Generic secrets: OAuth2 client secrets and HMAC keys (oidc.go).
+	if gs := out.GetGenericSecret(); gs != nil {
+		if gs.Secret != nil {
+			gs.Secret = cloneOf(hide)
+		}
+		for k := range gs.Secrets {
+			gs.Secrets[k] = cloneOf(hide)
 		}
 	}
 	return out

@@ -56,6 +56,10 @@ type feature struct {
 	// finish runs once per proxy over the finished, sorted b.res, before
 	// validation: last passes over the whole set (EnvoyPatchPolicy).
 	finish func(b *builder, p *ir.Proxy) error
+	// staticRoutes changes a route configuration (a copy) inlined into a
+	// static bootstrap: SDS references the feature put in per-route
+	// configuration become references to static secrets.
+	staticRoutes func(rc *routev3.RouteConfiguration) error
 }
 
 var features, finishers []*feature
@@ -379,6 +383,20 @@ func (b *builder) resourceFeatures(p *ir.Proxy) error {
 	return nil
 }
 
+// staticRouteFeatures prepares an inlined route configuration for a
+// static bootstrap.
+func staticRouteFeatures(rc *routev3.RouteConfiguration) error {
+	for _, f := range features {
+		if f.staticRoutes == nil {
+			continue
+		}
+		if err := f.staticRoutes(rc); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
 func (b *builder) finishFeatures(p *ir.Proxy) error {
 	for _, f := range finishers {
 		if err := f.finish(b, p); err != nil {
@@ -386,4 +404,19 @@ func (b *builder) finishFeatures(p *ir.Proxy) error {
 		}
 	}
 	return nil
+}
+
+// featureState returns the per-proxy state a feature keeps between its
+// hooks (configurations built once and shared by many routes), made by mk
+// on first use. key is the feature's name.
+func featureState[T any](b *builder, key string, mk func() *T) *T {
+	if st, ok := b.featState[key].(*T); ok {
+		return st
+	}
+	if b.featState == nil {
+		b.featState = map[string]any{}
+	}
+	st := mk()
+	b.featState[key] = st
+	return st
 }

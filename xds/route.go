@@ -28,6 +28,7 @@ func (b *builder) buildRouteConfig(name string, entries []*ir.HTTPListener) (*ro
 	domainOwner := map[string]string{}
 	vhostNames := map[string]bool{}
 	for _, e := range entries {
+		b.listener = e
 		for i, vh := range e.VirtualHosts {
 			if vh == nil {
 				return nil, fmt.Errorf("listener %q: VirtualHosts[%d] is nil", e.Name, i)

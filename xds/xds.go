@@ -26,6 +26,13 @@ type Resources struct {
 	Clusters  []*clusterv3.Cluster
 	Endpoints []*endpointv3.ClusterLoadAssignment
 	Secrets   []*tlsv3.Secret
+
+	// secretContext are ext-auth context extension values read from
+	// Secrets: redacted in dumps like secrets are (extauth.go).
+	secretContext map[string]bool
+	// PatchResults say how each EnvoyPatchPolicy of the proxy applied
+	// (patch.go); translate.Result.RecordPatchResults turns them into status.
+	PatchResults []ir.PatchResult
 }
 
 // validator is what every generated Envoy message implements (protoc-gen-validate).
@@ -76,14 +83,25 @@ type builder struct {
 	recentNext     int
 	hosts          map[hostsKey][]*endpointv3.LbEndpoint
 	weights        map[uint32]*wrapperspb.UInt32Value
-	// secure is set while building the routes of an HTTPS entry.
-	secure bool
+	// secure is set while building the routes of an HTTPS entry, and
+	// listener is the IR listener whose routes are being built.
+	secure   bool
+	listener *ir.HTTPListener
+	// rateLimit holds what the rate limit features build once per proxy
+	// (ratelimit.go).
+	rateLimit rateLimitCache
 	// proxy is the IR proxy being built.
 	proxy  *ir.Proxy
 	router *anyMsg
 	// servedBy records which IR listeners each Envoy listener serves
 	// (features.go: patchListener).
 	servedBy map[*listenerv3.Listener]*servedBy
+	// auth caches what the OIDC and ext-auth features share (oidc.go).
+	auth *authCache
+	// ext is what EnvoyExtensionPolicy's filters share (extension.go).
+	ext *extBuild
+	// featState is what features keep per proxy (features.go: featureState).
+	featState map[string]any
 }
 
 func translateProxy(p *ir.Proxy) (*Resources, error) {

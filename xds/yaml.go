@@ -82,6 +82,8 @@ type yamlWriter struct {
 	kvs       []mapEntry
 	keys      []string
 	collectKV func(protoreflect.MapKey, protoreflect.Value) bool
+	// anyText holds the text of Anys already written (yaml_proto.go).
+	anyText map[anyTextKey]anyText
 }
 
 // quoteCache remembers which strings go-yaml would quote; asking go-yaml

@@ -411,11 +411,23 @@ func (w *yamlWriter) wellKnownValue(m protoreflect.Message, indent int, inMap bo
 		if err != nil || isWellKnown(mt.Descriptor()) {
 			return w.viaJSON(m.Interface(), indent, inMap)
 		}
+		value := m.Get(fds.ByNumber(2)).Bytes()
+		key := anyTextKey{url: url, value: string(value), indent: indent, inMap: inMap}
+		if t, ok := w.anyText[key]; ok {
+			w.buf.Write(t.text)
+			w.col = t.col
+			return nil
+		}
 		inner := mt.New()
-		if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(m.Get(fds.ByNumber(2)).Bytes(), inner.Interface()); err != nil {
+		if err := (proto.UnmarshalOptions{AllowPartial: true}).Unmarshal(value, inner.Interface()); err != nil {
 			return w.viaJSON(m.Interface(), indent, inMap)
 		}
-		return w.msgValue(inner, indent, inMap, []yamlEntry{{key: "@type", str: url}})
+		start, holes := w.buf.Len(), len(w.holes)
+		if err := w.msgValue(inner, indent, inMap, []yamlEntry{{key: "@type", str: url}}); err != nil {
+			return err
+		}
+		w.rememberAny(key, start, holes)
+		return nil
 	case "Struct":
 		return w.structValue(m, indent, inMap)
 	}
@@ -565,4 +577,37 @@ func protojsonTree(m proto.Message) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// Per-route filter configurations are shared: one Any (the same bytes)
+// on every route a policy covers. Its text at a given indent is the same
+// each time, so a writer renders it once and copies it after; decoding and
+// walking it 10,000 times was most of the output time of a policy-wide
+// configuration.
+type anyTextKey struct {
+	url, value string
+	indent     int
+	inMap      bool
+}
+
+type anyText struct {
+	text []byte
+	col  int
+}
+
+// rememberAny keeps the text written since start for key, when it does not
+// depend on where it began: it starts on a line of its own (so the column
+// it began at plays no part) and no hole was cut in it.
+func (w *yamlWriter) rememberAny(key anyTextKey, start, holes int) {
+	if len(w.holes) != holes || w.buf.Len() < start {
+		return
+	}
+	text := w.buf.Bytes()[start:]
+	if len(text) == 0 || text[0] != '\n' {
+		return // its first line continues the key's: it depends on the column
+	}
+	if w.anyText == nil {
+		w.anyText = map[anyTextKey]anyText{}
+	}
+	w.anyText[key] = anyText{text: bytes.Clone(text), col: w.col}
 }

@@ -41,6 +41,7 @@ type Options struct {
 	ControllerName      string
 	KeepPrivilegedPorts bool
 	Context             int
+	OIDC                cli.OIDCDiscovery
 	Timeout             time.Duration
 }
 
@@ -121,6 +122,7 @@ Exit status: 0, or 1 with --exit-code when the configurations differ;
 	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for manifest objects that do not name one")
 	f.StringVar(&o.ControllerName, "controller-name", translate.DefaultControllerName, "GatewayClass controllerName that egctl acts for")
 	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "compile listener ports below 1024 as written (as translate's flag of that name)")
+	o.OIDC.AddFlags(f)
 	f.IntVarP(&o.Context, "unified", "U", 3, "lines of context around each change")
 	f.DurationVar(&o.Timeout, "timeout", admin.DefaultTimeout, "time limit for each call to a proxy's admin API")
 	return cmd
@@ -152,11 +154,16 @@ func run(ctx context.Context, o *Options) error {
 	warn := func(format string, args ...any) {
 		fmt.Fprintf(o.IO.ErrOut, "warning: "+format+"\n", args...)
 	}
+	discover, err := o.OIDC.Resolver()
+	if err != nil {
+		return cli.UsageError(err)
+	}
 	lo := LoadOptions{
 		Namespace:           o.Namespace,
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
 		Timeout:             o.Timeout,
+		OIDCDiscovery:       discover,
 		Stdin:               o.IO.In,
 		Warn:                warn,
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/egctl/egctl/admin"
 	"github.com/egctl/egctl/diff"
+	"github.com/egctl/egctl/internal/wasmimage"
 	"github.com/egctl/egctl/manifest"
 	"github.com/egctl/egctl/resource"
 	"github.com/egctl/egctl/translate"
@@ -64,8 +65,11 @@ type LoadOptions struct {
 	Namespace           string
 	ControllerName      string
 	KeepPrivilegedPorts bool
-	Timeout             time.Duration
-	Stdin               io.Reader
+	// OIDCDiscovery answers for SecurityPolicies that leave OIDC
+	// endpoints out (cli.OIDCDiscovery).
+	OIDCDiscovery func(issuer string) (*translate.OIDCProviderConfig, error)
+	Timeout       time.Duration
+	Stdin         io.Reader
 	// Warn receives non-fatal notes (unknown types in a dump...).
 	Warn func(format string, args ...any)
 }
@@ -142,6 +146,8 @@ func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr er
 	res, err := translate.Translate(set, translate.Options{
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
+		OIDCDiscovery:       o.OIDCDiscovery,
+		WasmImages:          &wasmimage.Resolver{},
 	})
 	if err != nil {
 		return nil, err
@@ -154,6 +160,7 @@ func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr er
 	if err != nil {
 		return nil, err
 	}
+	res.RecordPatchResults(xds.PatchResults(all)) // EnvoyPatchPolicy status
 	status := res.Status
 	if status != nil && status.Origins == nil {
 		status.Origins = set.Origins

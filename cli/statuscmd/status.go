@@ -38,6 +38,7 @@ type Options struct {
 	ControllerName      string
 	KeepPrivilegedPorts bool
 	ShowSecrets         bool
+	OIDC                cli.OIDCDiscovery
 	Gateway             string
 	Timeout             time.Duration
 }
@@ -104,6 +105,7 @@ errors and invalid manifests.`,
 	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for manifest objects that do not name one")
 	f.StringVar(&o.ControllerName, "controller-name", translate.DefaultControllerName, "GatewayClass controllerName that egctl acts for")
 	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "compile listener ports below 1024 as written (as translate's flag of that name)")
+	o.OIDC.AddFlags(f)
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "compare secret material as is when checking drift")
 	f.StringVar(&o.Gateway, "gateway", "", "check drift against this Gateway (namespace/name) when the proxies' node ids do not name one")
 	f.DurationVar(&o.Timeout, "timeout", admin.DefaultTimeout, "time limit for each call to a proxy's admin API")
@@ -140,11 +142,16 @@ func run(ctx context.Context, o *Options) error {
 	warn := func(format string, args ...any) {
 		fmt.Fprintf(o.IO.ErrOut, "warning: "+format+"\n", args...)
 	}
+	discover, err := o.OIDC.Resolver()
+	if err != nil {
+		return cli.UsageError(err)
+	}
 	lo := diffcmd.LoadOptions{
 		Namespace:           o.Namespace,
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
 		Timeout:             o.Timeout,
+		OIDCDiscovery:       discover,
 		Stdin:               o.IO.In,
 		Warn:                warn,
 	}

@@ -25,8 +25,8 @@ import (
 
 // emit writes what --to asked for.
 func (o *Options) emit(in *resource.Set, res *translate.Result) error {
-	if slices.Equal(o.To, []string{toBootstrap}) {
-		return o.emitBootstraps(res.IR)
+	if o.OutputDir != "" || slices.Equal(o.To, []string{toBootstrap}) {
+		return o.emitFiles(res.IR)
 	}
 
 	// Everything else is one document whose top-level keys are sorted, as
@@ -58,6 +58,13 @@ func (o *Options) emit(in *resource.Set, res *translate.Result) error {
 			return err
 		}
 		sections = append(sections, section{key: "xds", dumps: dumps})
+	}
+	if slices.Contains(o.To, toRateLimit) {
+		s, err := rateLimitSection(proxies) // ratelimit.go
+		if err != nil {
+			return err
+		}
+		sections = append(sections, s)
 	}
 	// The keys are ASCII letters, for which JSON's and go-yaml's orders agree.
 	slices.SortFunc(sections, func(a, b section) int { return strings.Compare(a.key, b.key) })
@@ -253,7 +260,7 @@ const xdsGCPercent = 40
 
 // xdsDumps are the config dumps by Gateway name ("ns/gateway").
 func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]*xds.DumpView, error) {
-	all, err := xds.Translate(&ir.Config{Proxies: proxies})
+	all, err := o.translateXDS(proxies)
 	if err != nil {
 		return nil, err
 	}
@@ -274,6 +281,23 @@ func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]*xds.DumpView, error
 		byName[r.Name] = dump
 	}
 	return byName, nil
+}
+
+// translateXDS builds the resources of proxies, or takes those run built
+// already.
+func (o *Options) translateXDS(proxies []*ir.Proxy) ([]*xds.Resources, error) {
+	if o.compiled != nil {
+		out := make([]*xds.Resources, 0, len(proxies))
+		for _, p := range proxies {
+			r, ok := o.compiled[p.Name]
+			if !ok {
+				return xds.Translate(&ir.Config{Proxies: proxies})
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	}
+	return xds.Translate(&ir.Config{Proxies: proxies})
 }
 
 // irJSON is {"ns/gateway": <ir.Proxy>} with private keys redacted unless asked.
@@ -302,7 +326,7 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 		return cli.UsageErrorf("the input has %d Gateways (%s): pick one with --gateway NAMESPACE/NAME, or write one bootstrap per Gateway with --output-dir DIR", len(proxies), proxyNames(proxies))
 	}
 	host, port, _ := splitHostPort(o.AdminAddress)
-	all, err := xds.Translate(&ir.Config{Proxies: proxies})
+	all, err := o.translateXDS(proxies)
 	if err != nil {
 		return err
 	}

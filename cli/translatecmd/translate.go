@@ -10,13 +10,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/egctl/egctl/cli"
+	"github.com/egctl/egctl/internal/wasmimage"
 	"github.com/egctl/egctl/manifest"
 	"github.com/egctl/egctl/resource"
 	"github.com/egctl/egctl/translate"
+	"github.com/egctl/egctl/xds"
 )
 
 // Output kinds for --to.
@@ -25,10 +28,11 @@ const (
 	toXDS        = "xds"
 	toIR         = "ir"
 	toBootstrap  = "bootstrap"
+	toRateLimit  = "ratelimit" // ratelimit.go
 )
 
 var (
-	validTo    = []string{toGatewayAPI, toXDS, toIR, toBootstrap}
+	validTo    = []string{toGatewayAPI, toXDS, toIR, toBootstrap, toRateLimit}
 	validTypes = []string{"all", "bootstrap", "listener", "route", "cluster", "endpoint", "secret"}
 )
 
@@ -48,6 +52,11 @@ type Options struct {
 	KeepPrivilegedPorts bool
 	AdminAddress        string
 	ShowSecrets         bool
+	// The rate-limit service global rate limits ask (ratelimit.go).
+	RateLimitService    string
+	RateLimitTimeout    time.Duration
+	RateLimitFailClosed bool
+	OIDC                cli.OIDCDiscovery
 	// XDSServer, with --to bootstrap, prints bootstraps that fetch their
 	// configuration from `egctl x serve` there instead of static ones.
 	XDSServer   string
@@ -57,6 +66,11 @@ type Options struct {
 	// Accepted for compatibility with Envoy Gateway's egctl.
 	DNSDomain           string
 	AddMissingResources bool
+
+	// compiled holds the xDS resources of every proxy when they had to be
+	// built before printing (EnvoyPatchPolicy status), so they are built
+	// once.
+	compiled map[string]*xds.Resources
 }
 
 // NewCmd returns `egctl x translate`. runF replaces the run step in tests.
@@ -77,6 +91,8 @@ compile to, without a cluster:
                secrets) per Gateway, keyed by namespace/name
   ir           egctl's intermediate representation, per Gateway
   bootstrap    one static Envoy bootstrap per Gateway that Envoy runs as is
+  ratelimit    the configuration of the rate-limit service that counts
+               global rate limits (github.com/envoyproxy/ratelimit)
 
 Gateway listener ports below 1024 are bound at port+10000, as Envoy Gateway
 does, so Envoy runs without privileges; --keep-privileged-ports keeps them.
@@ -97,6 +113,9 @@ stderr); 2 for usage errors and invalid manifests.`,
   # One bootstrap per Gateway
   egctl x translate -f manifests/ --to bootstrap --output-dir out/
 
+  # Bootstraps and the rate-limit service's configuration, as files
+  egctl x translate -f manifests/ --to bootstrap,ratelimit --output-dir out/
+
   # From stdin
   kustomize build overlays/prod | egctl x translate -f - --to xds`,
 		Args: cobra.NoArgs,
@@ -116,14 +135,16 @@ stderr); 2 for usage errors and invalid manifests.`,
 	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
 	f.StringVar(&o.ControllerName, "controller-name", defaultControllerName, "GatewayClass controllerName that egctl acts for")
 	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several)")
-	f.StringVar(&o.OutputDir, "output-dir", "", "write one file per Gateway into this directory instead of stdout (--to bootstrap)")
+	f.StringVar(&o.OutputDir, "output-dir", "", "write files into this directory instead of stdout: one bootstrap per Gateway (--to bootstrap), the rate-limit service configuration in ratelimit/config (--to ratelimit)")
 	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "bind listener ports below 1024 as written instead of port+10000")
 	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address in the bootstrap")
 	f.StringVar(&o.XDSServer, "xds-server", "", "with --to bootstrap: HOST:PORT of egctl x serve; print bootstraps that get their configuration from it over ADS")
 	f.BoolVar(&o.XDSDelta, "xds-delta", false, "with --xds-server: use delta (incremental) xDS instead of state of the world")
 	f.StringVar(&o.XDSCertsDir, "xds-certs-dir", "", "with --xds-server: mutual TLS with egctl x certgen's envoy/{tls.crt,tls.key,ca.crt} in this directory, as the proxy's host sees it")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print private keys in --to xds and --to ir output (bootstraps always carry them)")
-	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "accepted for compatibility with Envoy Gateway's egctl; unused")
+	addRateLimitFlags(f, o) // ratelimit.go
+	o.OIDC.AddFlags(f)
+	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "cluster DNS domain of the default --ratelimit-service, as in Envoy Gateway's egctl")
 	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "accepted for compatibility with Envoy Gateway's egctl; egctl reports missing objects in status instead")
 	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -135,7 +156,6 @@ stderr); 2 for usage errors and invalid manifests.`,
 	_ = cmd.RegisterFlagCompletionFunc("output", fixed("yaml", "json"))
 	_ = cmd.RegisterFlagCompletionFunc("from", fixed("gateway-api"))
 	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json")
-	_ = f.MarkHidden("dns-domain")
 	_ = f.MarkHidden("add-missing-resources")
 	return cmd
 }
@@ -158,11 +178,14 @@ func (o *Options) complete(cmd *cobra.Command) error {
 			return cli.UsageErrorf("--to %q is not one of %s", t, strings.Join(validTo, ", "))
 		}
 	}
-	if slices.Contains(o.To, toBootstrap) && len(o.To) > 1 {
-		return cli.UsageErrorf("--to bootstrap prints an Envoy bootstrap and cannot be combined with other --to types")
+	if slices.Contains(o.To, toBootstrap) && len(o.To) > 1 && (o.OutputDir == "" || len(o.To) > 2 || !slices.Contains(o.To, toRateLimit)) {
+		return cli.UsageErrorf("--to bootstrap prints an Envoy bootstrap and cannot be combined with other --to types (with --output-dir, --to bootstrap,ratelimit writes both)")
 	}
-	if o.OutputDir != "" && !slices.Equal(o.To, []string{toBootstrap}) {
-		return cli.UsageErrorf("--output-dir goes with --to bootstrap")
+	if o.OutputDir != "" && slices.ContainsFunc(o.To, func(t string) bool { return t != toBootstrap && t != toRateLimit }) {
+		return cli.UsageErrorf("--output-dir goes with --to bootstrap and/or ratelimit")
+	}
+	if err := o.completeRateLimit(cmd); err != nil { // ratelimit.go
+		return err
 	}
 	if !slices.Contains(validTypes, o.Type) {
 		return cli.UsageErrorf("--type %q is not one of %s", o.Type, strings.Join(validTypes, ", "))
@@ -218,12 +241,20 @@ func run(o *Options) error {
 	if err != nil {
 		return cli.UsageError(err)
 	}
+	discover, err := o.OIDC.Resolver()
+	if err != nil {
+		return cli.UsageError(err)
+	}
 	res, err := translate.Translate(set, translate.Options{
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
+		OIDCDiscovery:       discover,
 		// Statuses are only printed for --to gateway-api; copying every
 		// object for them costs memory on large inputs.
-		SkipStatus: !slices.Contains(o.To, toGatewayAPI),
+		SkipStatus:       !slices.Contains(o.To, toGatewayAPI),
+		RateLimitService: o.rateLimitService(),
+		// Wasm code in OCI images is read here (registries, image files).
+		WasmImages: &wasmimage.Resolver{},
 	})
 	if err != nil {
 		return err
@@ -232,6 +263,19 @@ func run(o *Options) error {
 	// configuration Envoy might half-accept.
 	if err := res.IR.Validate(); err != nil {
 		return fmt.Errorf("internal error: the translation broke an invariant; please report it with the input:\n%w", err)
+	}
+	// EnvoyPatchPolicies apply to the xDS resources: whether they did (their
+	// Programmed status, their problems) is known once those are built.
+	if res.IR.HasPatches() {
+		all, err := xds.Translate(res.IR)
+		if err != nil {
+			return err
+		}
+		res.RecordPatchResults(xds.PatchResults(all))
+		o.compiled = make(map[string]*xds.Resources, len(all))
+		for _, r := range all {
+			o.compiled[r.Name] = r
+		}
 	}
 	if err := o.emit(set, res); err != nil {
 		return err

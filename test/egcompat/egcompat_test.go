@@ -62,7 +62,7 @@ func TestEnvoyGatewayCases(t *testing.T) {
 			continue
 		}
 		compared++
-		res, err := translate.Translate(c.In, translate.Options{})
+		res, err := translate.Translate(c.In, caseOptions)
 		if err != nil {
 			t.Errorf("%s: translate: %v", name, err)
 			continue

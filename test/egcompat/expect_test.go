@@ -226,5 +226,5 @@ var expectations = join(
 	},
 
 	// Per policy kind, in kind_*_test.go.
-	ctpExpectations, epExpectations, btpExpectations, spExpectations, eepExpectations,
+	ctpExpectations, epExpectations, btpExpectations, spExpectations, spAuthExpectations, eepExpectations,
 )

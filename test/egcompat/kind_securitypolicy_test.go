@@ -1,8 +1,52 @@
 package egcompat
 
-// Envoy Gateway cases of this kind are compared once egctl translates it:
-// add the in.yaml key to supportedKeys in an init func here, and list the
-// classified differences below.
+// Envoy Gateway's SecurityPolicy cases run here: egctl translates the kind.
+// Differences of the cases about spec.oidc and spec.extAuth are in
+// kind_securitypolicy_auth_test.go.
+
+func init() { supportedKeys["securityPolicies"] = true }
+
+const (
+	whySPOrder = "EG's translator test processes policies in input order; EG's provider first sorts them oldest first, " +
+		"then by namespace/name, as egctl does, so without creationTimestamps the other policy of the pair wins the target"
+	whySPTargetNotFound = "a policy whose target is not in the input: egctl says Accepted=False/TargetNotFound " +
+		"(offline the input is all there is; a typo would leave the intended target unprotected), EG writes nothing"
+	whySPTruncated = "more than 16 ancestors: egctl keeps the refused ones first and marks the last kept Aggregated; " +
+		"EG keeps the first 16 in its order"
+	whySPTCPInvalid = "an invalid SecurityPolicy on a TCPRoute: EG leaves the connections open (a TCP route has no " +
+		"direct response), egctl refuses them; the listener's policy is reported merged, not overridden, as the route's " +
+		"policy was merged onto it before the result was refused"
+	whySPFailOpenInvalid = "ext-auth with failOpen whose backend does not resolve: EG leaves ext-auth out and serves the route; " +
+		"egctl refuses it, as every policy it cannot honour: failOpen is for a service that fails at run time, a reference " +
+		"to nothing is a configuration error, reported"
+	whySPJWKSBackendOn = "unsupported: remoteJWKS.backendSettings other than retry and timeout.http.requestTimeout " +
+		"(load balancing, health checks, circuit breakers … come with BackendTrafficPolicy's cluster settings); the policy fails closed"
+)
+
+// spGRPCEmptyMatch cases have a GRPCRoute rule without matches.
+var spGRPCEmptyMatch = []string{
+	"securitypolicy-with-jwt", "securitypolicy-with-jwt-optional", "securitypolicy-with-jwt-with-custom-extractor",
+	"securitypolicy-with-cors", "securitypolicy-with-cors-targetrefs",
+}
 
 // spExpectations are the accepted differences for this kind's cases.
-var spExpectations []expectation
+var spExpectations = join(
+	// ---- (b) EG-specific; egctl follows its own documented rule ----
+	[]expectation{
+		{"securitypolicy-status-conditions", "target-httproute-in-gateway-1 ancestor envoy-gateway/gateway-1: Accepted", "b", whySPOrder},
+		{"securitypolicy-status-conditions", "target-httproute-in-gateway-1 ancestor envoy-gateway/gateway-1: Warning EG=True/DeprecatedField egctl=absent", "b",
+			whySPOrder + "; the policy that lost is not attached, so it carries no warning"},
+		{"securitypolicy-status-conditions", "target-unknown-", "b", whySPTargetNotFound},
+		{"securitypolicy-invalid-cross-ns-ref", "ancestor status only in egctl", "b", whySPTargetNotFound},
+		{"securitypolicy-status-conditions", "listener https: ", "b", whyNoCerts},
+		{"securitypolicy-status-conditions-truncated", "", "b", whySPTruncated},
+		{"securitypolicy-with-merge-tcp-invalid", "", "b", whySPTCPInvalid},
+		{"securitypolicy-with-extauth-invalid-no-service", "EG=dest", "b", whySPFailOpenInvalid},
+	},
+	each(spGRPCEmptyMatch, "/match/-1/", "b", whyEmptyMatch),
+	each(spGRPCEmptyMatch, "/match/0/", "b", whyEmptyMatch),
+	each([]string{"tcproute-securitypolicy-conflicting-listeners"}, "", "b", whyConflicted),
+
+	// ---- (c) unsupported in egctl ----
+	[]expectation{{"securitypolicy-with-jwt-backendsettings", "", "c", whySPJWKSBackendOn}},
+)
