@@ -152,7 +152,9 @@ type DynamicBootstrapOptions struct {
 	XDSHost string
 	XDSPort uint32
 	// Delta selects the incremental ADS protocol instead of state of the world.
-	Delta        bool
+	Delta bool
+	// TLS, when set, reaches the server over mutual TLS.
+	TLS          *XDSClientTLS
 	AdminAddress string // default 127.0.0.1
 	AdminPort    uint32 // default 19000
 }
@@ -205,6 +207,9 @@ func DynamicBootstrap(o DynamicBootstrapOptions) (*bootstrapv3.Bootstrap, error)
 			}}}},
 		},
 		TypedExtensionProtocolOptions: map[string]*anyMsg{httpProtocolOptionsKey: h2},
+	}
+	if err := setXDSClientTLS(xdsCluster, o.TLS); err != nil { // bootstrap_xdstls.go
+		return nil, fmt.Errorf("xds: DynamicBootstrap: %w", err)
 	}
 	bs := &bootstrapv3.Bootstrap{
 		Node: &corev3.Node{Id: o.NodeID, Cluster: cluster},

@@ -8,6 +8,7 @@ import (
 	"github.com/egctl/egctl/cli/certgencmd"
 	"github.com/egctl/egctl/cli/configcmd"
 	"github.com/egctl/egctl/cli/diffcmd"
+	"github.com/egctl/egctl/cli/servecmd"
 	"github.com/egctl/egctl/cli/statuscmd"
 	"github.com/egctl/egctl/cli/translatecmd"
 	"github.com/egctl/egctl/cli/versioncmd"
@@ -31,13 +32,14 @@ bootstrap that Envoy runs as is. It also inspects running Envoys.`,
 	experimental := &cobra.Command{
 		Use:     "experimental",
 		Aliases: []string{"x"},
-		Short:   "Commands whose flags may still change: translate, status, diff, certgen",
+		Short:   "Commands whose flags may still change: translate, status, diff, certgen, serve",
 	}
 	experimental.AddCommand(
 		translatecmd.NewCmd(ios),
 		statuscmd.NewCmd(ios),
 		diffcmd.NewCmd(ios),
 		certgencmd.NewCmd(ios),
+		servecmd.NewCmd(ios),
 	)
 	root.AddCommand(experimental, configcmd.NewCmd(ios), versioncmd.NewCmd(ios))
 	return root

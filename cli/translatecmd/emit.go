@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 
 	"github.com/egctl/egctl/cli"
 	"github.com/egctl/egctl/ir"
@@ -328,7 +331,7 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 		return err
 	}
 	for _, r := range all {
-		boot, err := xds.StaticBootstrap(r, xds.BootstrapOptions{AdminAddress: host, AdminPort: port})
+		boot, err := o.bootstrap(r, host, port)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
@@ -365,4 +368,29 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 		fmt.Fprintf(o.IO.ErrOut, "wrote %s (Gateway %s)\n", path, r.Name)
 	}
 	return nil
+}
+
+// bootstrap is the static bootstrap of r or, with --xds-server, the one
+// that gets r's configuration from `egctl x serve`: node id and cluster are
+// the Gateway's name, which is how serve picks the configuration.
+func (o *Options) bootstrap(r *xds.Resources, adminHost string, adminPort uint32) (*bootstrapv3.Bootstrap, error) {
+	if o.XDSServer == "" {
+		return xds.StaticBootstrap(r, xds.BootstrapOptions{AdminAddress: adminHost, AdminPort: adminPort})
+	}
+	xh, xp, _ := splitHostPort(o.XDSServer)
+	opts := xds.DynamicBootstrapOptions{
+		NodeID: r.Name, NodeCluster: r.Name, XDSHost: xh, XDSPort: xp, Delta: o.XDSDelta,
+		AdminAddress: adminHost, AdminPort: adminPort,
+	}
+	if d := o.XDSCertsDir; d != "" {
+		opts.TLS = &xds.XDSClientTLS{
+			CertFile: filepath.Join(d, "envoy", "tls.crt"),
+			KeyFile:  filepath.Join(d, "envoy", "tls.key"),
+			CAFile:   filepath.Join(d, "envoy", "ca.crt"),
+		}
+		if net.ParseIP(xh) == nil {
+			opts.TLS.SNI = xh
+		}
+	}
+	return xds.DynamicBootstrap(opts)
 }

@@ -57,6 +57,11 @@ type Options struct {
 	RateLimitTimeout    time.Duration
 	RateLimitFailClosed bool
 	OIDC                cli.OIDCDiscovery
+	// XDSServer, with --to bootstrap, prints bootstraps that fetch their
+	// configuration from `egctl x serve` there instead of static ones.
+	XDSServer   string
+	XDSDelta    bool
+	XDSCertsDir string
 
 	// Accepted for compatibility with Envoy Gateway's egctl.
 	DNSDomain           string
@@ -133,6 +138,9 @@ stderr); 2 for usage errors and invalid manifests.`,
 	f.StringVar(&o.OutputDir, "output-dir", "", "write files into this directory instead of stdout: one bootstrap per Gateway (--to bootstrap), the rate-limit service configuration in ratelimit/config (--to ratelimit)")
 	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "bind listener ports below 1024 as written instead of port+10000")
 	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address in the bootstrap")
+	f.StringVar(&o.XDSServer, "xds-server", "", "with --to bootstrap: HOST:PORT of egctl x serve; print bootstraps that get their configuration from it over ADS")
+	f.BoolVar(&o.XDSDelta, "xds-delta", false, "with --xds-server: use delta (incremental) xDS instead of state of the world")
+	f.StringVar(&o.XDSCertsDir, "xds-certs-dir", "", "with --xds-server: mutual TLS with egctl x certgen's envoy/{tls.crt,tls.key,ca.crt} in this directory, as the proxy's host sees it")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print private keys in --to xds and --to ir output (bootstraps always carry them)")
 	addRateLimitFlags(f, o) // ratelimit.go
 	o.OIDC.AddFlags(f)
@@ -187,6 +195,16 @@ func (o *Options) complete(cmd *cobra.Command) error {
 	}
 	if o.Gateway != "" && strings.Count(o.Gateway, "/") != 1 {
 		return cli.UsageErrorf("--gateway %q: want namespace/name", o.Gateway)
+	}
+	if o.XDSServer != "" {
+		if !slices.Equal(o.To, []string{toBootstrap}) {
+			return cli.UsageErrorf("--xds-server goes with --to bootstrap")
+		}
+		if h, p, err := splitHostPort(o.XDSServer); err != nil || h == "" || p == 0 {
+			return cli.UsageErrorf("--xds-server %q: want HOST:PORT", o.XDSServer)
+		}
+	} else if o.XDSDelta || o.XDSCertsDir != "" {
+		return cli.UsageErrorf("--xds-delta and --xds-certs-dir go with --xds-server")
 	}
 	if _, _, err := splitHostPort(o.AdminAddress); err != nil {
 		return cli.UsageErrorf("--admin-address %q: %v", o.AdminAddress, err)

@@ -13,6 +13,8 @@
 # Environment:
 #   BENCH_SIZES         route counts, default "100 1000 10000 50000"
 #   BENCH_GO            0 skips the Go benchmarks (default 1)
+#   BENCH_SERVE         0 skips the egctl x serve fleet benchmark (default 1;
+#                       EGCTL_SERVE_ROUTES / _CLIENTS / _EDITS size it)
 #   BENCH_FLAGS         extra flags for `go test -bench`, e.g. "-benchtime 3x -count 3"
 #   BENCH_MEM_LIMIT_MB  address-space limit per egctl run (default 8192, a third of
 #                       the machine): a run that needs more fails instead of
@@ -148,6 +150,15 @@ if [[ -n ${yaml_wall[1000]:-} && -n ${yaml_wall[10000]:-} ]]; then
 		else printf "time(10k)/time(1k), yaml, wall: 1k run below the timer resolution (%s s / %s s)\n", b, a
 		if (ca > 0) printf "time(10k)/time(1k), yaml, cpu:  %.2f (%s s / %s s)\n", cb / ca, cb, ca
 	}'
+fi
+
+if [[ ${BENCH_SERVE:-1} != 0 ]]; then
+	echo
+	echo "== egctl x serve: file write to every client holding the change, and memory per client"
+	if ! EGCTL_SERVE_BENCH=1 EGCTL_BIN=$egctl $GO test -count=1 -timeout 20m -run '^TestServeFleet$' -v ./test/bench/ | grep -E '^serve |serve_test.go'; then
+		echo "run.sh: the serve benchmark failed" >&2
+		failures=$((failures + 1))
+	fi
 fi
 
 if [[ ${BENCH_GO:-1} != 0 ]]; then

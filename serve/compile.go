@@ -1,0 +1,246 @@
+package serve
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/egctl/egctl/manifest"
+	"github.com/egctl/egctl/translate"
+	"github.com/egctl/egctl/xds"
+)
+
+// CompileOptions are the translate settings of a serve.
+type CompileOptions struct {
+	Files               []string
+	Namespace           string
+	ControllerName      string
+	KeepPrivilegedPorts bool
+}
+
+// compiled is one compilation of the manifests.
+type compiled struct {
+	at       time.Time
+	duration time.Duration
+	// err is set when nothing could be built: manifests that do not load,
+	// or a translation egctl cannot turn into valid Envoy configuration.
+	err error
+	// problems are the objects not accepted, warnings what no status says.
+	problems []problem
+	warnings []string
+	// proxies by name ("namespace/gateway"), each with its snapshot.
+	proxies map[string]*proxySnapshot
+	// objects counts the input objects.
+	objects int
+	// stages are the time each step took, for the log and /status.
+	stages stageTimes
+}
+
+// stageTimes splits a compilation's time.
+type stageTimes struct {
+	Load, Translate, Build, Version time.Duration
+}
+
+func (s stageTimes) String() string {
+	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	return fmt.Sprintf("load %s, translate %s, build %s, version %s", r(s.Load), r(s.Translate), r(s.Build), r(s.Version))
+}
+
+// problem is one not-accepted condition: key identifies it whatever line
+// it moved to, text is what people read ("file:line: Kind ns/name:
+// Condition Reason: message").
+type problem struct{ key, text string }
+
+type proxySnapshot struct {
+	// version names the whole snapshot; types the version of each
+	// resource type, by type URL.
+	version string
+	types   map[string]string
+	snap    *resourceSnapshot
+}
+
+// compile reads and translates the manifests and builds one snapshot per
+// proxy, versioned by the hash of its resources: an unchanged proxy keeps its
+// version, so Envoys are not sent what they already have, and a restarted
+// serve hands out the versions its proxies already acknowledged.
+func compile(o CompileOptions) *compiled {
+	c := &compiled{at: time.Now()}
+	defer func() { c.duration = time.Since(c.at) }()
+	mark := time.Now()
+	lap := func(d *time.Duration) {
+		now := time.Now()
+		*d, mark = now.Sub(mark), now
+	}
+	set, warns, err := manifest.Load(o.Files, manifest.Options{Namespace: o.Namespace})
+	lap(&c.stages.Load)
+	for _, w := range warns {
+		c.warnings = append(c.warnings, w.String())
+	}
+	if err != nil {
+		c.err = err
+		return c
+	}
+	c.objects = len(set.Origins)
+	res, err := translate.Translate(set, translate.Options{
+		ControllerName:      o.ControllerName,
+		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
+		SkipStatus:          true,
+	})
+	if err != nil {
+		c.err = err
+		return c
+	}
+	for _, p := range res.Problems {
+		line := p.String()
+		if loc := p.Origin.String(); loc != "" {
+			line = loc + ": " + line
+		}
+		c.problems = append(c.problems, problem{key: p.String(), text: line})
+	}
+	for _, w := range res.Warnings {
+		line := w.String()
+		if loc := w.Origin.String(); loc != "" {
+			line = loc + ": " + line
+		}
+		c.warnings = append(c.warnings, line)
+	}
+	if err := res.IR.Validate(); err != nil {
+		c.err = fmt.Errorf("internal error: the translation broke an invariant: %w", err)
+		return c
+	}
+	lap(&c.stages.Translate)
+	all, err := xds.Translate(res.IR)
+	if err != nil {
+		c.err = err
+		return c
+	}
+	lap(&c.stages.Build)
+	defer lap(&c.stages.Version)
+	c.proxies = make(map[string]*proxySnapshot, len(all))
+	for _, r := range all {
+		ps, err := newProxySnapshot(r)
+		if err != nil {
+			c.err = err
+			return c
+		}
+		c.proxies[r.Name] = ps
+	}
+	return c
+}
+
+// newProxySnapshot marshals r's resources once, for every stream that will
+// be sent them, and versions each resource and each type by content hash: a
+// type that did not change keeps its version, so Envoys are sent only what
+// changed (state of the world resends a changed type, delta only changed
+// resources), and a restarted serve hands out versions its proxies already
+// hold.
+func newProxySnapshot(r *xds.Resources) (*proxySnapshot, error) {
+	groups := []struct {
+		typ  string
+		msgs []proto.Message
+	}{
+		{resource.ClusterType, msgsOf(r.Clusters)},
+		{resource.EndpointType, msgsOf(r.Endpoints)},
+		{resource.SecretType, msgsOf(r.Secrets)},
+		{resource.ListenerType, msgsOf(r.Listeners)},
+		{resource.RouteType, msgsOf(r.Routes)},
+	}
+	ps := &proxySnapshot{snap: &resourceSnapshot{types: map[string]*resourceSet{}}, types: map[string]string{}}
+	all := sha256.New()
+	for _, g := range groups {
+		set, err := marshalSet(g.typ, g.msgs)
+		if err != nil {
+			return nil, fmt.Errorf("proxy %s: %w", r.Name, err)
+		}
+		ps.snap.types[g.typ] = set
+		ps.types[g.typ] = set.version
+		all.Write([]byte(set.version))
+	}
+	ps.version = hex.EncodeToString(all.Sum(nil))[:16]
+	return ps, nil
+}
+
+func msgsOf[T proto.Message](in []T) []proto.Message {
+	out := make([]proto.Message, len(in))
+	for i, m := range in {
+		out[i] = m
+	}
+	return out
+}
+
+// marshalSet marshals msgs deterministically, in parallel, into the
+// resources of one type, each with the hash of its bytes as version; the
+// type's version hashes the resources' names and versions in order, so it
+// does not depend on scheduling.
+func marshalSet(typ string, msgs []proto.Message) (*resourceSet, error) {
+	items := make([]*resourceItem, len(msgs))
+	errs := make([]error, len(msgs))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(msgs)/64))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			opts := proto.MarshalOptions{Deterministic: true}
+			for i := w; i < len(msgs); i += workers {
+				b, err := opts.Marshal(msgs[i])
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				sum := sha256.Sum256(b)
+				a := &anypb.Any{TypeUrl: typ, Value: b}
+				it := &resourceItem{name: cache.GetResourceName(msgs[i]), version: hex.EncodeToString(sum[:8]), any: a}
+				it.delta = &discoveryv3.Resource{Name: it.name, Version: it.version, Resource: a}
+				items[i] = it
+			}
+		}()
+	}
+	wg.Wait()
+	set := &resourceSet{items: items, byName: make(map[string]*resourceItem, len(items))}
+	h := sha256.New()
+	for i, it := range items {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if _, dup := set.byName[it.name]; dup {
+			return nil, fmt.Errorf("two %s resources named %q", typ, it.name)
+		}
+		set.byName[it.name] = it
+		h.Write([]byte(it.name))
+		h.Write([]byte{0})
+		h.Write([]byte(it.version))
+	}
+	sort.Slice(set.items, func(i, j int) bool { return set.items[i].name < set.items[j].name })
+	set.version = hex.EncodeToString(h.Sum(nil))[:16]
+	return set, nil
+}
+
+// newProblems lists the problems of c that last did not have: a change that
+// introduced them is one serve holds back.
+func newProblems(last, c *compiled) []string {
+	had := map[string]bool{}
+	if last != nil {
+		for _, p := range last.problems {
+			had[p.key] = true
+		}
+	}
+	var out []string
+	for _, p := range c.problems {
+		if !had[p.key] {
+			out = append(out, p.text)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

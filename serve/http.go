@@ -1,0 +1,97 @@
+package serve
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Status is what /status answers: the fleet, and the state of the
+// manifests.
+type Status struct {
+	// Proxies are the connected Envoys.
+	Proxies []ProxyStatus `json:"proxies"`
+	// Gateways served, with the version each proxy should acknowledge.
+	Gateways map[string]string `json:"gateways"`
+	// Applied is the compilation the proxies are given.
+	Applied *CompileStatus `json:"applied,omitempty"`
+	// HeldBack, when set, is why the latest compilation was not applied.
+	HeldBack []string `json:"heldBack,omitempty"`
+	// Latest is the latest compilation, applied or not.
+	Latest *CompileStatus `json:"latest,omitempty"`
+}
+
+// CompileStatus is one compilation.
+type CompileStatus struct {
+	At       time.Time `json:"at"`
+	Duration string    `json:"duration"`
+	Objects  int       `json:"objects"`
+	Error    string    `json:"error,omitempty"`
+	// Problems are the objects not accepted, as `egctl x translate` prints
+	// them.
+	Problems []string `json:"problems,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+func compileStatus(c *compiled) *CompileStatus {
+	if c == nil {
+		return nil
+	}
+	cs := &CompileStatus{At: c.at.UTC(), Duration: c.duration.Round(time.Millisecond).String(), Objects: c.objects, Warnings: c.warnings}
+	if c.err != nil {
+		cs.Error = c.err.Error()
+	}
+	for _, p := range c.problems {
+		cs.Problems = append(cs.Problems, p.text)
+	}
+	sort.Strings(cs.Problems)
+	return cs
+}
+
+// Status reports the current state.
+func (s *Server) Status() Status {
+	s.mu.Lock()
+	st := Status{Gateways: map[string]string{}, Applied: compileStatus(s.applied), HeldBack: s.heldBack}
+	if s.last != s.applied {
+		st.Latest = compileStatus(s.last)
+	}
+	current := map[string]*proxySnapshot{}
+	for n, ps := range s.gateways {
+		st.Gateways[n] = ps.version
+		current[n] = ps
+	}
+	s.mu.Unlock()
+	st.Proxies = s.fleet.snapshot(func(proxy string) (string, map[string]string) {
+		if ps := current[proxy]; ps != nil {
+			return ps.version, ps.types
+		}
+		return "", nil
+	})
+	return st
+}
+
+func (s *Server) httpHandler() http.Handler {
+	s.metrics.watchProxies(s.fleet)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(s.Status())
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		s.mu.Lock()
+		ok := s.applied != nil
+		s.mu.Unlock()
+		if !ok {
+			http.Error(w, "no configuration compiled yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	return mux
+}
