@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/egctl/egctl/resource"
+	"github.com/egctl/egctl/validate"
 )
 
 // Options tune loading.
@@ -20,6 +21,11 @@ type Options struct {
 	Namespace string
 	// Stdin is read for the path "-".
 	Stdin io.Reader
+	// SkipAPIValidation turns off the API server's checks (package
+	// validate): objects are only decoded strictly. It exists for tests of
+	// the later stages' own defences against input a cluster would refuse;
+	// egctl's commands never set it.
+	SkipAPIValidation bool
 }
 
 // StdinName is the file name recorded for objects read from stdin.
@@ -128,6 +134,10 @@ func load(srcs []source, opts Options) (*resource.Set, []Warning, []*Error) {
 	if ns == "" {
 		ns = "default"
 	}
+	newSession := validate.NewSession
+	if opts.SkipAPIValidation {
+		newSession = func() *validate.Session { return nil }
+	}
 	var units []*unit
 	for i := range srcs {
 		units = append(units, split(&srcs[i])...)
@@ -139,8 +149,9 @@ func load(srcs []source, opts Options) (*resource.Set, []Warning, []*Error) {
 		workers = len(units)
 	}
 	if workers <= 1 {
+		sess := newSession()
 		for i, u := range units {
-			results[i] = u.run(ns)
+			results[i] = u.run(ns, sess)
 		}
 	} else {
 		var wg sync.WaitGroup
@@ -149,8 +160,9 @@ func load(srcs []source, opts Options) (*resource.Set, []Warning, []*Error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				sess := newSession()
 				for i := range next {
-					results[i] = units[i].run(ns)
+					results[i] = units[i].run(ns, sess)
 				}
 			}()
 		}
