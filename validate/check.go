@@ -381,7 +381,13 @@ func (s *Session) checkArray(n *node, v *jnode) {
 	i := 0
 	for ci := v.first; ci >= 0; ci = t.nodes[ci].next {
 		s.pushIndex(i)
-		s.walk(n.items, &t.nodes[ci])
+		if c := &t.nodes[ci]; c.kind == jNull && !n.items.nullable && !n.items.intOrStr && n.items.typ != "" {
+			// Nulls are dropped from objects before validation, not
+			// from lists.
+			s.errorf("must be of type %s, got null", n.items.typ)
+		} else {
+			s.walk(n.items, c)
+		}
 		s.pop()
 		i++
 	}

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bytes"
 	"sort"
 	"strconv"
 
@@ -401,6 +402,12 @@ func (t *jtree) project(out []byte, r *readNode, v *jnode) []byte {
 	if len(r.names) > 0 || r.elem != nil || r.length || r.keys {
 		return t.project(out, &readNode{full: true}, v)
 	}
-	// A scalar whose presence alone is read.
-	return append(out, 'P', v.kind)
+	// A scalar whose presence alone is read. Its type still matters to an
+	// evaluation of a value the schema check already refused (CEL fails
+	// on a fraction where the schema says integer), so it is kept.
+	out = append(out, 'P', v.kind)
+	if v.kind == jNumber && bytes.ContainsAny(t.raw(v), ".eE") {
+		out = append(out, '.')
+	}
+	return out
 }
