@@ -57,7 +57,7 @@ func TestAPIValidation(t *testing.T) {
 		},
 		{
 			name: "line break in a field with no pattern",
-			in: strings.Replace(route, "%NAME%", "r", 1) + "  rules:\n  - matches:\n    - queryParams: [{name: q, value: \"a\\nb\"}]\n",
+			in:   strings.Replace(route, "%NAME%", "r", 1) + "  rules:\n  - matches:\n    - queryParams: [{name: q, value: \"a\\nb\"}]\n",
 			want: []string{"in.yaml:9: HTTPRoute default/r: spec.rules[0].matches[0].queryParams[0].value: must not contain a line break (CR or LF)"},
 		},
 		{

@@ -40,19 +40,31 @@ type Options struct {
 	// Warnings are the same either way; the IR may then share read-only
 	// values with the input.
 	SkipStatus bool
+	// AdminPort is the port of Envoy's admin interface in the bootstrap
+	// the output is for; a listener binding it is refused (unserved.go).
+	// 0 checks nothing.
+	AdminPort uint32
 }
 
 // Problem is one condition that says an object is not OK.
 type Problem struct {
-	Key       resource.Key
-	Origin    resource.Origin
+	Key    resource.Key
+	Origin resource.Origin
+	// Condition is "" for a problem no status carries (unserved.go).
 	Condition string
 	Reason    string
 	Message   string
+	// Parent is the parentRef a route problem is about ("Gateway ns/name"),
+	// when it is about one.
+	Parent string
 }
 
-// String renders "Kind ns/name: Condition Reason: message".
+// String renders "Kind ns/name: Condition Reason: message", or
+// "Kind ns/name: message" for a problem without a condition.
 func (p Problem) String() string {
+	if p.Condition == "" {
+		return fmt.Sprintf("%s: %s", p.Key, p.Message)
+	}
 	return fmt.Sprintf("%s: %s %s: %s", p.Key, p.Condition, p.Reason, p.Message)
 }
 
@@ -117,6 +129,7 @@ func Translate(in *resource.Set, opts Options) (res *Result, err error) {
 		statusOut = b.out // with SkipStatus, policies in b.out are the caller's own
 	}
 	problems := append(b.problems(), applyUnsupportedPolicies(in, statusOut, cfg, opts)...) // policies.go
+	problems = append(problems, unservedProblems(in, opts.ControllerName)...)               // unserved.go
 	sortProblems(problems)
 	res = &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList()}
 	if opts.SkipStatus {
