@@ -95,6 +95,7 @@ func (p *Proxy) Validate() error {
 	if err := p.validateL4(listeners); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, p.validateText()...) // text.go
 	return errors.Join(errs...)
 }
 
