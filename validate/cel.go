@@ -32,47 +32,73 @@ var celIDs atomic.Uint64
 
 func (c *celNode) compile() {
 	c.id = celIDs.Add(1)
-	c.sch = withoutDescendantRules(c.n.s)
-	c.val = cel.NewValidator(c.sch, c.n.resourceRoot, celconfig.PerCallLimit)
 	var exprs []string
 	for _, r := range c.n.s.XValidations {
 		exprs = append(exprs, r.Rule, r.MessageExpression)
 	}
 	c.reads = analyzeReads(c.n.s, exprs)
+	c.sch = ruleSchema(c.n.s, c.reads, true)
+	c.val = cel.NewValidator(c.sch, c.n.resourceRoot, celconfig.PerCallLimit)
 }
 
-// withoutDescendantRules copies s keeping its own rules only.
-func withoutDescendantRules(s *structuralschema.Structural) *structuralschema.Structural {
-	out := s.DeepCopy()
-	var strip func(x *structuralschema.Structural)
-	strip = func(x *structuralschema.Structural) {
-		if x == nil {
-			return
+// ruleSchema is the schema the rules of one node are compiled against: a
+// copy of the node's, without the rules of its descendants (they have
+// their own celNode) and without the properties the rules do not read.
+// Compiling builds a CEL type for the whole schema it is given; for the
+// rules on spec.rules of an HTTPRoute that is nearly the whole CRD, and
+// cutting it to what the rules read makes compiling several times faster.
+// r nil, or a full or key-set read, keeps the subtree whole.
+func ruleSchema(s *structuralschema.Structural, r *readNode, top bool) *structuralschema.Structural {
+	if s == nil {
+		return nil
+	}
+	out := *s // shallow: only what is replaced below is copied
+	if !top {
+		out.XValidations = nil
+	}
+	if out.ValueValidation != nil && len(out.ValueValidation.AllOf) > 0 {
+		vv := *out.ValueValidation
+		vv.AllOf = append([]structuralschema.NestedValueValidation(nil), vv.AllOf...)
+		for i := range vv.AllOf {
+			vv.AllOf[i].XValidations = nil
 		}
-		x.XValidations = nil
-		for k, p := range x.Properties {
-			strip(&p)
-			x.Properties[k] = p
-		}
-		strip(x.Items)
-		if x.AdditionalProperties != nil {
-			strip(x.AdditionalProperties.Structural)
-		}
-		if x.ValueValidation != nil {
-			for i := range x.ValueValidation.AllOf {
-				x.ValueValidation.AllOf[i].XValidations = nil
+		out.ValueValidation = &vv
+	}
+	whole := r == nil || r.full || r.keys
+	if len(s.Properties) > 0 {
+		out.Properties = make(map[string]structuralschema.Structural, len(s.Properties))
+		for k, p := range s.Properties {
+			var cr *readNode
+			if !whole {
+				cr = r.fields[k]
+				if cr == nil {
+					continue // never read: left out of the CEL type
+				}
 			}
+			out.Properties[k] = *ruleSchema(&p, cr, false)
 		}
 	}
-	for k, p := range out.Properties {
-		strip(&p)
-		out.Properties[k] = p
+	var childReads *readNode // nil: keep whole
+	if !whole {
+		childReads = r.elem
+		if childReads == nil {
+			childReads = &readNode{} // read only through its size, if at all
+		}
 	}
-	strip(out.Items)
-	if out.AdditionalProperties != nil {
-		strip(out.AdditionalProperties.Structural)
+	if s.Items != nil {
+		out.Items = ruleSchema(s.Items, childReads, false)
 	}
-	return out
+	if s.AdditionalProperties != nil && s.AdditionalProperties.Structural != nil {
+		ar := childReads
+		if !whole && len(r.fields) > 0 {
+			ar = nil // members read by name: keep them whole
+		}
+		out.AdditionalProperties = &structuralschema.StructuralOrBool{
+			Structural: ruleSchema(s.AdditionalProperties.Structural, ar, false),
+			Bool:       s.AdditionalProperties.Bool,
+		}
+	}
+	return &out
 }
 
 // celResult is a cached outcome: errors relative to the node, and the
