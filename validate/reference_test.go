@@ -23,6 +23,8 @@ import (
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/egctl/egctl/validate/internal/crdgen"
 )
 
 // The reference is the API server's own code path for creating a custom
@@ -338,4 +340,68 @@ func mutations(t testing.TB, js []byte) [][]byte {
 	}
 	walk(spec, func(n any) { obj["spec"] = n })
 	return out
+}
+
+// TestAgreesWithReferenceOnEnvoyGatewayInputs runs every Gateway API and
+// Envoy Gateway object of Envoy Gateway's own translator test inputs
+// (hundreds of policies egctl's own inputs do not have) through both
+// validators. It skips when the module cache has no Envoy Gateway source.
+func TestAgreesWithReferenceOnEnvoyGatewayInputs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 15 s")
+	}
+	dir, err := crdgen.ModuleDir("github.com/envoyproxy/gateway")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "internal", "gatewayapi", "testdata", "*.in.yaml"))
+	if len(files) == 0 {
+		t.Skip("no Envoy Gateway translator test inputs in " + dir)
+	}
+	s := NewSession()
+	checked, refused := 0, 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lists map[string][]map[string]any
+		if yaml.Unmarshal(data, &lists) != nil {
+			continue
+		}
+		for _, objs := range lists {
+			for _, obj := range objs {
+				av, _ := obj["apiVersion"].(string)
+				kind, _ := obj["kind"].(string)
+				g, v, _ := strings.Cut(av, "/")
+				if n, _ := schemaFor(g, v, kind); n == nil {
+					continue
+				}
+				js, err := json.Marshal(obj)
+				if err != nil {
+					continue
+				}
+				want := referencePaths(t, reference(t, g, v, kind), js)
+				got := ourPaths(s, g, v, kind, js)
+				if len(want) > 0 && want[0] == "<nil>" && len(got) > 0 {
+					want = want[1:]
+					if len(want) == 0 {
+						got = nil
+					}
+				}
+				checked++
+				if len(want) > 0 {
+					refused++
+				}
+				if strings.Join(want, "\n") != strings.Join(got, "\n") {
+					t.Errorf("%s: %s %s:\n  reference: %q\n  validate:  %q\n  object: %s", filepath.Base(f), av, kind, want, got, js)
+				}
+			}
+		}
+	}
+	hits, misses := s.Stats()
+	t.Logf("%d objects of %d files, %d refused by the CRDs; CEL cache %d hits, %d misses", checked, len(files), refused, hits, misses)
 }
