@@ -22,9 +22,9 @@ const (
 )
 
 // unservedProblems lists the Gateways that compile to nothing because
-// their GatewayClass is absent or belongs to another controller, and the
+// their GatewayClass is absent or belongs to another controller, the
 // parentRefs of routes and ListenerSets that name a Gateway or ListenerSet
-// that is not in the input.
+// that is not in the input, and routes without any parentRef.
 func unservedProblems(in *resource.Set, controller string) []Problem {
 	var out []Problem
 	classes := make(map[string]*gwv1.GatewayClass, len(in.GatewayClasses))
@@ -76,6 +76,10 @@ func unservedProblems(in *resource.Set, controller string) []Problem {
 	}
 	routeParents := func(kind, ns, name string, refs []gwv1.ParentReference) {
 		k := resource.Key{Group: resource.GroupGatewayAPI, Kind: kind, Namespace: ns, Name: name}
+		if len(refs) == 0 {
+			out = append(out, Problem{Key: k, Origin: in.Origin(k), Reason: ReasonParentNotFound,
+				Message: "spec.parentRefs is empty; the route is not served anywhere"})
+		}
 		for i, p := range refs {
 			desc, ok, known := exists(p.Group, p.Kind, p.Namespace, p.Name, ns)
 			if known && !ok {
