@@ -178,10 +178,10 @@ func (s *Session) checkString(n *node, v *jnode) {
 		}
 	}
 	if n.pattern != nil {
-		re, err := n.pattern.get()
+		ok, err := n.pattern.match(str)
 		if err != nil {
 			s.errorf("the CRD's pattern %q does not compile: %v", n.pattern.src, err)
-		} else if !re.MatchString(str) {
+		} else if !ok {
 			s.errorf("should match '%s'", n.pattern.src)
 		}
 	}

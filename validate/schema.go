@@ -158,9 +158,22 @@ type node struct {
 
 type lazyRegexp struct {
 	src  string
+	fast func(string) bool // patterns.go; nil: use regexp
 	once sync.Once
 	re   *regexp.Regexp
 	err  error
+}
+
+// match reports whether s matches; err when the pattern does not compile.
+func (l *lazyRegexp) match(s string) (bool, error) {
+	if l.fast != nil {
+		return l.fast(s), nil
+	}
+	re, err := l.get()
+	if err != nil {
+		return false, err
+	}
+	return re.MatchString(s), nil
 }
 
 func (l *lazyRegexp) get() (*regexp.Regexp, error) {
@@ -184,7 +197,7 @@ func build(s *structuralschema.Structural, kind, path string) *node {
 			n.enum = append(n.enum, e.Object)
 		}
 		if vv.Pattern != "" {
-			n.pattern = &lazyRegexp{src: vv.Pattern}
+			n.pattern = &lazyRegexp{src: vv.Pattern, fast: fastPatterns[vv.Pattern]}
 		}
 		n.nested = len(vv.AllOf) > 0 || len(vv.AnyOf) > 0 || len(vv.OneOf) > 0 || vv.Not != nil
 	}
