@@ -20,8 +20,14 @@ import (
 // of the Session (keyed by what the rules can read, reads.go) makes most
 // evaluations unnecessary.
 type celNode struct {
-	n     *node
+	n *node
+	// state is celIdle, celCompiling or celReady; done is closed when
+	// ready. A Session that finds another one compiling the rules does
+	// not wait: it checks the rest of the object (compiling other nodes'
+	// rules meanwhile, on another core) and comes back at the end.
+	state atomic.Int32
 	once  sync.Once
+	done  chan struct{}
 	id    uint64
 	val   *cel.Validator
 	sch   *structuralschema.Structural
@@ -108,9 +114,43 @@ type celResult struct {
 	cost int64
 }
 
+const (
+	celIdle int32 = iota
+	celCompiling
+	celReady
+)
+
+// ready compiles the rules if nobody has, and reports whether they are
+// ready; false means another goroutine is compiling them.
+func (c *celNode) ready() bool {
+	switch c.state.Load() {
+	case celReady:
+		return true
+	case celIdle:
+		if c.state.CompareAndSwap(celIdle, celCompiling) {
+			c.once.Do(c.compile)
+			c.state.Store(celReady)
+			close(c.done)
+			return true
+		}
+	}
+	return false
+}
+
+// deferredCEL is a node whose rules were being compiled by another
+// Session when the walk reached it.
+type deferredCEL struct {
+	n    *node
+	v    int32 // index in the tree
+	path []pathSeg
+}
+
 func (s *Session) checkCEL(n *node, v *jnode) {
 	c := n.cel
-	c.once.Do(c.compile)
+	if !c.ready() {
+		s.deferred = append(s.deferred, deferredCEL{n: n, v: int32(s.tree.index(v)), path: append([]pathSeg(nil), s.path...)})
+		return
+	}
 	if c.val == nil {
 		return
 	}
@@ -156,6 +196,18 @@ func (s *Session) checkCEL(n *node, v *jnode) {
 		}
 		s.errs = append(s.errs, FieldError{Path: p, Message: e.Message})
 	}
+}
+
+// finishDeferred waits for the rules the walk skipped and checks them.
+func (s *Session) finishDeferred() {
+	for len(s.deferred) > 0 {
+		d := s.deferred[0]
+		s.deferred = s.deferred[1:]
+		<-d.n.cel.done
+		s.path = append(s.path[:0], d.path...)
+		s.checkCEL(d.n, &s.tree.nodes[d.v])
+	}
+	s.deferred = s.deferred[:0]
 }
 
 func appendUint(b []byte, x uint64) []byte {

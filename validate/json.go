@@ -284,6 +284,11 @@ func (t *jtree) key(n *jnode) string {
 	return unescape(raw)
 }
 
+// index is the position of n in the tree.
+func (t *jtree) index(n *jnode) int {
+	return int((uintptr(unsafe.Pointer(n)) - uintptr(unsafe.Pointer(&t.nodes[0]))) / unsafe.Sizeof(jnode{}))
+}
+
 // raw is the node's JSON text.
 func (t *jtree) raw(n *jnode) []byte { return t.buf[n.start:n.end] }
 

@@ -241,7 +241,7 @@ func build(s *structuralschema.Structural, kind, path string) *node {
 		}
 	}
 	if len(s.XValidations) > 0 {
-		n.cel = &celNode{n: n}
+		n.cel = &celNode{n: n, done: make(chan struct{})}
 	}
 	return n
 }

@@ -54,6 +54,8 @@ type Session struct {
 	keyBuf []byte
 	budget int64
 
+	deferred []deferredCEL
+
 	celHits, celMisses int
 }
 
@@ -89,6 +91,7 @@ func (s *Session) Validate(o Object) []FieldError {
 	if root != nil {
 		s.budget = celconfig.RuntimeCELCostBudget
 		s.walk(root, &s.tree.nodes[0])
+		s.finishDeferred()
 	}
 	return s.result()
 }
