@@ -232,6 +232,10 @@ func run(o *Options) error {
 		return fmt.Errorf("internal error: the translation broke an invariant; please report it with the input:\n%w", err)
 	}
 	if err := o.emit(set, res); err != nil {
+		if cli.Code(err) == cli.ExitProblems {
+			// Nothing to emit (no Gateway of ours): the problems say why.
+			_ = reportProblems(o.IO, res.Problems)
+		}
 		return err
 	}
 	// Warnings never change the exit code; they say what no status does.
