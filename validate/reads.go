@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"sort"
 	"strconv"
+	"sync"
 
 	celgo "github.com/google/cel-go/cel"
 	celast "github.com/google/cel-go/common/ast"
@@ -119,20 +120,20 @@ type analyzer struct {
 	whole bool // give up: self is read in full
 }
 
-var parseEnv *celgo.Env
-
-func init() {
-	// Macros are kept as calls so that all(), exists(), filter()... are
-	// seen as written, not as the comprehensions they expand to.
-	var err error
-	parseEnv, err = celgo.NewEnv(celgo.ClearMacros(), celgo.OptionalTypes())
+// parseEnv parses rules for the analysis. Macros are kept as calls so that
+// all(), exists(), filter()... are seen as written, not as the
+// comprehensions they expand to. Made on first use: egctl commands that
+// validate nothing should not pay for it.
+var parseEnv = sync.OnceValue(func() *celgo.Env {
+	env, err := celgo.NewEnv(celgo.ClearMacros(), celgo.OptionalTypes())
 	if err != nil {
 		panic(err)
 	}
-}
+	return env
+})
 
 func analyzeReads(sch *structuralschema.Structural, exprs []string) *readNode {
-	a := &analyzer{env: parseEnv, root: &readNode{sch: sch}, vars: map[string]*readNode{}}
+	a := &analyzer{env: parseEnv(), root: &readNode{sch: sch}, vars: map[string]*readNode{}}
 	for _, src := range exprs {
 		if src == "" {
 			continue
