@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Every string of the IR ends up in Envoy's configuration: names, domains,
@@ -15,40 +16,78 @@ import (
 // name in Envoy's C++). The loader refuses them in input (package
 // validate); this check makes sure none reaches xds whatever the path, by
 // looking at every string field, including the ones added after it was
-// written, through reflection.
+// written (the fields are found by reflection).
 //
 // Fields tagged `ir:"text"` hold documents (PEM bundles, response
 // bodies, scripts): tab, LF and CR are allowed there, nothing else.
 // []byte fields are binary data (certificates and keys as read from
 // Secrets) and are not checked.
 
-// textPlan is what to check in one struct type.
-type textPlan struct {
-	fields []textField
+// tnode says how to walk a value of one type in memory. The walk reads
+// memory through offsets computed once per type with reflect (the IR of
+// 10,000 routes has about a million fields, and reflect.Value costs
+// several times more per field); maps and interfaces, which the IR does
+// not use today, go through reflect.
+type tnode struct {
+	typ    reflect.Type
+	kind   reflect.Kind
+	fields []tfield // struct
+	elem   *tnode   // pointer, slice, array
+	size   uintptr  // element size for slices and arrays
+	length int      // array length
 }
 
-type textField struct {
-	index int
-	name  string
-	text  bool // `ir:"text"`
+type tfield struct {
+	offset uintptr
+	name   string
+	text   bool // `ir:"text"`
+	node   *tnode
 }
 
-var textPlans sync.Map // reflect.Type → *textPlan
+var (
+	tnodesMu sync.Mutex
+	tnodes   = map[reflect.Type]*tnode{}
+)
 
-func planFor(t reflect.Type) *textPlan {
-	if p, ok := textPlans.Load(t); ok {
-		return p.(*textPlan)
+// tnodeFor returns the walk plan of t; nil when nothing under t can hold
+// a string.
+func tnodeFor(t reflect.Type) *tnode {
+	tnodesMu.Lock()
+	defer tnodesMu.Unlock()
+	return buildTnode(t)
+}
+
+func buildTnode(t reflect.Type) *tnode {
+	if n, ok := tnodes[t]; ok {
+		return n
 	}
-	p := &textPlan{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() || !mayHoldString(f.Type, map[reflect.Type]bool{}) {
-			continue
+	if !mayHoldString(t, map[reflect.Type]bool{}) {
+		tnodes[t] = nil
+		return nil
+	}
+	n := &tnode{typ: t, kind: t.Kind()}
+	tnodes[t] = n // before the fields: recursive types point back to it
+	switch t.Kind() {
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			if c := buildTnode(f.Type); c != nil {
+				n.fields = append(n.fields, tfield{offset: f.Offset, name: f.Name, text: f.Tag.Get("ir") == "text", node: c})
+			}
 		}
-		p.fields = append(p.fields, textField{index: i, name: f.Name, text: f.Tag.Get("ir") == "text"})
+	case reflect.Pointer:
+		n.elem = buildTnode(t.Elem())
+	case reflect.Slice, reflect.Array:
+		n.elem = buildTnode(t.Elem())
+		n.size = t.Elem().Size()
+		if t.Kind() == reflect.Array {
+			n.length = t.Len()
+		}
 	}
-	textPlans.Store(t, p)
-	return p
+	return n
 }
 
 // mayHoldString prunes the walk: durations, counters and flags are skipped.
@@ -104,7 +143,6 @@ func controlError(s string, text bool) string {
 // fields).
 type textWalker struct {
 	segs   []pathSeg
-	plans  map[reflect.Type]*textPlan // planFor, without its lock
 	report func(path, msg string)
 }
 
@@ -130,55 +168,77 @@ func (w *textWalker) path() string {
 	return string(b)
 }
 
-// walk reports each string under v holding a control character.
-func (w *textWalker) walk(v reflect.Value, text bool) {
-	switch v.Kind() {
+// walk reports each string under p (of type n) holding a control
+// character.
+func (w *textWalker) walk(p unsafe.Pointer, n *tnode, text bool) {
+	switch n.kind {
 	case reflect.String:
-		if msg := controlError(v.String(), text); msg != "" {
+		if msg := controlError(*(*string)(p), text); msg != "" {
 			w.report(w.path(), msg)
 		}
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			w.walk(v.Elem(), text)
+	case reflect.Pointer:
+		if q := *(*unsafe.Pointer)(p); q != nil && n.elem != nil {
+			w.walk(q, n.elem, text)
 		}
 	case reflect.Slice, reflect.Array:
-		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
+		if n.elem == nil {
 			return
 		}
-		for i := 0; i < v.Len(); i++ {
+		data, length := p, n.length
+		if n.kind == reflect.Slice {
+			data, length = unsafe.Pointer(unsafe.SliceData(*(*[]byte)(p))), len(*(*[]byte)(p))
+		}
+		for i := 0; i < length; i++ {
 			w.segs = append(w.segs, pathSeg{idx: i})
-			w.walk(v.Index(i), text)
+			w.walk(unsafe.Add(data, uintptr(i)*n.size), n.elem, text)
 			w.segs = w.segs[:len(w.segs)-1]
+		}
+	case reflect.Struct:
+		for _, f := range n.fields {
+			w.segs = append(w.segs, pathSeg{name: f.name})
+			w.walk(unsafe.Add(p, f.offset), f.node, f.text)
+			w.segs = w.segs[:len(w.segs)-1]
+		}
+	default: // maps, interfaces: rare, through reflect
+		w.walkValue(reflect.NewAt(n.typ, p).Elem(), text)
+	}
+}
+
+// walkValue is walk for values reached through reflect.
+func (w *textWalker) walkValue(v reflect.Value, text bool) {
+	switch v.Kind() {
+	case reflect.Interface:
+		if !v.IsNil() {
+			w.walkValue(v.Elem(), text)
 		}
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
 			w.segs = append(w.segs, pathSeg{name: "{" + fmt.Sprint(it.Key().Interface()) + "}"})
-			w.walk(it.Key(), text)
-			w.walk(it.Value(), text)
+			w.walkValue(it.Key(), text)
+			w.walkValue(it.Value(), text)
 			w.segs = w.segs[:len(w.segs)-1]
 		}
-	case reflect.Struct:
-		t := v.Type()
-		plan := w.plans[t]
-		if plan == nil {
-			plan = planFor(t)
-			w.plans[t] = plan
-		}
-		for _, f := range plan.fields {
-			w.segs = append(w.segs, pathSeg{name: f.name})
-			w.walk(v.Field(f.index), f.text)
-			w.segs = w.segs[:len(w.segs)-1]
+	default:
+		if n := tnodeFor(v.Type()); n != nil {
+			if !v.CanAddr() {
+				c := reflect.New(v.Type()).Elem()
+				c.Set(v)
+				v = c
+			}
+			w.walk(v.Addr().UnsafePointer(), n, text)
 		}
 	}
 }
 
+var proxyPlan = sync.OnceValue(func() *tnode { return tnodeFor(reflect.TypeFor[Proxy]()) })
+
 // validateText reports the control characters anywhere in the proxy.
 func (p *Proxy) validateText() []error {
 	var errs []error
-	w := &textWalker{segs: make([]pathSeg, 0, 16), plans: map[reflect.Type]*textPlan{}, report: func(path, msg string) {
+	w := &textWalker{segs: make([]pathSeg, 0, 16), report: func(path, msg string) {
 		errs = append(errs, fmt.Errorf("proxy %s: %s: %s", p.Name, path, msg))
 	}}
-	w.walk(reflect.ValueOf(p).Elem(), false)
+	w.walk(unsafe.Pointer(p), proxyPlan(), false)
 	return errs
 }
