@@ -73,9 +73,16 @@ vet: ## go vet
 bench: ## wall time and peak RSS at 100..50,000 routes, then Go benchmarks per stage
 	bash test/bench/run.sh
 
-fuzz: ## fuzz the manifest loader and the whole pipeline, 60s each
-	$(GO) test -run '^$$' -fuzz FuzzLoadBytes -fuzztime 60s ./manifest/
-	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 60s -parallel 1 ./test/fuzz/
+# Go minimizes every new interesting input for up to a minute by default,
+# during which nothing else runs: a fuzz minute would then explore a
+# handful of inputs. Minimizing by a few runs keeps the minute for fuzzing.
+FUZZ_FLAGS ?= -fuzztime 60s -fuzzminimizetime 20x
+
+fuzz: ## fuzz the loader, the validator, the pipeline and hostile field values, 60s each
+	$(GO) test -run '^$$' -fuzz FuzzLoadBytes $(FUZZ_FLAGS) ./manifest/
+	$(GO) test -run '^$$' -fuzz FuzzAgainstReference $(FUZZ_FLAGS) ./validate/
+	$(GO) test -run '^$$' -fuzz FuzzHostileFields $(FUZZ_FLAGS) ./test/fuzz/
+	$(GO) test -run '^$$' -fuzz FuzzPipeline $(FUZZ_FLAGS) -parallel 1 ./test/fuzz/
 
 clean: ## remove build output (keeps .envoy/)
 	rm -rf bin/

@@ -78,3 +78,8 @@ func Code(err error) int {
 	}
 	return 1
 }
+
+// EmptyInputMessage is what translate and status say when the manifests
+// hold no object egctl reads: a kustomize build or a glob that produced
+// nothing must not pass a CI gate.
+const EmptyInputMessage = "no objects in the input (of the kinds egctl reads): nothing to compile; pass --allow-empty if that is expected"

@@ -293,7 +293,7 @@ type URLRewrite struct {
 // DirectResponse answers without an upstream.
 type DirectResponse struct {
 	StatusCode uint32
-	Body       string
+	Body       string `ir:"text"`
 }
 
 // Mirror sends a copy of a share of requests to another destination.

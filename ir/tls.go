@@ -4,7 +4,7 @@ package ir
 // against trust anchors (Gateway spec.tls.frontend).
 type ClientValidation struct {
 	// CACertificates is a PEM bundle of trust anchors; never empty.
-	CACertificates string
+	CACertificates string `ir:"text"`
 	// AllowInsecureFallback accepts connections whose client presents no
 	// certificate or one that does not verify (mode AllowInsecureFallback);
 	// false requires a valid one (AllowValidOnly).
@@ -18,7 +18,7 @@ type BackendTLS struct {
 	SNI string
 	// CACertificates is a PEM bundle of trust anchors; empty when
 	// UseSystemCA is set.
-	CACertificates string
+	CACertificates string `ir:"text"`
 	// UseSystemCA trusts the system's certificate store
 	// (wellKnownCACertificates: System).
 	UseSystemCA bool

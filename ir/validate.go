@@ -99,6 +99,7 @@ func (p *Proxy) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, p.validateSecurity()) // security.go
+	errs = append(errs, p.validateText()...)  // text.go
 	return errors.Join(errs...)
 }
 

@@ -12,6 +12,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/egctl/egctl/resource"
+	"github.com/egctl/egctl/validate"
 )
 
 // loadedObj is one decoded object waiting to be merged into the Set.
@@ -36,6 +37,8 @@ type docCtx struct {
 	lineOff int    // lines before the chunk the nodes were parsed from
 	budget  int
 	res     *unitResult
+	// sess validates decoded objects (validate.go); one per goroutine.
+	sess *validate.Session
 }
 
 func (c *docCtx) origin(line int) resource.Origin {
@@ -52,8 +55,8 @@ func (c *docCtx) errorf(line int, obj, path, format string, args ...any) {
 	})
 }
 
-func (u *unit) run(ns string) (res unitResult) {
-	c := &docCtx{src: u.src, ns: ns, res: &res, budget: 1<<20 + 16*len(u.src.data)}
+func (u *unit) run(ns string, sess *validate.Session) (res unitResult) {
+	c := &docCtx{src: u.src, ns: ns, res: &res, budget: 1<<20 + 16*len(u.src.data), sess: sess}
 	defer func() {
 		// The YAML library has panicked on hostile input before; one bad
 		// file must not take the whole run down.
@@ -293,6 +296,10 @@ func (c *docCtx) object(n *yaml.Node, defAPIVersion, defKind string) {
 		return
 	}
 	obj.SetNamespace(ns)
+	if errs := c.validate(info, data, obj); len(errs) > 0 {
+		c.validationErrors(n, disp, errs)
+		return
+	}
 	obj.SetGroupVersionKind(gvkOf(info))
 	c.res.objs = append(c.res.objs, loadedObj{
 		key:       resource.Key{Group: group, Kind: h.kind, Namespace: ns, Name: h.name},
@@ -330,6 +337,9 @@ func (c *docCtx) list(n *yaml.Node, h header) {
 		lo, hi := min(w*per, len(items)), min((w+1)*per, len(items))
 		sub := *c
 		sub.res = &parts[w]
+		if c.sess != nil {
+			sub.sess = validate.NewSession()
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -18,11 +18,22 @@
 //   - Kubernetes: v1 Namespace, Service, Secret, ConfigMap and
 //     discovery.k8s.io/v1 EndpointSlice.
 //
+// Input is UTF-8, or UTF-16/UTF-32 with a byte order mark (decoded first,
+// lines kept); a NUL byte or invalid UTF-8 refuses the whole file. All
+// inputs together may hold Options.MaxInputBytes (DefaultMaxInputBytes,
+// 256 MiB), enforced while reading.
+//
 // Decoding is strict: unknown fields, duplicate fields and wrong types are
 // errors, as are a missing apiVersion, kind or metadata.name, an unknown
 // version or kind in the two API groups above, and two objects with the
 // same group, kind, namespace and name (in any version). Other kinds
 // (Deployments, unrelated CRDs, ...) are skipped with a Warning.
+//
+// Every decoded object is then validated as the API server would on
+// create (package validate: CRD schemas and CEL rules, ObjectMeta, the
+// core kinds' rules, control characters); a problem is reported like a
+// decoding error, at the line of the offending field, and the object is
+// left out of the Set.
 //
 // Namespaced objects without metadata.namespace get Options.Namespace
 // ("default" when empty); cluster-scoped ones (GatewayClass, Namespace)

@@ -31,6 +31,9 @@ func (c *docCtx) fastDocument(p *fastParser, data []byte) bool {
 		return false
 	}
 	obj.SetNamespace(ns)
+	if len(c.validate(info, p.w.buf, obj)) > 0 {
+		return false // the slow path reports, with lines
+	}
 	obj.SetGroupVersionKind(gvkOf(info))
 	c.res.objs = append(c.res.objs, loadedObj{
 		key:       resource.Key{Group: group, Kind: h.kind, Namespace: ns, Name: h.name},

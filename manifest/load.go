@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/egctl/egctl/resource"
+	"github.com/egctl/egctl/validate"
 )
 
 // Options tune loading.
@@ -20,6 +22,14 @@ type Options struct {
 	Namespace string
 	// Stdin is read for the path "-".
 	Stdin io.Reader
+	// SkipAPIValidation turns off the API server's checks (package
+	// validate): objects are only decoded strictly. It exists for tests of
+	// the later stages' own defences against input a cluster would refuse;
+	// egctl's commands never set it.
+	SkipAPIValidation bool
+	// MaxInputBytes bounds the total size of what Load reads; 0 means
+	// DefaultMaxInputBytes.
+	MaxInputBytes int64
 }
 
 // StdinName is the file name recorded for objects read from stdin.
@@ -40,33 +50,62 @@ type source struct {
 func Load(paths []string, opts Options) (*resource.Set, []Warning, error) {
 	var srcs []source
 	var errs []*Error
+	limit := opts.MaxInputBytes
+	if limit <= 0 {
+		limit = DefaultMaxInputBytes
+	}
+	b := &budget{left: limit, limit: limit}
+	fail := func(file, msg string) {
+		errs = append(errs, &Error{Origin: resource.Origin{File: file}, Message: msg, fileIndex: len(srcs)})
+	}
+	add := func(name string, data []byte, err error) {
+		switch {
+		case errors.Is(err, errTooLarge):
+			fail(name, b.tooLarge())
+			b.left = -1
+		case err != nil:
+			fail(name, "reading: "+cleanPathError(err))
+		default:
+			if data, err = decodeText(data); err != nil {
+				errs = append(errs, textErr(name, len(srcs), err))
+				return
+			}
+			srcs = append(srcs, source{name: name, index: len(srcs), data: data})
+		}
+	}
 	for _, p := range paths {
+		if b.left < 0 {
+			break
+		}
 		if p == "-" {
 			if opts.Stdin == nil {
-				errs = append(errs, &Error{Origin: resource.Origin{File: StdinName}, Message: "no standard input to read", fileIndex: len(srcs)})
+				fail(StdinName, "no standard input to read")
 				continue
 			}
-			data, err := io.ReadAll(opts.Stdin)
-			if err != nil {
-				errs = append(errs, &Error{Origin: resource.Origin{File: StdinName}, Message: "reading: " + err.Error(), fileIndex: len(srcs)})
-				continue
-			}
-			srcs = append(srcs, source{name: StdinName, index: len(srcs), data: data})
+			data, err := b.read(opts.Stdin, -1)
+			add(StdinName, data, err)
 			continue
 		}
 		files, err := expand(p)
 		if err != nil {
-			errs = append(errs, &Error{Origin: resource.Origin{File: p}, Message: err.Error(), fileIndex: len(srcs)})
+			fail(p, err.Error())
 			continue
 		}
 		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				errs = append(errs, &Error{Origin: resource.Origin{File: f}, Message: cleanPathError(err), fileIndex: len(srcs)})
-				continue
+			data, err := b.readFile(f)
+			add(f, data, err)
+			if b.left < 0 || errors.Is(err, errTooLarge) {
+				// Nothing more is read: the run fails anyway, and
+				// reading on would only take time.
+				b.left = -1
+				break
 			}
-			srcs = append(srcs, source{name: f, index: len(srcs), data: data})
 		}
+	}
+	if b.left < 0 {
+		// Over the limit: decoding what was read would take time and
+		// memory for an input that cannot be used.
+		return &resource.Set{Origins: map[resource.Key]resource.Origin{}}, nil, joinSorted(errs)
 	}
 	set, warns, loadErrs := load(srcs, opts)
 	errs = append(errs, loadErrs...)
@@ -76,8 +115,21 @@ func Load(paths []string, opts Options) (*resource.Set, []Warning, error) {
 // LoadBytes decodes one in-memory file named name (the name only appears
 // in origins and messages; a ".json" suffix selects JSON).
 func LoadBytes(name string, data []byte, opts Options) (*resource.Set, []Warning, error) {
+	data, err := decodeText(data)
+	if err != nil {
+		return &resource.Set{Origins: map[resource.Key]resource.Origin{}}, nil, joinSorted([]*Error{textErr(name, 0, err)})
+	}
 	set, warns, errs := load([]source{{name: name, data: data}}, opts)
 	return set, warns, joinSorted(errs)
+}
+
+func textErr(name string, index int, err error) *Error {
+	e := &Error{Origin: resource.Origin{File: name}, Message: err.Error(), fileIndex: index}
+	var te *textError
+	if errors.As(err, &te) {
+		e.Origin.Line = te.line
+	}
+	return e
 }
 
 // expand turns one path argument into the files it names.
@@ -128,6 +180,10 @@ func load(srcs []source, opts Options) (*resource.Set, []Warning, []*Error) {
 	if ns == "" {
 		ns = "default"
 	}
+	newSession := validate.NewSession
+	if opts.SkipAPIValidation {
+		newSession = func() *validate.Session { return nil }
+	}
 	var units []*unit
 	for i := range srcs {
 		units = append(units, split(&srcs[i])...)
@@ -139,8 +195,9 @@ func load(srcs []source, opts Options) (*resource.Set, []Warning, []*Error) {
 		workers = len(units)
 	}
 	if workers <= 1 {
+		sess := newSession()
 		for i, u := range units {
-			results[i] = u.run(ns)
+			results[i] = u.run(ns, sess)
 		}
 	} else {
 		var wg sync.WaitGroup
@@ -149,8 +206,9 @@ func load(srcs []source, opts Options) (*resource.Set, []Warning, []*Error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				sess := newSession()
 				for i := range next {
-					results[i] = units[i].run(ns)
+					results[i] = units[i].run(ns, sess)
 				}
 			}()
 		}

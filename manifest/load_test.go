@@ -156,9 +156,9 @@ func TestVersionConversion(t *testing.T) {
 }
 
 func TestDefaultNamespace(t *testing.T) {
-	in := "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: a}\n---\n" +
-		"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: b, namespace: explicit}\n---\n" +
-		"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: c}\nspec: {controllerName: x}\n---\n" +
+	in := "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: a}\nspec: {}\n---\n" +
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: b, namespace: explicit}\nspec: {}\n---\n" +
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: c}\nspec: {controllerName: example.com/x}\n---\n" +
 		"apiVersion: v1\nkind: Namespace\nmetadata: {name: d}\n"
 	for _, tc := range []struct{ opt, want string }{{"", "default"}, {"team", "team"}} {
 		s, _, err := LoadBytes("ns.yaml", []byte(in), Options{Namespace: tc.opt})

@@ -135,6 +135,7 @@ func (b *builder) newListenerFor(g *gatewayState, ls *lsState, spec *gwv1.Listen
 	b.listenerKinds(l)
 	b.listenerNamespaces(l)
 	checkListenerCRD(l) // validate_crd.go
+	b.checkAdminPort(l) // unserved.go
 	switch spec.Protocol {
 	case gwv1.HTTPSProtocolType:
 		b.listenerTLS(l)

@@ -52,19 +52,31 @@ type Options struct {
 	// WasmImages reads the Wasm modules of OCI images (EnvoyExtensionPolicy
 	// wasm code of type Image); nil refuses such code.
 	WasmImages WasmImageResolver
+	// AdminPort is the port of Envoy's admin interface in the bootstrap
+	// the output is for; a listener binding it is refused (unserved.go).
+	// 0 checks nothing.
+	AdminPort uint32
 }
 
 // Problem is one condition that says an object is not OK.
 type Problem struct {
-	Key       resource.Key
-	Origin    resource.Origin
+	Key    resource.Key
+	Origin resource.Origin
+	// Condition is "" for a problem no status carries (unserved.go).
 	Condition string
 	Reason    string
 	Message   string
+	// Parent is the parentRef a route problem is about ("Gateway ns/name"),
+	// when it is about one.
+	Parent string
 }
 
-// String renders "Kind ns/name: Condition Reason: message".
+// String renders "Kind ns/name: Condition Reason: message", or
+// "Kind ns/name: message" for a problem without a condition.
 func (p Problem) String() string {
+	if p.Condition == "" {
+		return fmt.Sprintf("%s: %s", p.Key, p.Message)
+	}
 	return fmt.Sprintf("%s: %s %s: %s", p.Key, p.Condition, p.Reason, p.Message)
 }
 
@@ -137,6 +149,7 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	problems := append(b.problems(), policyProblems...)
 	eppProblems, epp := b.applyEnvoyPatchPolicies(cfg) // envoypatchpolicy.go
 	problems = append(problems, eppProblems...)
+	problems = append(problems, unservedProblems(in, opts.ControllerName)...) // unserved.go
 	sortProblems(problems)
 	res := &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList(), epp: epp}
 	if opts.SkipStatus {

@@ -7,9 +7,14 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// Offline there is no API server: the checks the Gateway API CRDs would
-// make at admission (OpenAPI patterns, enums, CEL rules) are made here, so
-// input the cluster would refuse is reported instead of compiled.
+// Offline there is no API server. egctl's loader validates every object
+// against the full CRDs (package validate) before translation, so for the
+// CLI these checks are redundant (a bare "*" listener hostname, accepted
+// below as Envoy Gateway's translator accepts it, is refused there as the
+// API server refuses it). They stay for the callers that build
+// objects themselves (the conformance harness, the Envoy Gateway corpus
+// comparison, library users): input a cluster would refuse is reported in
+// status instead of being compiled.
 
 // checkListenerCRD: the Gateway CRD rejects a hostname on TCP and UDP
 // listeners (CEL "hostname must not be specified for protocols ['TCP',

@@ -24,23 +24,15 @@ func (b *builder) warn(k resource.Key, msg string) {
 
 // warningList adds the input-wide warnings and returns all of them sorted.
 func (b *builder) warningList() []Warning {
-	present := make(map[string]bool, len(b.out.GatewayClasses))
-	for _, gc := range b.out.GatewayClasses {
-		present[gc.Name] = true
-	}
+	// A Gateway whose class is absent or another controller's is a
+	// Problem (unserved.go); one whose class is ours but not accepted is
+	// already one through the class's status, and is named here.
 	for _, gw := range b.out.Gateways {
 		cls := string(gw.Spec.GatewayClassName)
 		k := resource.Key{Group: resource.GroupGatewayAPI, Kind: "Gateway", Namespace: gw.Namespace, Name: gw.Name}
 		if b.ourClasses[cls] && !b.classes[cls] {
 			b.warn(k, "GatewayClass "+cls+" is not accepted (see its status); nothing is compiled for this Gateway")
-			continue
 		}
-		if present[cls] {
-			continue
-		}
-		// Without the class nobody can tell whether the Gateway is ours;
-		// a CI run that compiles nothing must not look like a success.
-		b.warn(k, "GatewayClass "+cls+" is not in the input; nothing is compiled for this Gateway (add the GatewayClass manifest)")
 	}
 	b.warnUnusableAddresses()
 	out := b.warnings

@@ -27,7 +27,9 @@ ports: [{port: 8080}]
 endpoints:
   - addresses: ["10.0.0.1", "not-an-ip"]
 `
-	set, _, err := manifest.LoadBytes("in.yaml", []byte(in), manifest.Options{})
+	// The loader refuses these addresses, as the API server does; translate
+	// still defends against them for callers that build sets themselves.
+	set, _, err := manifest.LoadBytes("in.yaml", []byte(in), manifest.Options{SkipAPIValidation: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// TestWarningMissingGatewayClass: a Gateway whose class is absent from the
-// input compiles nothing; that must be said, not silently skipped.
-func TestWarningMissingGatewayClass(t *testing.T) {
+// TestMissingGatewayClass: a Gateway whose class is absent from the input
+// compiles nothing; that is a Problem (a CI failure), not a warning.
+func TestMissingGatewayClass(t *testing.T) {
 	res := run(t, `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -16,16 +16,16 @@ spec:
   gatewayClassName: eg
   listeners: [{name: http, port: 8080, protocol: HTTP}]
 `)
-	if len(res.Warnings) != 1 {
-		t.Fatalf("warnings %v", res.Warnings)
+	if len(res.Warnings) != 0 || len(res.Problems) != 1 {
+		t.Fatalf("warnings %v, problems %v", res.Warnings, res.Problems)
 	}
-	w := res.Warnings[0].String()
-	if w != "Gateway default/gw: GatewayClass eg is not in the input; nothing is compiled for this Gateway (add the GatewayClass manifest)" {
-		t.Errorf("warning %q", w)
+	if p := res.Problems[0]; p.Condition != "" || p.Reason != ReasonNoGatewayClass ||
+		p.String() != "Gateway default/gw: GatewayClass eg is not in the input; nothing is compiled for this Gateway (add the GatewayClass manifest)" {
+		t.Errorf("problem %+v", p)
 	}
-	// Present class: no warning.
-	if res := run(t, egRepro); len(res.Warnings) != 0 {
-		t.Errorf("unexpected warnings %v", res.Warnings)
+	// Present class: nothing to say.
+	if res := run(t, egRepro); len(res.Warnings) != 0 || len(res.Problems) != 0 {
+		t.Errorf("unexpected warnings %v, problems %v", res.Warnings, res.Problems)
 	}
 }
 

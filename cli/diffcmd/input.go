@@ -70,6 +70,10 @@ type LoadOptions struct {
 	OIDCDiscovery func(issuer string) (*translate.OIDCProviderConfig, error)
 	Timeout       time.Duration
 	Stdin         io.Reader
+	// MaxInputBytes bounds what is read (0: manifest.DefaultMaxInputBytes).
+	MaxInputBytes int64
+	// AdminPort is the admin port of the bootstraps (translate.Options).
+	AdminPort uint32
 	// Warn receives non-fatal notes (unknown types in a dump...).
 	Warn func(format string, args ...any)
 }
@@ -90,14 +94,14 @@ func Load(ctx context.Context, arg string, o LoadOptions) (*Input, error) {
 		if o.Stdin == nil {
 			return nil, errors.New("-: no standard input")
 		}
-		data, err := io.ReadAll(o.Stdin)
+		data, err := manifest.ReadAll(o.Stdin, manifest.StdinName, o.MaxInputBytes)
 		if err != nil {
-			return nil, fmt.Errorf("reading standard input: %w", err)
+			return nil, err
 		}
 		if in, err := loadSaved(arg, data); in != nil || err != nil {
 			return in, err
 		}
-		set, warns, err := manifest.LoadBytes(manifest.StdinName, data, manifest.Options{Namespace: o.Namespace})
+		set, warns, err := manifest.LoadBytes(manifest.StdinName, data, manifest.Options{Namespace: o.Namespace, MaxInputBytes: o.MaxInputBytes})
 		return compile(arg, set, warns, err, o)
 	}
 	fi, err := os.Stat(arg)
@@ -105,18 +109,18 @@ func Load(ctx context.Context, arg string, o LoadOptions) (*Input, error) {
 		return nil, fmt.Errorf("%s: %w (want a manifest file or directory, a saved config dump, - for stdin, or admin://HOST:PORT)", arg, cleanErr(err))
 	}
 	if !fi.IsDir() {
-		data, err := os.ReadFile(arg)
+		data, err := manifest.ReadFile(arg, o.MaxInputBytes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", arg, cleanErr(err))
+			return nil, err
 		}
 		if in, err := loadSaved(arg, data); in != nil || err != nil {
 			return in, err
 		}
 		// Decode what was read: the file may be a pipe (<(git show ...)).
-		set, warns, err := manifest.LoadBytes(arg, data, manifest.Options{Namespace: o.Namespace})
+		set, warns, err := manifest.LoadBytes(arg, data, manifest.Options{Namespace: o.Namespace, MaxInputBytes: o.MaxInputBytes})
 		return compile(arg, set, warns, err, o)
 	}
-	set, warns, err := manifest.Load([]string{arg}, manifest.Options{Namespace: o.Namespace})
+	set, warns, err := manifest.Load([]string{arg}, manifest.Options{Namespace: o.Namespace, MaxInputBytes: o.MaxInputBytes})
 	return compile(arg, set, warns, err, o)
 }
 
@@ -131,7 +135,7 @@ func cleanErr(err error) error {
 // CompileManifests loads manifests (files, directories, "-") and compiles
 // them, keyed by gateway "ns/name". The label names the input in messages.
 func CompileManifests(label string, paths []string, o LoadOptions) (*Input, error) {
-	set, warns, err := manifest.Load(paths, manifest.Options{Namespace: o.Namespace, Stdin: o.Stdin})
+	set, warns, err := manifest.Load(paths, manifest.Options{Namespace: o.Namespace, Stdin: o.Stdin, MaxInputBytes: o.MaxInputBytes})
 	return compile(label, set, warns, err, o)
 }
 
@@ -148,6 +152,7 @@ func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr er
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
 		OIDCDiscovery:       o.OIDCDiscovery,
 		WasmImages:          &wasmimage.Resolver{},
+		AdminPort:           o.AdminPort,
 	})
 	if err != nil {
 		return nil, err

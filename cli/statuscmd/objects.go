@@ -2,6 +2,7 @@ package statuscmd
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/egctl/egctl/resource"
+	"github.com/egctl/egctl/translate"
 )
 
 // Condition types shown in their own columns.
@@ -271,4 +273,73 @@ func sorted[T named](list []T) []T {
 		return out[i].GetName() < out[j].GetName()
 	})
 	return out
+}
+
+// withUnserved adds a row for each problem no status carries (a Gateway
+// whose class is missing or another controller's, a parentRef to nothing;
+// see translate's unserved.go), so that status fails where translate does.
+// A route's NoStatus row for a parent that does not exist is replaced by
+// the problem's row.
+func withUnserved(rows []ObjectStatus, problems []translate.Problem) []ObjectStatus {
+	var extra []ObjectStatus
+	gone := map[string]bool{} // "Kind ns/name|parent" of replaced NoStatus rows
+	for _, p := range problems {
+		if p.Condition != "" {
+			continue
+		}
+		parent := strings.TrimPrefix(p.Parent, "Gateway ")
+		extra = append(extra, ObjectStatus{
+			Kind: p.Key.Kind, Namespace: p.Key.Namespace, Name: p.Key.Name, Parent: parent,
+			Reason: p.Reason, Message: p.Message, OK: false, Origin: p.Origin.String(),
+		})
+		if parent != "" {
+			gone[p.Key.Kind+" "+p.Key.Namespace+"/"+p.Key.Name+"|"+parent] = true
+		}
+	}
+	if len(extra) == 0 {
+		return rows
+	}
+	out := make([]ObjectStatus, 0, len(rows)+len(extra))
+	for _, r := range rows {
+		if r.Reason == "NoStatus" {
+			p := r.Parent
+			if i := strings.Index(p, " ("); i >= 0 {
+				p = p[:i] // section and port
+			}
+			if gone[r.Kind+" "+r.ref()+"|"+p] {
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	for _, e := range extra {
+		out = slices.Insert(out, insertAt(out, e), e)
+	}
+	return out
+}
+
+// kindOrder is the order of Objects' rows.
+var kindOrder = []string{"GatewayClass", "Gateway", "ListenerSet", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "Backend"}
+
+func kindRank(kind string) int {
+	if kind == "Listener" {
+		kind = "Gateway"
+	}
+	if i := slices.Index(kindOrder, kind); i >= 0 {
+		return i
+	}
+	return len(kindOrder)
+}
+
+// insertAt places a row after the rows of its object, or else after the
+// rows of its kind and of the kinds before it, by namespace and name.
+func insertAt(rows []ObjectStatus, e ObjectStatus) int {
+	at := 0
+	for i, r := range rows {
+		rk, ek := kindRank(r.Kind), kindRank(e.Kind)
+		if rk < ek || rk == ek && (r.Kind == e.Kind && r.ref() <= e.ref() || r.Kind != e.Kind && r.ref() < e.ref()) {
+			at = i + 1
+		}
+	}
+	return at
 }

@@ -7,7 +7,9 @@ package statuscmd
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/egctl/egctl/admin"
 	"github.com/egctl/egctl/cli"
 	"github.com/egctl/egctl/cli/diffcmd"
+	"github.com/egctl/egctl/manifest"
 	"github.com/egctl/egctl/translate"
 )
 
@@ -41,6 +44,11 @@ type Options struct {
 	OIDC                cli.OIDCDiscovery
 	Gateway             string
 	Timeout             time.Duration
+	MaxInputSize        cli.ByteSize
+	AllowEmpty          bool
+	AdminAddress        string
+
+	adminPort uint32
 }
 
 // Report is the whole answer, as -o json|yaml prints it.
@@ -55,7 +63,7 @@ func NewCmd(ios *cli.IOStreams) *cobra.Command {
 }
 
 func newCmd(ios *cli.IOStreams, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: ios}
+	o := &Options{IO: ios, MaxInputSize: manifest.DefaultMaxInputBytes}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the status of Gateway API objects and of running Envoys",
@@ -79,9 +87,10 @@ directly when there is one of each): in sync, or the resources that
 drifted (as 'egctl x diff' shows them).
 
 Exit status: 0 when everything is fine; 1 when an object is not accepted
-or has unresolved references, or a proxy is unreachable, not LIVE, has
-rejected an update, has an unhealthy host or has drifted; 2 for usage
-errors and invalid manifests.`,
+or has unresolved references, or compiles to nothing (as 'egctl x
+translate' says), or a proxy is unreachable, not LIVE, has rejected an
+update, has an unhealthy host or has drifted; 2 for usage errors and
+invalid manifests.`,
 		Example: `  # Which objects are not accepted, and why?
   egctl x status -f manifests/
 
@@ -109,6 +118,9 @@ errors and invalid manifests.`,
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "compare secret material as is when checking drift")
 	f.StringVar(&o.Gateway, "gateway", "", "check drift against this Gateway (namespace/name) when the proxies' node ids do not name one")
 	f.DurationVar(&o.Timeout, "timeout", admin.DefaultTimeout, "time limit for each call to a proxy's admin API")
+	f.Var(&o.MaxInputSize, "max-input-size", "largest total manifest size to read (e.g. 256Mi, 1Gi)")
+	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "succeed when the manifests hold no objects")
+	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address of the bootstraps (as translate's flag): a listener on its port is refused")
 	return cmd
 }
 
@@ -128,6 +140,13 @@ func (o *Options) complete() error {
 	}
 	if o.Timeout <= 0 {
 		return cli.UsageErrorf("--timeout %s: want a positive duration", o.Timeout)
+	}
+	if _, port, err := net.SplitHostPort(o.AdminAddress); err != nil {
+		return cli.UsageErrorf("--admin-address %q: %v", o.AdminAddress, err)
+	} else if p, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return cli.UsageErrorf("--admin-address %q: port %q is not a number from 0 to 65535", o.AdminAddress, port)
+	} else {
+		o.adminPort = uint32(p)
 	}
 	if o.Gateway != "" && (strings.Count(o.Gateway, "/") != 1 || len(o.Files) == 0 || len(o.Admins) == 0) {
 		return cli.UsageErrorf("--gateway %q: want namespace/name, with both -f and --admin", o.Gateway)
@@ -153,6 +172,8 @@ func run(ctx context.Context, o *Options) error {
 		Timeout:             o.Timeout,
 		OIDCDiscovery:       discover,
 		Stdin:               o.IO.In,
+		MaxInputBytes:       int64(o.MaxInputSize),
+		AdminPort:           o.adminPort,
 		Warn:                warn,
 	}
 	rep := &Report{}
@@ -162,8 +183,14 @@ func run(ctx context.Context, o *Options) error {
 		if err != nil {
 			return cli.UsageError(err)
 		}
+		if in.Status == nil || len(in.Status.Origins) == 0 {
+			if !o.AllowEmpty {
+				fmt.Fprintln(o.IO.ErrOut, cli.EmptyInputMessage)
+				return &cli.ExitError{Code: cli.ExitProblems}
+			}
+		}
 		manifests = in
-		rep.Objects = Objects(in.Status)
+		rep.Objects = withUnserved(Objects(in.Status), in.Problems)
 	}
 	rep.Proxies = liveAll(ctx, o, lo, manifests)
 

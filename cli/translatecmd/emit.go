@@ -356,15 +356,14 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 			}
 			continue
 		}
-		if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
+		name, err := bootstrapFileName(r.Name, o.Output) // outdir.go
+		if err != nil {
 			return err
 		}
-		// "_" cannot occur in Kubernetes names, so the file name is unambiguous.
-		name := strings.Replace(r.Name, "/", "_", 1) + "." + o.Output
+		if err := writeOutputFile(o.OutputDir, name, b); err != nil {
+			return err
+		}
 		path := filepath.Join(o.OutputDir, name)
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return err
-		}
 		fmt.Fprintf(o.IO.ErrOut, "wrote %s (Gateway %s)\n", path, r.Name)
 	}
 	return nil

@@ -59,9 +59,11 @@ type Options struct {
 	OIDC                cli.OIDCDiscovery
 	// XDSServer, with --to bootstrap, prints bootstraps that fetch their
 	// configuration from `egctl x serve` there instead of static ones.
-	XDSServer   string
-	XDSDelta    bool
-	XDSCertsDir string
+	XDSServer    string
+	XDSDelta     bool
+	XDSCertsDir  string
+	MaxInputSize cli.ByteSize
+	AllowEmpty   bool
 
 	// Accepted for compatibility with Envoy Gateway's egctl.
 	DNSDomain           string
@@ -79,7 +81,7 @@ func NewCmd(ios *cli.IOStreams) *cobra.Command {
 }
 
 func newCmd(ios *cli.IOStreams, runF func(*Options) error) *cobra.Command {
-	o := &Options{IO: ios}
+	o := &Options{IO: ios, MaxInputSize: manifest.DefaultMaxInputBytes}
 	cmd := &cobra.Command{
 		Use:   "translate",
 		Short: "Translate Gateway API manifests into Envoy configuration",
@@ -97,9 +99,15 @@ compile to, without a cluster:
 Gateway listener ports below 1024 are bound at port+10000, as Envoy Gateway
 does, so Envoy runs without privileges; --keep-privileged-ports keeps them.
 
+Every object is first validated as the Kubernetes API server would
+(the CRDs' schemas and CEL rules, names, namespaces, labels); what a cluster
+would refuse stops the command.
+
 Exit status: 0 when every object is accepted and its references resolve;
-1 when output was produced but some object is not (one line per problem on
-stderr); 2 for usage errors and invalid manifests.`,
+1 when some object is not, or compiles to nothing (a Gateway whose
+GatewayClass is missing or another controller's, a route whose parent is
+not in the input, a listener on the admin port, no objects at all), with
+one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 		Example: `  # Compile a directory of manifests into a bootstrap and run it
   egctl x translate -f manifests/ --to bootstrap > envoy.yaml
   envoy -c envoy.yaml
@@ -144,6 +152,8 @@ stderr); 2 for usage errors and invalid manifests.`,
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print private keys in --to xds and --to ir output (bootstraps always carry them)")
 	addRateLimitFlags(f, o) // ratelimit.go
 	o.OIDC.AddFlags(f)
+	f.Var(&o.MaxInputSize, "max-input-size", "largest total input size to read (e.g. 256Mi, 1Gi)")
+	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "succeed when the input holds no objects (by default that fails: an empty kustomize build is rarely intended)")
 	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "cluster DNS domain of the default --ratelimit-service, as in Envoy Gateway's egctl")
 	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "accepted for compatibility with Envoy Gateway's egctl; egctl reports missing objects in status instead")
 	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -234,13 +244,18 @@ func run(o *Options) error {
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(batchGCPercent))
 	}
-	set, warnings, err := manifest.Load(o.Files, manifest.Options{Namespace: o.Namespace, Stdin: o.IO.In})
+	set, warnings, err := manifest.Load(o.Files, manifest.Options{Namespace: o.Namespace, Stdin: o.IO.In, MaxInputBytes: int64(o.MaxInputSize)})
 	for _, w := range warnings {
 		fmt.Fprintf(o.IO.ErrOut, "warning: %s\n", w)
 	}
 	if err != nil {
 		return cli.UsageError(err)
 	}
+	if len(set.Origins) == 0 && !o.AllowEmpty {
+		fmt.Fprintln(o.IO.ErrOut, cli.EmptyInputMessage)
+		return &cli.ExitError{Code: cli.ExitProblems}
+	}
+	_, adminPort, _ := splitHostPort(o.AdminAddress)
 	discover, err := o.OIDC.Resolver()
 	if err != nil {
 		return cli.UsageError(err)
@@ -249,6 +264,7 @@ func run(o *Options) error {
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
 		OIDCDiscovery:       discover,
+		AdminPort:           adminPort,
 		// Statuses are only printed for --to gateway-api; copying every
 		// object for them costs memory on large inputs.
 		SkipStatus:       !slices.Contains(o.To, toGatewayAPI),
@@ -278,6 +294,10 @@ func run(o *Options) error {
 		}
 	}
 	if err := o.emit(set, res); err != nil {
+		if cli.Code(err) == cli.ExitProblems {
+			// Nothing to emit (no Gateway of ours): the problems say why.
+			_ = reportProblems(o.IO, res.Problems)
+		}
 		return err
 	}
 	// Warnings never change the exit code; they say what no status does.

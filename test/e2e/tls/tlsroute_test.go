@@ -68,6 +68,7 @@ kind: TLSRoute
 metadata: {name: db, namespace: default}
 spec:
   parentRefs: [{name: gw}]
+  hostnames: [db.example.com]
   rules: [{backendRefs: [{name: db, port: 8080}]}]
 `, map[string]any{"Port": port})
 
