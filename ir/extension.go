@@ -82,7 +82,7 @@ type Wasm struct {
 	PluginName string
 	RootID     string `json:",omitempty"`
 	// Config is the JSON handed to the plugin as a string; "" for none.
-	Config   string `json:",omitempty"`
+	Config   string `json:",omitempty" ir:"text"`
 	FailOpen bool   `json:",omitempty"`
 	// HostEnvKeys are environment variables of the Envoy process the VM
 	// sees.
@@ -118,17 +118,17 @@ type RemoteSource struct {
 	// TLS: https. CACertificate (PEM) is the trust anchor; nil means the
 	// system's trust store.
 	TLS           bool   `json:",omitempty"`
-	CACertificate string `json:",omitempty"`
+	CACertificate string `json:",omitempty" ir:"text"`
 }
 
 // Lua is one Lua filter.
 type Lua struct {
 	// Name is Envoy Gateway's: "envoyextensionpolicy/ns/name/lua/I".
 	Name string
-	Code string
+	Code string `ir:"text"`
 	// FilterContext is a JSON object the script reads with
 	// request_handle:filterContext(); "" for none.
-	FilterContext string `json:",omitempty"`
+	FilterContext string `json:",omitempty" ir:"text"`
 }
 
 // DynamicModule is one dynamic module HTTP filter (a shared library the
@@ -141,7 +141,7 @@ type DynamicModule struct {
 	// FilterName selects an implementation inside the module.
 	FilterName string `json:",omitempty"`
 	// Config is the JSON handed to the module as a string; "" for none.
-	Config         string `json:",omitempty"`
+	Config         string `json:",omitempty" ir:"text"`
 	TerminalFilter bool   `json:",omitempty"`
 	DoNotClose     bool   `json:",omitempty"`
 	LoadGlobally   bool   `json:",omitempty"`

@@ -35,7 +35,7 @@ type JWTProvider struct {
 	// LocalJWKS is a JSON Web Key Set. Public keys are no secret, but a
 	// set may hold symmetric ("k") or private members: printed output
 	// redacts those (RedactJWKS).
-	LocalJWKS string `json:",omitempty"`
+	LocalJWKS string `json:",omitempty" ir:"text"`
 	// ClaimToHeaders copy verified claims into request headers.
 	ClaimToHeaders []ClaimToHeader `json:",omitempty"`
 	// RecomputeRoute makes Envoy pick the route again after the claims

@@ -158,7 +158,7 @@ kind: EnvoyExtensionPolicy
 metadata: {name: p, namespace: default}
 spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: guarded}]
-  lua: [{type: ValueRef, valueRef: {kind: ConfigMap, name: scripts}}]
+  lua: [{type: ValueRef, valueRef: {group: "", kind: ConfigMap, name: scripts}}]
 `
 	for i := 0; i < 5; i++ { // the same key every time
 		res := runEEP(t, docs)

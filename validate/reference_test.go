@@ -223,7 +223,8 @@ func TestAgreesWithReference(t *testing.T) {
 			}
 			want := referencePaths(t, r, js)
 			got := ourPaths(s, o.group, o.version, o.kind, js)
-			if len(want) > 0 && want[0] == "<nil>" && len(got) > 0 {
+			got, dropped := dropInt32Only(s, o, js, want, got)
+			if len(want) > 0 && want[0] == "<nil>" && (len(got) > 0 || dropped) {
 				// kube-openapi also reports a number out of its type's
 				// range without a path; validate reports it at the field.
 				want = want[1:]
@@ -404,4 +405,33 @@ func TestAgreesWithReferenceOnEnvoyGatewayInputs(t *testing.T) {
 	}
 	hits, misses := s.Stats()
 	t.Logf("%d objects of %d files, %d refused by the CRDs; CEL cache %d hits, %d misses", checked, len(files), refused, hits, misses)
+}
+
+// dropInt32Only removes from got the fields validate refuses only for
+// holding an integer wider than their 32-bit type when the reference does
+// not list them: the API server's schema check lets such a value through
+// and decoding into the typed object refuses it, so both refuse the object.
+func dropInt32Only(s *Session, o corpusObject, js []byte, want, got []string) ([]string, bool) {
+	wide := map[string]bool{}
+	for _, e := range s.Validate(Object{Group: o.group, Version: o.version, Kind: o.kind, JSON: js}) {
+		if strings.Contains(e.Message, "must be a 32-bit integer") {
+			wide[e.Path] = true
+		}
+	}
+	if len(wide) == 0 {
+		return got, false
+	}
+	listed := map[string]bool{}
+	for _, w := range want {
+		listed[w] = true
+	}
+	out, dropped := got[:0], false
+	for _, g := range got {
+		if wide[g] && !listed[g] {
+			dropped = true
+			continue
+		}
+		out = append(out, g)
+	}
+	return out, dropped
 }

@@ -51,7 +51,7 @@ spec:
         h:remove("x-drop-me")
       end
   - type: ValueRef
-    valueRef: {kind: ConfigMap, name: body-rewrite}
+    valueRef: {group: "", kind: ConfigMap, name: body-rewrite}
     filterContext: {prefix: "lua:"}
 `, map[string]any{"App": StartEchoBasic(t, "app").Port})
 
