@@ -98,8 +98,11 @@ func (p *Proxy) Validate() error {
 	if err := p.validatePatches(); err != nil { // patch.go
 		errs = append(errs, err)
 	}
-	errs = append(errs, p.validateSecurity()) // security.go
-	errs = append(errs, p.validateText()...)  // text.go
+	errs = append(errs, p.validateSecurity())          // security.go
+	errs = append(errs, p.validateText()...)           // text.go
+	if err := p.validateSharedClusters(); err != nil { // traffic_validate.go
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -145,6 +148,9 @@ func (r *HTTPRoute) validate() error {
 			return err
 		}
 	}
+	if err := r.Traffic.validate(); err != nil { // traffic_validate.go
+		return err
+	}
 	for _, m := range r.Mirrors {
 		if m.Destination == nil {
 			return errors.New("mirror without destination")
@@ -183,6 +189,9 @@ func (d *RouteDestination) validate() error {
 		default:
 			return fmt.Errorf("backend %s: unknown address type %q", b.Name, b.AddressType)
 		}
+	}
+	if err := d.Cluster.validate(); err != nil { // traffic_validate.go
+		return fmt.Errorf("destination %s: %w", d.Name, err)
 	}
 	if total == 0 {
 		return fmt.Errorf("destination %s: total weight 0 (translate must answer with a direct response instead)", d.Name)

@@ -81,7 +81,13 @@ func (a *ancestorState) set(typ string, ok bool, reason, msg string) {
 		c.Status, c.Reason, c.Message = st, reason, msg
 		return
 	}
-	a.conds = append(a.conds, metav1.Condition{Type: typ, Status: st, Reason: reason, Message: msg})
+	c := metav1.Condition{Type: typ, Status: st, Reason: reason, Message: msg}
+	if typ == "Accepted" {
+		// Accepted leads, whatever was written before it (warnings).
+		a.conds = append([]metav1.Condition{c}, a.conds...)
+		return
+	}
+	a.conds = append(a.conds, c)
 }
 
 func (a *ancestorState) accepted() bool {
