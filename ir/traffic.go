@@ -158,3 +158,43 @@ type AdmissionControl struct {
 	SuccessHTTPStatuses []uint32 `json:",omitempty"`
 	SuccessGRPCStatuses []uint32 `json:",omitempty"`
 }
+
+// GetLoadBalancer is nil-safe: xds asks every destination.
+func (c *ClusterSettings) GetLoadBalancer() *LoadBalancer {
+	if c == nil {
+		return nil
+	}
+	return c.LoadBalancer
+}
+
+// GetConsistentHash is nil-safe.
+func (l *LoadBalancer) GetConsistentHash() *ConsistentHash {
+	if l == nil {
+		return nil
+	}
+	return l.ConsistentHash
+}
+
+// GetTableSize is nil-safe.
+func (h *ConsistentHash) GetTableSize() uint64 {
+	if h == nil {
+		return 0
+	}
+	return h.TableSize
+}
+
+// GetHealthCheck is nil-safe.
+func (c *ClusterSettings) GetHealthCheck() *HealthCheck {
+	if c == nil {
+		return nil
+	}
+	return c.HealthCheck
+}
+
+// GetCircuitBreaker is nil-safe.
+func (c *ClusterSettings) GetCircuitBreaker() *CircuitBreaker {
+	if c == nil {
+		return nil
+	}
+	return c.CircuitBreaker
+}

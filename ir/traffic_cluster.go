@@ -62,8 +62,17 @@ type BackendUtilization struct {
 	MetricNames             []string `json:",omitempty"`
 	// KeepResponseHeaders keeps the ORCA headers on the way to the client.
 	KeepResponseHeaders bool `json:",omitempty"`
-	// OutOfBand, when set, pulls reports over a gRPC stream every period.
-	OutOfBand *time.Duration `json:",omitempty"`
+	// OutOfBand, when set, pulls reports over a gRPC stream instead.
+	OutOfBand *OutOfBandReports `json:",omitempty"`
+}
+
+// OutOfBandReports pulls ORCA reports from each endpoint's OpenRcaService.
+type OutOfBandReports struct {
+	// Period, 0 for Envoy's 10s.
+	Period time.Duration `json:",omitempty"`
+	// Port and Authority override the endpoint's for the report stream.
+	Port      uint32 `json:",omitempty"`
+	Authority string `json:",omitempty"`
 }
 
 // HealthCheck is active and passive health checking of a cluster's

@@ -334,18 +334,27 @@ func backendUtilization(in *egv1a1.BackendUtilization) (*ir.BackendUtilization, 
 	}
 	bu.KeepResponseHeaders = in.KeepResponseHeaders != nil && *in.KeepResponseHeaders
 	if oob := in.OutOfBand; oob != nil {
-		if oob.Port != nil || oob.Authority != nil {
-			return nil, fmt.Errorf("%s.outOfBand: egctl does not translate port or authority overrides (Envoy 1.40's weighted round robin has no such settings)", f)
-		}
-		period := time.Duration(0)
+		out := &ir.OutOfBandReports{}
 		if oob.ReportingPeriod != nil {
 			d, err := positiveDuration(f+".outOfBand.reportingPeriod", *oob.ReportingPeriod)
 			if err != nil {
 				return nil, err
 			}
-			period = d
+			out.Period = d
 		}
-		bu.OutOfBand = &period
+		if oob.Port != nil {
+			if *oob.Port < 1 || *oob.Port > 65535 {
+				return nil, fmt.Errorf("%s.outOfBand.port: %d is out of range", f, *oob.Port)
+			}
+			out.Port = uint32(*oob.Port)
+		}
+		if oob.Authority != nil {
+			if *oob.Authority == "" || strings.ContainsAny(*oob.Authority, "\x00\r\n") {
+				return nil, fmt.Errorf("%s.outOfBand.authority: %q is not a valid authority", f, *oob.Authority)
+			}
+			out.Authority = *oob.Authority
+		}
+		bu.OutOfBand = out
 	}
 	return bu, nil
 }
