@@ -104,6 +104,9 @@ func (t *btpTranslator) http(e effective, at *attachPoint, r *ir.HTTPRoute) erro
 		return nil
 	}
 	cs := en.cluster
+	if err := grpcHealthCheckable(cs, r.Destination); err != nil {
+		return err
+	}
 	if needsRouteHost(cs) {
 		cs = t.hostVariant(en, at.gateway, r.Destination.Name, routeHost(r.Name))
 	}
@@ -126,6 +129,9 @@ func (t *btpTranslator) tcp(e effective, at *attachPoint, r *ir.TCPRoute) error 
 	r.Traffic = en.l4Traffic
 	if r.Destination == nil || (en.tcpCluster == nil && en.routing == nil) {
 		return nil
+	}
+	if err := grpcHealthCheckable(en.tcpCluster, r.Destination); err != nil {
+		return err
 	}
 	d, err := t.destination(r.Destination, en.tcpCluster, en.routing)
 	if err != nil {
@@ -361,6 +367,20 @@ func l4Spec(spec *egv1a1.BackendTrafficPolicySpec, udp bool) (*egv1a1.BackendTra
 		out.CircuitBreaker = &egv1a1.CircuitBreaker{MaxConnections: cb.MaxConnections, PerEndpoint: cb.PerEndpoint}
 	}
 	return out, na
+}
+
+// grpcHealthCheckable: gRPC health checks speak HTTP/2, which Envoy only
+// allows on a cluster that does (a GRPCRoute's, or an h2c backend's).
+func grpcHealthCheckable(cs *ir.ClusterSettings, d *ir.RouteDestination) error {
+	if cs == nil || cs.HealthCheck == nil || cs.HealthCheck.Active == nil || cs.HealthCheck.Active.Type != ir.HealthCheckGRPC {
+		return nil
+	}
+	for _, be := range d.Backends {
+		if be.Protocol != ir.ProtocolHTTP2 {
+			return fmt.Errorf("spec.healthCheck.active.type GRPC needs backends that speak HTTP/2, and %s's backend %s does not (use a GRPCRoute, or a Service port with appProtocol kubernetes.io/h2c)", d.Name, be.Name)
+		}
+	}
+	return nil
 }
 
 // gatewayAPIRequestTimeout reports whether the route's own Gateway API

@@ -99,7 +99,7 @@ func patchCustomResponse(b *builder, r *ir.HTTPRoute, out *routev3.Route) error 
 	}
 	names := b.customResponseNames()
 	if names.enable == nil {
-		a, err := toAny(&routev3.FilterConfig{})
+		a, err := toAny(&routev3.FilterConfig{Config: &anypb.Any{}})
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,9 @@ func overridePredicate(input proto.Message, name string, m *xdsmatcherv3.StringM
 }
 
 func regexStringMatcher(re string) *xdsmatcherv3.StringMatcher {
-	return &xdsmatcherv3.StringMatcher{MatchPattern: &xdsmatcherv3.StringMatcher_SafeRegex{SafeRegex: &xdsmatcherv3.RegexMatcher{Regex: re}}}
+	return &xdsmatcherv3.StringMatcher{MatchPattern: &xdsmatcherv3.StringMatcher_SafeRegex{SafeRegex: &xdsmatcherv3.RegexMatcher{
+		Regex: re, EngineType: &xdsmatcherv3.RegexMatcher_GoogleRe2{GoogleRe2: &xdsmatcherv3.RegexMatcher_GoogleRE2{}},
+	}}}
 }
 
 func headerStringMatcher(h ir.ResponseHeaderMatch) *xdsmatcherv3.StringMatcher {
