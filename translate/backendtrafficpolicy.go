@@ -428,6 +428,18 @@ const maxWarnings = 5
 // routes ask for different settings, then writes the Warning conditions.
 func (t *btpTranslator) finish(cfg *ir.Config) {
 	t.splitClusters(cfg) // backendtrafficpolicy_split.go
+	// A policy that covers no route (every one has a closer policy) is
+	// still checked: an invalid spec is reported where it was written, as
+	// Envoy Gateway does. One merged onto a parent is only complete
+	// merged, and was checked so wherever it applies.
+	for _, p := range t.ix.policies {
+		if p.mergeType != nil || len(p.st.scopes) == 0 {
+			continue
+		}
+		if en := t.entry(effective{policy: p}); en.err != nil {
+			p.fail(nil, failMessage(en.err))
+		}
+	}
 	for _, p := range t.ix.policies {
 		deprecated := deprecatedFields(p.spec.(*egv1a1.BackendTrafficPolicySpec), p.refs.TargetRef != nil)
 		for _, cs := range p.st.scopes {
