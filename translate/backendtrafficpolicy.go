@@ -38,7 +38,10 @@ type btpEntry struct {
 	// tcpNA and udpNA are the fields the policy sets that TCP/TLS and UDP
 	// routes cannot honour.
 	tcpNA, udpNA []string
+	l4Done       bool
 	routing      *egv1a1.RoutingType
+	// dests are the names of the destinations the policy gave settings.
+	dests map[string]bool
 	// hostVariants are cluster settings whose HTTP health check takes its
 	// Host header from the route (no hostname in the policy), by host.
 	hostVariants map[string]*ir.ClusterSettings
@@ -72,6 +75,7 @@ type btpTranslator struct {
 	// written once in finish (a policy has one Warning condition per
 	// ancestor).
 	warnings map[*policy]map[scope]*warnSet
+	intern   interner
 }
 
 type warnSet struct {
@@ -110,7 +114,7 @@ func (t *btpTranslator) http(e effective, at *attachPoint, r *ir.HTTPRoute) erro
 	if needsRouteHost(cs) {
 		cs = t.hostVariant(en, at.gateway, r.Destination.Name, routeHost(r.Name))
 	}
-	d, err := t.destination(r.Destination, cs, en.routing)
+	d, err := t.destination(en, r.Destination, cs)
 	if err != nil {
 		return err
 	}
@@ -119,7 +123,7 @@ func (t *btpTranslator) http(e effective, at *attachPoint, r *ir.HTTPRoute) erro
 }
 
 func (t *btpTranslator) tcp(e effective, at *attachPoint, r *ir.TCPRoute) error {
-	en := t.entry(e)
+	en := t.l4Entry(e)
 	if en.err != nil {
 		return en.err
 	}
@@ -133,7 +137,7 @@ func (t *btpTranslator) tcp(e effective, at *attachPoint, r *ir.TCPRoute) error 
 	if err := grpcHealthCheckable(en.tcpCluster, r.Destination); err != nil {
 		return err
 	}
-	d, err := t.destination(r.Destination, en.tcpCluster, en.routing)
+	d, err := t.destination(en, r.Destination, en.tcpCluster)
 	if err != nil {
 		return err
 	}
@@ -142,7 +146,7 @@ func (t *btpTranslator) tcp(e effective, at *attachPoint, r *ir.TCPRoute) error 
 }
 
 func (t *btpTranslator) udp(e effective, at *attachPoint, r *ir.UDPRoute) error {
-	en := t.entry(e)
+	en := t.l4Entry(e)
 	if en.err != nil {
 		return en.err
 	}
@@ -153,7 +157,7 @@ func (t *btpTranslator) udp(e effective, at *attachPoint, r *ir.UDPRoute) error 
 	if r.Destination == nil || (en.udpCluster == nil && en.routing == nil) {
 		return nil
 	}
-	d, err := t.destination(r.Destination, en.udpCluster, en.routing)
+	d, err := t.destination(en, r.Destination, en.udpCluster)
 	if err != nil {
 		return err
 	}
@@ -246,10 +250,8 @@ func (t *btpTranslator) translate(en *btpEntry) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	en.traffic, en.cluster = ts, cs
-	if err := t.l4(en, name); err != nil {
-		return err
-	}
+	t.internTraffic(ts) // backendtrafficpolicy_intern.go
+	en.traffic, en.cluster = ts, intern(&t.intern, "cluster", cs)
 	return nil
 }
 
@@ -269,23 +271,32 @@ func checkTargets(p *policy, spec *egv1a1.BackendTrafficPolicySpec) error {
 	return nil
 }
 
-// l4 derives what TCP/TLS and UDP routes take from the policy.
-func (t *btpTranslator) l4(en *btpEntry, name string) error {
-	spec := en.spec
-	var err error
-	tcpSpec, tcpNA := l4Spec(spec, false)
-	udpSpec, udpNA := l4Spec(spec, true)
+// l4Entry is entry with what TCP/TLS and UDP routes take from the policy,
+// derived the first time an L4 route asks.
+func (t *btpTranslator) l4Entry(e effective) *btpEntry {
+	en := t.entry(e)
+	if en.err != nil || en.l4Done {
+		return en
+	}
+	en.l4Done = true
+	tcpSpec, tcpNA := l4Spec(en.spec, false)
+	udpSpec, udpNA := l4Spec(en.spec, true)
 	en.tcpNA, en.udpNA = tcpNA, udpNA
+	var err error
 	if en.tcpCluster, err = clusterSettings(tcpSpec); err != nil {
-		return err
+		en.err = err
+		return en
 	}
 	if en.udpCluster, err = clusterSettings(udpSpec); err != nil {
-		return err
+		en.err = err
+		return en
 	}
+	en.tcpCluster = intern(&t.intern, "cluster", en.tcpCluster)
+	en.udpCluster = intern(&t.intern, "cluster", en.udpCluster)
 	if en.traffic != nil && en.traffic.StatName != "" {
-		en.l4Traffic = &ir.TrafficSettings{Policy: name, StatName: en.traffic.StatName}
+		en.l4Traffic = &ir.TrafficSettings{Policy: en.traffic.Policy, StatName: en.traffic.StatName}
 	}
-	return nil
+	return en
 }
 
 // l4Spec returns spec without the fields L4 routes cannot use, and the

@@ -24,8 +24,13 @@ import (
 // each further one <name>/variant/<k>, and says so in the policies' status.
 
 // destination returns orig with cluster settings cs and backends routed as
-// routing says, one shared copy per combination.
-func (t *btpTranslator) destination(orig *ir.RouteDestination, cs *ir.ClusterSettings, routing *egv1a1.RoutingType) (*ir.RouteDestination, error) {
+// en's routingType says, one shared copy per combination.
+func (t *btpTranslator) destination(en *btpEntry, orig *ir.RouteDestination, cs *ir.ClusterSettings) (*ir.RouteDestination, error) {
+	if en.dests == nil {
+		en.dests = map[string]bool{}
+	}
+	en.dests[orig.Name] = true
+	routing := en.routing
 	k := destKey{orig: orig, cluster: cs}
 	if routing != nil {
 		k.routing = *routing
@@ -114,7 +119,7 @@ func (t *btpTranslator) hostVariant(en *btpEntry, gw nsName, dest, host string) 
 		a.Host = host
 		hc.Active = &a
 		c.HealthCheck = &hc
-		cs = &c
+		cs = intern(&t.intern, "cluster", &c)
 		en.hostVariants[host] = cs
 	}
 	t.hcHosts[k] = cs
@@ -137,60 +142,39 @@ type variant struct {
 }
 
 // splitClusters names apart destinations that share a name but not their
-// settings, per proxy.
+// settings, per proxy. The common case (nothing to split) costs one map
+// entry per destination name.
 func (t *btpTranslator) splitClusters(cfg *ir.Config) {
 	for _, px := range cfg.Proxies {
 		byName := map[string][]*variant{}
 		var names []string
-		// refs are the routes' destination fields, to repoint renamed
-		// variants.
-		type ref struct {
-			get func() *ir.RouteDestination
-			set func(*ir.RouteDestination)
-		}
-		var refs []ref
+		split := false
 		// find records d, reached through listener l, under its variant.
 		find := func(d *ir.RouteDestination, l string) {
 			vs := byName[d.Name]
 			for _, v := range vs {
-				if v.d == d || (reflect.DeepEqual(v.d.Cluster, d.Cluster) && reflect.DeepEqual(v.d.Backends, d.Backends)) {
-					if v.d != d {
-						v.sets = append(v.sets, d)
-					}
+				if v.d == d {
+					v.where = appendOnce(v.where, l)
+					return
+				}
+			}
+			for _, v := range vs {
+				if reflect.DeepEqual(v.d.Cluster, d.Cluster) && reflect.DeepEqual(v.d.Backends, d.Backends) {
+					v.sets = append(v.sets, d)
 					v.where = appendOnce(v.where, l)
 					return
 				}
 			}
 			if len(vs) == 0 {
 				names = append(names, d.Name)
+			} else {
+				split = true
 			}
 			byName[d.Name] = append(vs, &variant{d: d, where: []string{l}})
 		}
-		for _, l := range px.HTTP {
-			for _, vh := range l.VirtualHosts {
-				for _, r := range vh.Routes {
-					if r.Destination != nil {
-						find(r.Destination, l.Name)
-						r := r
-						refs = append(refs, ref{func() *ir.RouteDestination { return r.Destination }, func(d *ir.RouteDestination) { r.Destination = d }})
-					}
-				}
-			}
-		}
-		for _, l := range px.TCP {
-			for _, r := range l.Routes {
-				if r.Destination != nil {
-					find(r.Destination, l.Name)
-					r := r
-					refs = append(refs, ref{func() *ir.RouteDestination { return r.Destination }, func(d *ir.RouteDestination) { r.Destination = d }})
-				}
-			}
-		}
-		for _, l := range px.UDP {
-			if r := l.Route; r != nil && r.Destination != nil {
-				find(r.Destination, l.Name)
-				refs = append(refs, ref{func() *ir.RouteDestination { return r.Destination }, func(d *ir.RouteDestination) { r.Destination = d }})
-			}
+		walkDestinations(px, func(d **ir.RouteDestination, l string) { find(*d, l) })
+		if !split {
+			continue
 		}
 		renamed := map[*ir.RouteDestination]*ir.RouteDestination{}
 		for _, name := range names {
@@ -200,30 +184,49 @@ func (t *btpTranslator) splitClusters(cfg *ir.Config) {
 			}
 			var parts []string
 			for k, v := range vs {
-				n := name
+				n, nd := name, v.d
 				if k > 0 {
 					n = fmt.Sprintf("%s/variant/%d", name, k)
-					nd := renameDestination(v.d, n)
+					nd = renameDestination(v.d, n)
 					renamed[v.d] = nd
-					for _, o := range v.sets {
-						renamed[o] = nd
-					}
-				} else {
-					for _, o := range v.sets {
-						renamed[o] = v.d
-					}
+				}
+				for _, o := range v.sets {
+					renamed[o] = nd
 				}
 				parts = append(parts, fmt.Sprintf("%s (listener %s)", n, strings.Join(v.where, ", ")))
 			}
 			t.warnSplit(name, parts)
 		}
-		if len(renamed) == 0 {
-			continue
-		}
-		for _, r := range refs {
-			if nd, ok := renamed[r.get()]; ok {
-				r.set(nd)
+		walkDestinations(px, func(d **ir.RouteDestination, _ string) {
+			if nd, ok := renamed[*d]; ok {
+				*d = nd
 			}
+		})
+	}
+}
+
+// walkDestinations calls fn with every route destination of px (a pointer
+// to the route's field) and the listener it is reached through.
+func walkDestinations(px *ir.Proxy, fn func(d **ir.RouteDestination, listener string)) {
+	for _, l := range px.HTTP {
+		for _, vh := range l.VirtualHosts {
+			for _, r := range vh.Routes {
+				if r.Destination != nil {
+					fn(&r.Destination, l.Name)
+				}
+			}
+		}
+	}
+	for _, l := range px.TCP {
+		for _, r := range l.Routes {
+			if r.Destination != nil {
+				fn(&r.Destination, l.Name)
+			}
+		}
+	}
+	for _, l := range px.UDP {
+		if r := l.Route; r != nil && r.Destination != nil {
+			fn(&r.Destination, l.Name)
 		}
 	}
 }
@@ -273,21 +276,7 @@ func (t *btpTranslator) warnSplit(name string, parts []string) {
 	}
 }
 
-// reaches reports whether a destination copy with en's settings was made
-// for the destination name.
+// reaches reports whether en gave settings to a destination of that name.
 func (t *btpTranslator) reaches(en *btpEntry, name string) bool {
-	for k, d := range t.dests {
-		if k.orig.Name != name || d == nil {
-			continue
-		}
-		if k.cluster == en.cluster || k.cluster == en.tcpCluster || k.cluster == en.udpCluster {
-			return true
-		}
-		for _, v := range en.hostVariants {
-			if k.cluster == v {
-				return true
-			}
-		}
-	}
-	return false
+	return en.dests[name]
 }

@@ -34,12 +34,14 @@ func patchCircuitBreaker(b *builder, d *ir.RouteDestination, _ []*ir.Backend, c 
 }
 
 func buildCircuitBreaker(cb *ir.CircuitBreaker) *clusterv3.CircuitBreakers {
+	// Envoy's defaults are 1024 but for retries (3): only what differs
+	// is written.
 	t := &clusterv3.CircuitBreakers_Thresholds{
 		Priority:           corev3.RoutingPriority_DEFAULT,
-		MaxConnections:     wrapperspb.UInt32(cb.MaxConnections),
-		MaxPendingRequests: wrapperspb.UInt32(cb.MaxPendingRequests),
-		MaxRequests:        wrapperspb.UInt32(cb.MaxParallelRequests),
-		MaxRetries:         wrapperspb.UInt32(cb.MaxParallelRetries),
+		MaxConnections:     unlessDefault(cb.MaxConnections, 1024),
+		MaxPendingRequests: unlessDefault(cb.MaxPendingRequests, 1024),
+		MaxRequests:        unlessDefault(cb.MaxParallelRequests, 1024),
+		MaxRetries:         unlessDefault(cb.MaxParallelRetries, 3),
 	}
 	if rb := cb.RetryBudget; rb != nil {
 		t.RetryBudget = &clusterv3.CircuitBreakers_Thresholds_RetryBudget{
@@ -52,4 +54,11 @@ func buildCircuitBreaker(cb *ir.CircuitBreaker) *clusterv3.CircuitBreakers {
 		out.PerHostThresholds = []*clusterv3.CircuitBreakers_Thresholds{{MaxConnections: wrapperspb.UInt32(cb.PerEndpointMaxConnections)}}
 	}
 	return out
+}
+
+func unlessDefault(v, def uint32) *wrapperspb.UInt32Value {
+	if v == def {
+		return nil
+	}
+	return wrapperspb.UInt32(v)
 }

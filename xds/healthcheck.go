@@ -22,26 +22,43 @@ func init() {
 	register(&feature{name: "backendtrafficpolicy.healthcheck", patchCluster: patchHealthCheck})
 }
 
+// builtHealthCheck is what one IR health check becomes, shared read-only
+// by every cluster asking for it.
+type builtHealthCheck struct {
+	common  *clusterv3.Cluster_CommonLbConfig
+	checks  []*corev3.HealthCheck
+	outlier *clusterv3.OutlierDetection
+}
+
+type healthCheckCache map[*ir.HealthCheck]*builtHealthCheck
+
 func patchHealthCheck(b *builder, d *ir.RouteDestination, _ []*ir.Backend, c *clusterv3.Cluster) error {
 	hc := d.Cluster.GetHealthCheck()
 	if hc == nil {
 		return nil
 	}
-	if t := hc.PanicThreshold; t != nil && *t != 50 {
-		c.CommonLbConfig = &clusterv3.Cluster_CommonLbConfig{HealthyPanicThreshold: &typev3.Percent{Value: float64(*t)}}
-	}
-	if a := hc.Active; a != nil {
-		h, err := activeHealthCheck(a)
-		if err != nil {
-			return err
+	cache := featureState(b, func() healthCheckCache { return healthCheckCache{} })
+	built, ok := cache[hc]
+	if !ok {
+		built = &builtHealthCheck{}
+		if t := hc.PanicThreshold; t != nil && *t != 50 {
+			built.common = &clusterv3.Cluster_CommonLbConfig{HealthyPanicThreshold: &typev3.Percent{Value: float64(*t)}}
 		}
-		c.HealthChecks = []*corev3.HealthCheck{h}
-		if a.Port > 0 {
-			probePort(b, c, a.Port)
+		if a := hc.Active; a != nil {
+			h, err := activeHealthCheck(a)
+			if err != nil {
+				return err
+			}
+			built.checks = []*corev3.HealthCheck{h}
 		}
+		if p := hc.Passive; p != nil {
+			built.outlier = outlierDetection(p)
+		}
+		cache[hc] = built
 	}
-	if p := hc.Passive; p != nil {
-		c.OutlierDetection = outlierDetection(p)
+	c.CommonLbConfig, c.HealthChecks, c.OutlierDetection = built.common, built.checks, built.outlier
+	if a := hc.Active; a != nil && a.Port > 0 {
+		probePort(b, c, a.Port)
 	}
 	return nil
 }

@@ -86,14 +86,29 @@ func patchUpstream(b *builder, d *ir.RouteDestination, backends []*ir.Backend, c
 		if len(backends) > 0 {
 			proto = backends[0].Protocol
 		}
-		opts, err := httpOptions(cs, proto)
-		if err != nil {
-			return err
+		cache := featureState(b, func() httpOptionsCache { return httpOptionsCache{} })
+		k := httpOptionsKey{cs, proto}
+		opts, ok := cache[k]
+		if !ok {
+			var err error
+			if opts, err = httpOptions(cs, proto); err != nil {
+				return err
+			}
+			cache[k] = opts
 		}
 		c.TypedExtensionProtocolOptions = map[string]*anyMsg{httpProtocolOptionsKey: opts}
 	}
 	return nil
 }
+
+// httpOptionsCache shares the protocol options of one cluster setting and
+// upstream protocol between clusters.
+type httpOptionsKey struct {
+	cs    *ir.ClusterSettings
+	proto ir.AppProtocol
+}
+
+type httpOptionsCache map[httpOptionsKey]*anyMsg
 
 // wrapProxyProtocol puts the PROXY protocol header in front of whatever the
 // cluster's transport is (plain, or the TLS socket of upstream_tls.go).
