@@ -146,6 +146,9 @@ type variant struct {
 // entry per destination name.
 func (t *btpTranslator) splitClusters(cfg *ir.Config) {
 	for _, px := range cfg.Proxies {
+		if !mayBeSplit(px) {
+			continue
+		}
 		byName := map[string][]*variant{}
 		var names []string
 		split := false
@@ -203,6 +206,25 @@ func (t *btpTranslator) splitClusters(cfg *ir.Config) {
 			}
 		})
 	}
+}
+
+// mayBeSplit is the cheap first look: does any destination name come with
+// two destinations whose settings differ? Most proxies have none, and then
+// splitClusters has nothing to record.
+func mayBeSplit(px *ir.Proxy) bool {
+	first := map[string]*ir.RouteDestination{}
+	split := false
+	walkDestinations(px, func(dp **ir.RouteDestination, _ string) {
+		d := *dp
+		f, ok := first[d.Name]
+		switch {
+		case !ok:
+			first[d.Name] = d
+		case f != d && !split:
+			split = !reflect.DeepEqual(f.Cluster, d.Cluster) || !reflect.DeepEqual(f.Backends, d.Backends)
+		}
+	})
+	return split
 }
 
 // walkDestinations calls fn with every route destination of px (a pointer
