@@ -125,7 +125,7 @@ type CustomResponse struct {
 	StatusCode  uint32 `json:",omitempty"`
 	ContentType string `json:",omitempty"`
 	// Body (an Envoy format string), "" keeps the original body.
-	Body string `json:",omitempty"`
+	Body string `json:",omitempty" ir:"text"`
 	// HasBody distinguishes an empty body from none.
 	HasBody bool     `json:",omitempty"`
 	Set     []Header `json:",omitempty"`

@@ -114,6 +114,11 @@ func clusterSettings(spec *egv1a1.BackendTrafficPolicySpec) (*ir.ClusterSettings
 				if *p.PredictivePercent < 100 {
 					add(fmt.Errorf("spec.connection.preconnect.predictivePercent: %d is below 100", *p.PredictivePercent))
 				}
+				if lb := spec.LoadBalancer; lb == nil || (lb.Type != egv1a1.RoundRobinLoadBalancerType && lb.Type != egv1a1.RandomLoadBalancerType) {
+					// Envoy's predictive preconnect only fits these two
+					// (the CRD rejects the others, and the default).
+					add(errors.New("spec.connection.preconnect.predictivePercent: needs loadBalancer.type RoundRobin or Random (the CRD rejects it otherwise)"))
+				}
 				pc.PredictivePercent = *p.PredictivePercent
 			}
 			cs.Preconnect = pc

@@ -52,7 +52,15 @@ spec:
 // policy kinds).
 func runBTP(t *testing.T, docs string) *Result {
 	t.Helper()
-	set, _, err := manifest.LoadBytes("in.yaml", []byte(docs), manifest.Options{})
+	return runBTPWith(t, docs, manifest.Options{})
+}
+
+// runBTPWith loads with opts; SkipAPIValidation lets input the CRDs refuse
+// reach the translator, whose own checks serve callers that build objects
+// themselves.
+func runBTPWith(t *testing.T, docs string, opts manifest.Options) *Result {
+	t.Helper()
+	set, _, err := manifest.LoadBytes("in.yaml", []byte(docs), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,9 +101,9 @@ spec:
 %s`, name, targets, body)
 }
 
-// httpRoutes lists the IR routes of an HTTPRoute (by object name), per
+// btpRoutes lists the IR routes of an HTTPRoute (by object name), per
 // listener.
-func httpRoutes(res *Result, name string) map[string][]*ir.HTTPRoute {
+func btpRoutes(res *Result, name string) map[string][]*ir.HTTPRoute {
 	out := map[string][]*ir.HTTPRoute{}
 	for _, p := range res.IR.Proxies {
 		for _, l := range p.HTTP {
@@ -148,7 +156,7 @@ func TestBTPSharedSettings(t *testing.T) {
 	if err := res.IR.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	routes := httpRoutes(res, "web")["default/eg/http"]
+	routes := btpRoutes(res, "web")["default/eg/http"]
 	if len(routes) != 6 { // 2 hosts × (2 matches of rule a + 1 of rule b)
 		t.Fatalf("%d IR routes, want 6", len(routes))
 	}
@@ -187,7 +195,7 @@ func TestBTPDefaults(t *testing.T) {
   circuitBreaker: {maxConnections: 7}
   faultInjection: {abort: {httpStatus: 500}, delay: {fixedDelay: 1s}}
 `))
-	r := httpRoutes(res, "web")["default/eg/http"][0]
+	r := btpRoutes(res, "web")["default/eg/http"][0]
 	rt := r.Traffic.Retry
 	if rt.NumRetries != 2 || strings.Join(rt.RetryOn, ",") != "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes" ||
 		len(rt.StatusCodes) != 1 || rt.StatusCodes[0] != 503 {
@@ -237,7 +245,7 @@ func TestBTPMerge(t *testing.T) {
   mergeType: `+tt.mt+`
   compressor: [{type: Brotli, brotli: {}}]
 `))
-			for _, r := range httpRoutes(res, "web")["default/eg/http"] {
+			for _, r := range btpRoutes(res, "web")["default/eg/http"] {
 				ts := r.Traffic
 				if r.Metadata.SectionName == "b" {
 					if ts.Policy != "backendtrafficpolicy/default/gw" {
@@ -273,7 +281,7 @@ func TestBTPClusterSplit(t *testing.T) {
 	if err := res.IR.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	by := httpRoutes(res, "web")
+	by := btpRoutes(res, "web")
 	for _, r := range by["default/eg/http"] {
 		if !strings.HasSuffix(r.Destination.Name, "/rule/0") && !strings.HasSuffix(r.Destination.Name, "/rule/1") {
 			t.Errorf("listener http keeps Envoy Gateway's name, got %s", r.Destination.Name)
@@ -301,7 +309,7 @@ func TestBTPClusterSplit(t *testing.T) {
 		btpDoc("p", "[{group: gateway.networking.k8s.io, kind: Gateway, name: eg}]", `
   loadBalancer: {type: Random}
 `))
-	for _, rs := range httpRoutes(res, "web") {
+	for _, rs := range btpRoutes(res, "web") {
 		for _, r := range rs {
 			if strings.Contains(r.Destination.Name, "variant") {
 				t.Errorf("split %s though both listeners have the same policy", r.Destination.Name)
@@ -411,7 +419,7 @@ spec:
 	res := runBTP(t, btpBase+svc+btpDoc("p", "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web, sectionName: svc}]", `
   routingType: Service
 `))
-	for _, r := range httpRoutes(res, "web")["default/eg/http"] {
+	for _, r := range btpRoutes(res, "web")["default/eg/http"] {
 		ep := r.Destination.Backends[0].Endpoints
 		want := ir.Endpoint{Host: "127.0.0.7", Port: 8080}
 		if r.Metadata.SectionName == "svc" {
@@ -445,34 +453,68 @@ spec:
 // Every field egctl cannot honour fails the routes closed and names the
 // field.
 func TestBTPRefusals(t *testing.T) {
-	for _, tt := range []struct{ body, want string }{
-		{"loadBalancer: {type: ConsistentHash, consistentHash: {type: SourceIP, tableSize: 4}}", "spec.loadBalancer.consistentHash.tableSize: 4 is not a prime"},
-		{"loadBalancer: {type: ConsistentHash}", "spec.loadBalancer: consistentHash must be set exactly when type is ConsistentHash"},
-		{"loadBalancer: {type: Random, slowStart: {window: 1s}}", "spec.loadBalancer.slowStart: only RoundRobin"},
-		{"loadBalancer: {type: RoundRobin, zoneAware: {weightedZones: [{zone: a, weight: 1}]}}", "spec.loadBalancer.zoneAware.weightedZones"},
-		{"faultInjection: {}", "spec.faultInjection: set delay, abort or both"},
-		{"faultInjection: {abort: {httpStatus: 500, grpcStatus: 3}}", "spec.faultInjection.abort: set exactly one"},
-		{"retry: {perRetry: {backOff: {baseInterval: 2s, maxInterval: 1s}}}", "maxInterval 1s is less than baseInterval 2s"},
-		{"timeout: {tcp: {connectTimeout: 0s}}", "spec.timeout.tcp.connectTimeout: must be greater than 0"},
-		{"healthCheck: {active: {type: HTTP}}", "spec.healthCheck.active: http, tcp and grpc must match type"},
-		{"healthCheck: {active: {type: HTTP, http: {path: /, requestBody: {type: Text, text: x}}}}", "requestBody needs method POST or PUT"},
-		{"responseOverride: [{match: {statusCodes: [{type: Range, range: {start: 500, end: 400}}]}, response: {statusCode: 500}}]", "end 400 must be greater than start 500"},
-		{"bandwidthLimit: {request: {limit: {value: 10, unit: Second}}}", "below Envoy's minimum of 1 KiB/s"},
-		{"telemetry: {metrics: {routeStatName: '%FOO%'}}", "unsupported operator %FOO%"},
-		{"http2: {connectionKeepalive: {interval: 5s, timeout: 10s}}", "timeout must be less than interval"},
-		{"routingType: Magic", `spec.routingType: "Magic" is not Service or Endpoint`},
+	for _, tt := range []struct {
+		body, want string
+		// crd: the CRDs refuse it too, so the loader stops it first.
+		crd bool
+	}{
+		{"loadBalancer: {type: ConsistentHash, consistentHash: {type: SourceIP, tableSize: 4}}", "spec.loadBalancer.consistentHash.tableSize: 4 is not a prime", false},
+		{"loadBalancer: {type: ConsistentHash}", "spec.loadBalancer: consistentHash must be set exactly when type is ConsistentHash", true},
+		{"loadBalancer: {type: Random, slowStart: {window: 1s}}", "spec.loadBalancer.slowStart: only RoundRobin", true},
+		{"loadBalancer: {type: RoundRobin, zoneAware: {weightedZones: [{zone: a, weight: 1}]}}", "spec.loadBalancer.zoneAware.weightedZones", false},
+		{"faultInjection: {}", "spec.faultInjection: set delay, abort or both", true},
+		{"faultInjection: {abort: {httpStatus: 500, grpcStatus: 3}}", "spec.faultInjection.abort: set exactly one", true},
+		{"retry: {perRetry: {backOff: {baseInterval: 2s, maxInterval: 1s}}}", "maxInterval 1s is less than baseInterval 2s", false},
+		{"timeout: {tcp: {connectTimeout: 0s}}", "spec.timeout.tcp.connectTimeout: must be greater than 0", false},
+		{"healthCheck: {active: {type: HTTP}}", "spec.healthCheck.active: http, tcp and grpc must match type", true},
+		{"healthCheck: {active: {type: HTTP, http: {path: /, requestBody: {type: Text, text: x}}}}", "requestBody needs method POST or PUT", true},
+		{"responseOverride: [{match: {statusCodes: [{type: Range, range: {start: 500, end: 400}}]}, response: {statusCode: 500}}]", "end 400 must be greater than start 500", true},
+		{"bandwidthLimit: {request: {limit: {value: 10, unit: Second}}}", "below Envoy's minimum of 1 KiB/s", false},
+		{"telemetry: {metrics: {routeStatName: '%FOO%'}}", "unsupported operator %FOO%", false},
+		{"http2: {connectionKeepalive: {interval: 5s, timeout: 10s}}", "timeout must be less than interval", true},
+		{"routingType: Magic", `spec.routingType: "Magic" is not Service or Endpoint`, false},
+		{"compression: [{type: Gzip}]\n  compressor: [{type: Gzip, gzip: {}}]", "either compression or compressor can be set, not both", true},
+		{"requestBuffer: {limit: 1Mi}\n  httpUpgrade: [{type: websocket}]", "spec.requestBuffer cannot be used together with spec.httpUpgrade", true},
+		{"connection: {preconnect: {predictivePercent: 200}}", "predictivePercent: needs loadBalancer.type RoundRobin or Random", true},
 	} {
 		t.Run(tt.want, func(t *testing.T) {
-			res := runBTP(t, btpBase+httpRoute("web", "[{name: eg, sectionName: http}]", "a.example.com")+
-				btpDoc("p", "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", "  "+tt.body+"\n"))
+			docs := btpBase + httpRoute("web", "[{name: eg, sectionName: http}]", "a.example.com") +
+				btpDoc("p", "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: web}]", "  "+tt.body+"\n")
+			_, _, err := manifest.LoadBytes("in.yaml", []byte(docs), manifest.Options{})
+			if tt.crd && (err == nil || !strings.Contains(err.Error(), "BackendTrafficPolicy default/p: spec")) {
+				t.Errorf("the loader accepts what the CRDs refuse (err %v)", err)
+			}
+			if !tt.crd && err != nil {
+				t.Fatalf("the loader refuses it: %v", err)
+			}
+			res := runBTPWith(t, docs, manifest.Options{SkipAPIValidation: true})
 			if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Message, tt.want) {
 				t.Fatalf("problems = %v, want one with %q", res.Problems, tt.want)
 			}
-			for _, r := range httpRoutes(res, "web")["default/eg/http"] {
+			for _, r := range btpRoutes(res, "web")["default/eg/http"] {
 				if r.DirectResponse == nil || r.DirectResponse.StatusCode != 500 {
 					t.Errorf("route %s not failed closed", r.Name)
 				}
 			}
 		})
+	}
+}
+
+// mergeType on a Gateway: the CRD refuses it (the loader first); the
+// translator refuses it too for callers that skip the loader's checks.
+func TestBTPMergeTypeOnGateway(t *testing.T) {
+	docs := btpBase + httpRoute("web", "[{name: eg, sectionName: http}]", "a.example.com") +
+		btpDoc("p", "[{group: gateway.networking.k8s.io, kind: Gateway, name: eg}]", "  mergeType: StrategicMerge\n  loadBalancer: {type: Random}\n")
+	if _, _, err := manifest.LoadBytes("in.yaml", []byte(docs), manifest.Options{}); err == nil || !strings.Contains(err.Error(), "mergeType") {
+		t.Errorf("the loader accepts mergeType on a Gateway (err %v)", err)
+	}
+	res := runBTPWith(t, docs, manifest.Options{SkipAPIValidation: true})
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Message, "spec.mergeType can only be used with xRoute targets") {
+		t.Fatalf("problems = %v", res.Problems)
+	}
+	for _, r := range btpRoutes(res, "web")["default/eg/http"] {
+		if r.DirectResponse == nil || r.DirectResponse.StatusCode != 500 {
+			t.Errorf("route %s not failed closed", r.Name)
+		}
 	}
 }

@@ -37,7 +37,7 @@ func patchHealthCheck(b *builder, d *ir.RouteDestination, _ []*ir.Backend, c *cl
 	if hc == nil {
 		return nil
 	}
-	cache := featureState(b, func() healthCheckCache { return healthCheckCache{} })
+	cache := *featureState(b, "healthCheckCache", func() *healthCheckCache { return &healthCheckCache{} })
 	built, ok := cache[hc]
 	if !ok {
 		built = &builtHealthCheck{}

@@ -86,7 +86,7 @@ func patchUpstream(b *builder, d *ir.RouteDestination, backends []*ir.Backend, c
 		if len(backends) > 0 {
 			proto = backends[0].Protocol
 		}
-		cache := featureState(b, func() httpOptionsCache { return httpOptionsCache{} })
+		cache := *featureState(b, "httpOptionsCache", func() *httpOptionsCache { return &httpOptionsCache{} })
 		k := httpOptionsKey{cs, proto}
 		opts, ok := cache[k]
 		if !ok {
