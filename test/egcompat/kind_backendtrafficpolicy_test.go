@@ -15,8 +15,9 @@ const (
 	whyBTPL4 = "EG silently ignores the fields it cannot apply to TCP/UDP routes (retry, HTTP timeouts, request circuit breakers; " +
 		"health checks and proxy protocol on UDP); egctl refuses a policy aimed at such a route and fails it closed " +
 		"(a policy inherited from the Gateway applies what it can and warns)"
-	whyBTPCRD = "a value the BackendTrafficPolicy CRD rejects (faultInjection.abort.httpStatus below 200); EG translates it, " +
-		"egctl checks the CRD rules offline and refuses the policy"
+	whyBTPCRD = "a value the BackendTrafficPolicy CRD rejects (faultInjection.abort.httpStatus below 200; preconnect.predictivePercent " +
+		"without loadBalancer.type RoundRobin or Random); EG's translator takes it, egctl's loader refuses it as the API server " +
+		"would and its translator refuses the policy"
 	whyBTPMergedAncestor = "EG reports a merged route policy's Merged condition on an extra ancestor per listener (sectionName); " +
 		"egctl reports it on the route's own parentRefs, as for any route policy"
 	whyBTPMergeFailed = "a route policy whose merge with the Gateway's fails: EG calls the Gateway policy Overridden, egctl Merged " +
@@ -38,8 +39,6 @@ const (
 		"as Kubernetes would (docs/translation.md)"
 
 	// (c) unsupported in egctl.
-	whyBTPRateLimit = "unsupported yet: spec.rateLimit (another engineer's; btp_ratelimit.go refuses it and the routes fail closed " +
-		"until rate limits land)"
 	whyWeightedZones = "unsupported: loadBalancer.zoneAware.weightedZones (endpoint zones do not reach egctl's IR yet); the policy is refused"
 	whyPreferLocal   = "unsupported: loadBalancer.zoneAware.preferLocal needs the zone the proxy runs in, which an offline compile " +
 		"does not know; the policy is refused"
@@ -63,22 +62,6 @@ var grpcEmptyMatchCases = []string{
 	"backendtrafficpolicy-with-timeout-targetrefs", "httproute-and-backendtrafficpolicy-with-timeout",
 }
 
-// rateLimitCases use spec.rateLimit, which egctl refuses until rate limits
-// land: their policies are Invalid and their routes answer 500.
-var rateLimitCases = []string{
-	"backendtrafficpolicy-strategic-merge-global-ratelimit", "backendtrafficpolicy-strategic-merge-local-ratelimit",
-	"backendtrafficpolicy-strategic-merge-only-gw-rl", "backendtrafficpolicy-strategic-merge-only-httproute-rl",
-	"backendtrafficpolicy-with-local-ratelimit", "backendtrafficpolicy-with-local-ratelimit-default-route-level-limit",
-	"backendtrafficpolicy-with-local-ratelimit-distinct-match-type", "backendtrafficpolicy-with-local-ratelimit-shadowmode",
-	"backendtrafficpolicy-with-ratelimit", "backendtrafficpolicy-with-ratelimit-per-rule-headers",
-	"backendtrafficpolicy-with-shared-ratelimit", "global-ratelimit-service-discovery",
-	"backendtrafficpolicy-with-response-override-merged-diff-namespace",
-}
-
-var rateLimitStatusCases = append([]string{
-	"backendtrafficpolicy-with-ratelimit-both-type", "backendtrafficpolicy-with-response-override-merged-invalid-valueref",
-}, rateLimitCases...)
-
 var weightedZoneCases = []string{
 	"backendtrafficpolicy-with-backend-utilization-weighted-zones",
 	"backendtrafficpolicy-with-endpointoverride-backend-utilization-weighted-zones",
@@ -100,20 +83,20 @@ var btpExpectations = join(
 	each(grpcEmptyMatchCases, "route grpcroute/", "b", whyEmptyMatch),
 	each(emptyMatchListenerSetCases, "/match/-1/", "b", whyEmptyMatch),
 	each(emptyMatchListenerSetCases, "/match/0/", "b", whyEmptyMatch),
-	each(rateLimitStatusCases, "Accepted EG=True/Accepted egctl=False/Invalid", "c", whyBTPRateLimit),
-	each(rateLimitCases, "egctl=direct 500", "c", whyBTPRateLimit),
 	each(weightedZoneCases, "Accepted EG=True/Accepted egctl=False/Invalid", "c", whyWeightedZones),
 	each(weightedZoneCases, "egctl=direct 500", "c", whyWeightedZones),
 	[]expectation{
 		{"backendtrafficpolicy-with-loadbalancer", "policy-for-gateway2 ancestor envoy-gateway/gateway-2: Accepted EG=True/Accepted egctl=False/Invalid", "c", whyPreferLocal},
 		{"backendtrafficpolicy-with-tcp-udp-listeners-apply-on-route", "", "b", whyBTPL4},
 		{"backendtrafficpolicy-status-fault-injection", "", "b", whyBTPCRD},
+		{"backendtrafficpolicy-with-preconnect", "", "b", whyBTPCRD},
 		{"backendtrafficpolicy-with-routing-type-mergetype-unset", "#http: no ancestor status in egctl", "b", whyBTPMergedAncestor},
 		{"backendtrafficpolicy-strategic-merge-section", "#listener-", "b", whyBTPMergedAncestor},
 		{"backendtrafficpolicy-with-response-override-merged-invalid-valueref", "#http: no ancestor status in egctl", "b", whyBTPMergedAncestor},
+		// EG says Invalid on that extra ancestor and Accepted on the
+		// route's parentRef; egctl says Invalid on the parentRef.
+		{"backendtrafficpolicy-with-response-override-merged-invalid-valueref", "my-app-rate-limit ancestor envoy-gateway-system/my-gateway: Accepted EG=True/Accepted egctl=False/Invalid", "b", whyBTPMergedAncestor},
 		{"backendtrafficpolicy-with-response-override-merged-diff-namespace", "#http: no ancestor status in egctl", "b", whyBTPMergedAncestor},
-		// Comparable since ConfigMaps are read (for response bodies).
-		{"httproute-dynamic-resolver", "", "c", whyDynamic},
 		{"backendtrafficpolicy-with-response-override-merged-invalid-valueref", "Overridden EG=True/Overridden egctl=absent", "b", whyBTPMergeFailed},
 		{"backendtrafficpolicy-strategic-merge", "Merged EG=True/Merged egctl=absent", "b", "follows from the HostnameConflict: the route is not served, nothing merges"},
 		{"backendtrafficpolicy-strategic-merge", "HostnameConflict", "b", "spec: an HTTPRoute and a GRPCRoute must not share a hostname on a listener (GEP-1016); EG does not enforce it (docs/translation.md)"},
@@ -131,5 +114,11 @@ var btpExpectations = join(
 		{"backendtrafficpolicy-listenerset-merge", "#ext-http-", "b", whyBTPMergedAncestor},
 		{"backendtrafficpolicy-listenerset-merge", "Overridden EG=True/Overridden egctl=absent", "b", whyStructuralOverride},
 		{"backendtrafficpolicy-listenerset-invalid", "Overridden EG=True/Overridden egctl=absent", "b", whyStructuralOverride},
+		// Other kinds' ListenerSet cases, comparable since ListenerSets
+		// are read: the attachment engine's differences, as above.
+		{"securitypolicy-listenerset-invalid", "Overridden EG=True/Overridden egctl=absent", "b", whyStructuralOverride},
+		{"securitypolicy-listenerset-merge", "Overridden EG=True/Overridden egctl=absent", "b", whyStructuralOverride},
+		{"securitypolicy-listenerset-merge", "#ext-http-", "b", whyBTPMergedAncestor},
+		{"envoyextensionpolicy-listenerset-invalid", "Overridden EG=True/Overridden egctl=absent", "b", whyStructuralOverride},
 	},
 )
