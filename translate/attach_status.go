@@ -137,15 +137,35 @@ func (p *policy) fail(s *scope, msg string) {
 
 // warn adds a Warning condition where the policy claimed s (every scope when
 // s is nil): something was accepted but is not what the user may expect.
+// Several warnings on one ancestor share the condition, as Envoy Gateway
+// writes them: messages joined by "; ", reason "Warnings" when they differ.
 func (p *policy) warn(s *scope, reason, msg string) {
 	for _, cs := range p.st.scopes {
 		if s != nil && cs.s != *s {
 			continue
 		}
 		for _, a := range cs.anc {
-			a.set("Warning", true, reason, msg)
+			a.warn(reason, msg)
 		}
 	}
+}
+
+func (a *ancestorState) warn(reason, msg string) {
+	for i := range a.conds {
+		c := &a.conds[i]
+		if c.Type != "Warning" {
+			continue
+		}
+		if strings.Contains(c.Message, msg) {
+			return
+		}
+		c.Message += "; " + msg
+		if c.Reason != reason {
+			c.Reason = "Warnings"
+		}
+		return
+	}
+	a.conds = append(a.conds, metav1.Condition{Type: "Warning", Status: metav1.ConditionTrue, Reason: reason, Message: msg})
 }
 
 // finishStatuses completes every policy of ix: Accepted where nothing

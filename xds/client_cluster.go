@@ -1,0 +1,134 @@
+package xds
+
+import (
+	"fmt"
+	"sort"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+
+	"github.com/egctl/egctl/ir"
+)
+
+// HTTP/1 settings of a ClientTrafficPolicy that need the upstream side too:
+// header case is only preserved if the cluster's codec writes (and reads
+// back) headers with the recorded case, and trailers only pass if the
+// cluster accepts them. As Envoy Gateway does, the clusters of every route
+// of such a listener get them. A cluster shared with routes of listeners
+// that did not ask keeps them as well: they only act on what the
+// downstream side recorded or let through, so those listeners' traffic is
+// unchanged.
+func init() {
+	register(&feature{name: "client.upstream-http1", resources: patchUpstreamHTTP1})
+}
+
+type upstreamHTTP1 struct{ trailers, preserveCase bool }
+
+func patchUpstreamHTTP1(b *builder, p *ir.Proxy) error {
+	want := map[string]upstreamHTTP1{}
+	mark := func(d *ir.RouteDestination, u upstreamHTTP1) {
+		if d == nil {
+			return
+		}
+		names := []string{d.Name}
+		for _, be := range d.Backends {
+			names = append(names, be.Name)
+		}
+		for _, n := range names {
+			if _, ok := b.clusters[n]; !ok {
+				continue
+			}
+			w := want[n]
+			w.trailers = w.trailers || u.trailers
+			w.preserveCase = w.preserveCase || u.preserveCase
+			want[n] = w
+		}
+	}
+	for _, e := range p.HTTP {
+		if e.Client == nil || e.Client.HTTP == nil || e.Client.HTTP.HTTP1 == nil {
+			continue
+		}
+		h1 := e.Client.HTTP.HTTP1
+		u := upstreamHTTP1{trailers: h1.EnableTrailers, preserveCase: h1.PreserveHeaderCase}
+		if u == (upstreamHTTP1{}) {
+			continue
+		}
+		for _, vh := range e.VirtualHosts {
+			for _, r := range vh.Routes {
+				mark(r.Destination, u)
+				for _, m := range r.Mirrors {
+					mark(m.Destination, u)
+				}
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	built := map[upstreamHTTP1]*httpv3.HttpProtocolOptions_ExplicitHttpConfig_{}
+	for _, n := range names {
+		c := b.clusters[n]
+		u := want[n]
+		opts := &httpv3.HttpProtocolOptions{}
+		if a := c.GetTypedExtensionProtocolOptions()[httpProtocolOptionsKey]; a != nil {
+			if err := a.UnmarshalTo(opts); err != nil {
+				return fmt.Errorf("cluster %q: %w", n, err)
+			}
+		}
+		h1, err := http1Options(&ir.ClientHTTP1{EnableTrailers: u.trailers, PreserveHeaderCase: u.preserveCase}, false) // client_hcm.go
+		if err != nil {
+			return err
+		}
+		switch pc := opts.GetUpstreamProtocolOptions().(type) {
+		case nil:
+			x := built[u]
+			if x == nil {
+				x = &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+					ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: h1},
+				}}
+				built[u] = x
+			}
+			opts.UpstreamProtocolOptions = x
+		case *httpv3.HttpProtocolOptions_ExplicitHttpConfig_:
+			pc1, ok := pc.ExplicitHttpConfig.GetProtocolConfig().(*httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions)
+			if !ok {
+				continue // an HTTP/2 (or HTTP/3) cluster: no HTTP/1 codec
+			}
+			pc1.HttpProtocolOptions = mergeHTTP1(pc1.HttpProtocolOptions, h1)
+		case *httpv3.HttpProtocolOptions_UseDownstreamProtocolConfig:
+			pc.UseDownstreamProtocolConfig.HttpProtocolOptions = mergeHTTP1(pc.UseDownstreamProtocolConfig.HttpProtocolOptions, h1)
+		case *httpv3.HttpProtocolOptions_AutoConfig:
+			pc.AutoConfig.HttpProtocolOptions = mergeHTTP1(pc.AutoConfig.HttpProtocolOptions, h1)
+		}
+		a, err := toAny(opts)
+		if err != nil {
+			return fmt.Errorf("cluster %q: %w", n, err)
+		}
+		// The map may be shared with other clusters: replace, never edit.
+		m := make(map[string]*anyMsg, len(c.TypedExtensionProtocolOptions)+1)
+		for k, v := range c.TypedExtensionProtocolOptions {
+			m[k] = v
+		}
+		m[httpProtocolOptionsKey] = a
+		c.TypedExtensionProtocolOptions = m
+	}
+	return nil
+}
+
+// mergeHTTP1 adds trailers and header case from add to what another
+// feature set on the cluster.
+func mergeHTTP1(have, add *corev3.Http1ProtocolOptions) *corev3.Http1ProtocolOptions {
+	if have == nil {
+		return add
+	}
+	have.EnableTrailers = have.EnableTrailers || add.EnableTrailers
+	if add.HeaderKeyFormat != nil {
+		have.HeaderKeyFormat = add.HeaderKeyFormat
+	}
+	return have
+}
