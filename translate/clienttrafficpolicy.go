@@ -94,13 +94,12 @@ func (c *ctpTranslator) apply(e effective, p *ctpPlan) error {
 	if p == nil {
 		return nil
 	}
-	if p.err != nil {
-		return p.err
-	}
+	// Warnings stand even when the policy is refused (Envoy Gateway
+	// reports deprecated fields either way).
 	for _, w := range p.warns {
 		e.policy.warn(&e.at, w[0], w[1])
 	}
-	return nil
+	return p.err
 }
 
 func (c *ctpTranslator) spec(p *policy) *ctpSpec {
@@ -126,6 +125,13 @@ type ctpEntry struct {
 }
 
 func (c *ctpTranslator) prepare(cfg *ir.Config) {
+	// Envoy Gateway warns about deprecated fields wherever the policy
+	// attached, whether or not it ends up applied there.
+	for _, p := range c.ix.policies {
+		if d := c.spec(p).deprecated; d != "" {
+			p.warn(nil, "DeprecatedField", d)
+		}
+	}
 	var buf []scope
 	var e effective
 	for _, px := range cfg.Proxies {
@@ -271,9 +277,6 @@ func (c *ctpTranslator) planHTTP(e effective, l *ir.HTTPListener) *ctpPlan {
 		p.err = s.err
 		return p
 	}
-	if s.deprecated != "" {
-		p.warns = append(p.warns, [2]string{"DeprecatedField", s.deprecated})
-	}
 	h3 := false
 	if s.http3 {
 		switch {
@@ -378,9 +381,6 @@ func (c *ctpTranslator) planTCP(e effective, l *ir.TCPListener) *ctpPlan {
 		p.err = s.err
 		return p
 	}
-	if s.deprecated != "" {
-		p.warns = append(p.warns, [2]string{"DeprecatedField", s.deprecated})
-	}
 	p.settings = s.tcp
 	if s.tls != nil {
 		if l.TLS != nil {
@@ -406,9 +406,6 @@ func (c *ctpTranslator) planUDP(e effective, l *ir.UDPListener) *ctpPlan {
 	if s.err != nil {
 		p.err = s.err
 		return p
-	}
-	if s.deprecated != "" {
-		p.warns = append(p.warns, [2]string{"DeprecatedField", s.deprecated})
 	}
 	if sectionLevel(e) {
 		p.warns = append(p.warns, [2]string{"Ignored", fmt.Sprintf("ClientTrafficPolicy settings do not apply to UDP listeners; listener %s is one", l.Name)})

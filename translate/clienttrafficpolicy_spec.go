@@ -466,33 +466,39 @@ func ctpHeaderMutation(f *egv1a1.HTTPHeaderFilter, field string) (*ir.HeaderMuta
 	if e := checkHeaderFilter(&gwv1.HTTPHeaderFilter{Add: f.AddIfAbsent}, field); e != nil {
 		return nil, errors.New(strings.Replace(e.msg, ".add[", ".addIfAbsent[", 1))
 	}
-	m := &ir.HeaderMutation{Remove: append([]string(nil), f.Remove...)}
+	// Each list is a map (set, add, addIfAbsent keyed by name) or a set
+	// (remove) in the CRD: a name repeated in one list is refused there.
+	m := &ir.HeaderMutation{}
+	headers := func(list string, hs []gwv1.HTTPHeader) ([]ir.Header, error) {
+		seen := map[string]bool{}
+		var out []ir.Header
+		for i, h := range hs {
+			k := strings.ToLower(string(h.Name))
+			if seen[k] {
+				return nil, fmt.Errorf("%s.%s[%d]: header %q is listed twice (the CRD rejects it)", field, list, i, h.Name)
+			}
+			seen[k] = true
+			out = append(out, ir.Header{Name: string(h.Name), Value: h.Value})
+		}
+		return out, nil
+	}
+	var err error
+	if m.Set, err = headers("set", f.Set); err != nil {
+		return nil, err
+	}
+	if m.Add, err = headers("add", f.Add); err != nil {
+		return nil, err
+	}
+	if m.AddIfAbsent, err = headers("addIfAbsent", f.AddIfAbsent); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
-	dup := func(list string, i int, name gwv1.HTTPHeaderName) error {
-		k := strings.ToLower(string(name))
-		if seen[k] {
-			return fmt.Errorf("%s.%s[%d]: header %q is already set, added or added-if-absent by this filter", field, list, i, name)
+	for i, n := range f.Remove {
+		if seen[strings.ToLower(n)] {
+			return nil, fmt.Errorf("%s.remove[%d]: header %q is listed twice (the CRD rejects it)", field, i, n)
 		}
-		seen[k] = true
-		return nil
-	}
-	for i, h := range f.Set {
-		if err := dup("set", i, h.Name); err != nil {
-			return nil, err
-		}
-		m.Set = append(m.Set, ir.Header{Name: string(h.Name), Value: h.Value})
-	}
-	for i, h := range f.Add {
-		if err := dup("add", i, h.Name); err != nil {
-			return nil, err
-		}
-		m.Add = append(m.Add, ir.Header{Name: string(h.Name), Value: h.Value})
-	}
-	for i, h := range f.AddIfAbsent {
-		if err := dup("addIfAbsent", i, h.Name); err != nil {
-			return nil, err
-		}
-		m.AddIfAbsent = append(m.AddIfAbsent, ir.Header{Name: string(h.Name), Value: h.Value})
+		seen[strings.ToLower(n)] = true
+		m.Remove = append(m.Remove, n)
 	}
 	for i, sm := range f.RemoveOnMatch {
 		im, err := ctpStringMatch(sm, fmt.Sprintf("%s.removeOnMatch[%d]", field, i))

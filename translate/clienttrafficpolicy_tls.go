@@ -36,17 +36,17 @@ var ctpCiphers = map[string]bool{
 	"AES256-SHA": true, "TLS_RSA_WITH_AES_256_CBC_SHA": true,
 }
 
-// ctpCurves are the key exchange groups Envoy's BoringSSL knows. Envoy
-// refuses a listener naming another, and a static bootstrap with such a
-// listener does not start at all, so an unknown name is refused here.
+// ctpCurves are the key exchange groups Envoy 1.40 (BoringSSL) takes.
+// Envoy refuses a listener naming another, and a static bootstrap with such
+// a listener does not start at all, so an unknown name is refused here.
 var ctpCurves = map[string]bool{
-	"X25519": true, "P-256": true, "P-384": true, "P-521": true, "P-224": true,
-	"prime256v1": true, "secp384r1": true, "secp521r1": true, "secp224r1": true,
-	"X25519MLKEM768": true, "X25519Kyber768Draft00": true,
+	"X25519": true, "P-256": true, "P-384": true, "P-521": true,
+	"prime256v1": true, "secp384r1": true, "secp521r1": true,
+	"X25519MLKEM768": true, "MLKEM1024": true,
 }
 
-// ctpSigAlgs are the signature algorithm names BoringSSL accepts (TLS 1.3
-// code point names, and OpenSSL's KEY+HASH spelling).
+// ctpSigAlgs are the signature algorithm names Envoy 1.40 (BoringSSL)
+// takes: TLS 1.3 code point names and OpenSSL's KEY+HASH spelling.
 var ctpSigAlgs = map[string]bool{
 	"rsa_pkcs1_sha1": true, "rsa_pkcs1_sha256": true, "rsa_pkcs1_sha384": true, "rsa_pkcs1_sha512": true,
 	"ecdsa_sha1": true, "ecdsa_secp256r1_sha256": true, "ecdsa_secp384r1_sha384": true, "ecdsa_secp521r1_sha512": true,
@@ -54,7 +54,7 @@ var ctpSigAlgs = map[string]bool{
 	"RSA+SHA1": true, "RSA+SHA256": true, "RSA+SHA384": true, "RSA+SHA512": true,
 	"ECDSA+SHA1": true, "ECDSA+SHA256": true, "ECDSA+SHA384": true, "ECDSA+SHA512": true,
 	"RSA-PSS+SHA256": true, "RSA-PSS+SHA384": true, "RSA-PSS+SHA512": true,
-	"PSS+SHA256": true, "PSS+SHA384": true, "PSS+SHA512": true, "Ed25519": true,
+	"PSS+SHA256": true, "PSS+SHA384": true, "PSS+SHA512": true,
 }
 
 // The CRD's version order: Auto is the lowest minimum and the highest

@@ -1,8 +1,51 @@
 package egcompat
 
-// Envoy Gateway cases of this kind are compared once egctl translates it:
-// add the in.yaml key to supportedKeys in an init func here, and list the
-// classified differences below.
+func init() { supportedKeys["clientTrafficPolicies"] = true }
+
+// Reasons for ClientTrafficPolicy cases.
+const (
+	// (b) EG behaviour; egctl does better.
+	whyCTPCurve = "EG passes tls.ecdhCurves to Envoy unchecked (\"curve1\"); Envoy 1.40 refuses such a listener " +
+		"(\"Failed to initialize ECDH curves\"), so egctl refuses the policy and its listeners fail closed"
+	whyCTPCRDInvalid = "input the ClientTrafficPolicy CRD rejects (a header name twice in one listType=map/set list, " +
+		"xForwardedClientCert.certDetailsToAdd with mode Sanitize): egctl refuses the policy and its listeners fail closed, " +
+		"EG drops the repeats or the field silently"
+	whyTargetNotFound = "a policy target that does not exist: egctl reports TargetNotFound (offline the input is all there is, " +
+		"so it is almost always a typo), EG stays silent since another controller may own it"
+	whyDupObject = "the input defines TCPRoute default/tcp-route-1 twice; egctl keeps the first object of a name, as for any " +
+		"duplicate, EG translates both"
+)
 
 // ctpExpectations are the accepted differences for this kind's cases.
-var ctpExpectations []expectation
+var ctpExpectations = join(
+	[]expectation{
+		{"clienttrafficpolicy-for-tcp-listeners", "listener tls-1: attachedRoutes", "c", whyTCPOnTLS},
+		{"clienttrafficpolicy-for-tcp-listeners", "listener tls-1: supportedKinds", "c", whyTCPOnTLS},
+		{"clienttrafficpolicy-for-tcp-listeners", "IR tcp envoy-gateway/gateway-1/tls-1: route tcproute", "c", whyTCPOnTLS},
+		{"clienttrafficpolicy-for-tcp-listeners", "Accepted EG=True/Accepted egctl=False/Invalid", "b", whyCTPCurve},
+		{"clienttrafficpolicy-for-tcp-listeners", "IR tcp envoy-gateway/gateway-1/tcp-1: route tcproute", "b", whyCTPCurve},
+		{"clienttrafficpolicy-tls-settings", "Accepted EG=True/Accepted egctl=False/Invalid", "b", whyCTPCurve},
+
+		{"clienttrafficpolicy-invalid-settings", "listener tcp-1: attachedRoutes", "c", whyTCPOnTLS},
+		{"clienttrafficpolicy-invalid-settings", "listener tcp-1: supportedKinds", "c", whyTCPOnTLS},
+		{"clienttrafficpolicy-invalid-settings", "listener tcp-2: attachedRoutes", "b", whyDupObject},
+		{"clienttrafficpolicy-invalid-settings", "TCPRoute default/tcp-route-1 parent", "b", whyDupObject},
+		{"clienttrafficpolicy-invalid-settings", "IR tcp default/gateway-1/tcp-2", "b", whyDupObject},
+		{"clienttrafficpolicy-invalid-settings", "http-2: route httproute/default/httproute-3/rule/0/match/0/* only in egctl (direct 500)", "b", whyCTPCRDInvalid},
+
+		{"clienttrafficpolicy-status-conditions", "listener https: Accepted EG=absent egctl=False/UnsupportedValue", "b", whyCRDInvalidEG},
+		{"clienttrafficpolicy-status-conditions", "ancestor status only in egctl", "b", whyTargetNotFound},
+	},
+	each([]string{"clienttrafficpolicy-headers", "clienttrafficpolicy-headers-add-if-absent",
+		"clienttrafficpolicy-mtls-cert-bundle", "clienttrafficpolicy-mtls-cert-bundle-both-valid"},
+		"Accepted EG=True/Accepted egctl=False/Invalid", "b", whyCTPCRDInvalid),
+	each([]string{"clienttrafficpolicy-mtls-cert-bundle", "clienttrafficpolicy-mtls-cert-bundle-both-valid"},
+		"match/0/* only in egctl (direct 500)", "b", whyCTPCRDInvalid),
+	each([]string{"clienttrafficpolicy-grpc-web-filter-disable", "clienttrafficpolicy-invalid-settings",
+		"clienttrafficpolicy-mtls-cert-bundle-both-invalid", "clienttrafficpolicy-mtls-cert-bundle",
+		"clienttrafficpolicy-mtls-cert-bundle-both-valid", "clienttrafficpolicy-mtls-dup-ca-refs"},
+		"match/-1/* missing in egctl", "b", whyEmptyMatch),
+	each([]string{"clienttrafficpolicy-grpc-web-filter-disable", "clienttrafficpolicy-invalid-settings",
+		"clienttrafficpolicy-mtls-cert-bundle-both-invalid", "clienttrafficpolicy-mtls-dup-ca-refs"},
+		"match/0/* only in egctl", "b", whyEmptyMatch),
+)
