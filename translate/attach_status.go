@@ -82,7 +82,13 @@ func (a *ancestorState) set(typ string, ok bool, reason, msg string) {
 		c.Status, c.Reason, c.Message = st, reason, msg
 		return
 	}
-	a.conds = append(a.conds, metav1.Condition{Type: typ, Status: st, Reason: reason, Message: msg})
+	c := metav1.Condition{Type: typ, Status: st, Reason: reason, Message: msg}
+	if typ == "Accepted" {
+		// Accepted comes first, whatever was noted before it.
+		a.conds = append([]metav1.Condition{c}, a.conds...)
+		return
+	}
+	a.conds = append(a.conds, c)
 }
 
 func (a *ancestorState) accepted() bool {

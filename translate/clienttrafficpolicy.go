@@ -49,6 +49,10 @@ type ctpPlan struct {
 	tls      *ir.TLSConfig // replaces the listener's TLS when set
 	err      error
 	warns    [][2]string // reason, message
+	// inherit is set on a refused listener that shares Envoy
+	// configuration with others: its traffic (all refused) passes through
+	// what they agreed on, and the IR says so.
+	inherit *ir.ClientSettings
 }
 
 // clientTrafficPolicies translates the kind for the engine
@@ -60,6 +64,7 @@ func (b *builder) clientTrafficPolicies(ix *attachIndex) *listenerPolicy {
 		http: func(e effective, _ *attachPoint, l *ir.HTTPListener) error {
 			p := c.plans[l]
 			if err := c.apply(e, p); err != nil {
+				l.Client = p.inherit
 				return err
 			}
 			if p != nil {
@@ -73,6 +78,7 @@ func (b *builder) clientTrafficPolicies(ix *attachIndex) *listenerPolicy {
 		tcp: func(e effective, _ *attachPoint, l *ir.TCPListener) error {
 			p := c.plans[l]
 			if err := c.apply(e, p); err != nil {
+				l.Client = p.inherit
 				return err
 			}
 			if p != nil {
@@ -199,6 +205,7 @@ func (c *ctpTranslator) prepare(cfg *ir.Config) {
 					"which is not allowed: plain HTTP listeners of port %d share one Envoy filter chain and HTTP connection manager, "+
 					"and their policies differ, so this one would apply to their traffic too", strings.Join(others, ", "), port)
 			})
+			inherit(es)
 		}
 	}
 }
@@ -262,6 +269,32 @@ func settle(es []*ctpEntry, key func(*ctpPlan) string, why func(others []string)
 			}
 			sort.Strings(others)
 			en.plan.fail(why(others))
+		}
+	}
+}
+
+// inherit gives each refused entry what it shares with the entries still
+// standing on its port: everything for a plain HTTP listener (chain and
+// HCM are shared), the socket settings for the others.
+func inherit(es []*ctpEntry) {
+	var live, livePlain *ctpPlan
+	for _, en := range es {
+		if en.plan.err == nil {
+			if live == nil {
+				live = en.plan
+			}
+			if en.plain && livePlain == nil {
+				livePlain = en.plan
+			}
+		}
+	}
+	for _, en := range es {
+		switch {
+		case en.plan.err == nil:
+		case en.plain && livePlain != nil:
+			en.plan.inherit = livePlain.settings
+		case live != nil && live.settings != nil && live.settings.Socket != nil:
+			en.plan.inherit = &ir.ClientSettings{Policy: live.settings.Policy, Socket: live.settings.Socket}
 		}
 	}
 }

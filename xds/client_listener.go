@@ -65,12 +65,16 @@ func patchClientListener(b *builder, l *listenerv3.Listener, http []*ir.HTTPList
 		}
 	}
 	chains := map[string]*ir.ClientChain{}
+	plainDone := false
 	for _, e := range http {
 		if e.Client == nil || e.Client.Chain == nil {
 			continue
 		}
 		if e.TLS == nil {
-			if fc := l.DefaultFilterChain; fc != nil {
+			// Plain HTTP listeners of the port share the default chain
+			// and agree on its settings: apply them once.
+			if fc := l.DefaultFilterChain; fc != nil && !plainDone {
+				plainDone = true
 				if err := applyClientChain(fc, e.Client.Chain, fmt.Sprintf("http-%d", e.Port)); err != nil {
 					return err
 				}
