@@ -207,6 +207,93 @@ func (c *ctpTranslator) prepare(cfg *ir.Config) {
 			})
 			inherit(es)
 		}
+		c.warnSharedClusters(px)
+	}
+}
+
+// upstreamHTTP1 is what a listener's HTTP/1 settings ask of the backend
+// clusters its routes use (xds/client_cluster.go): "" for nothing.
+func upstreamHTTP1(p *ctpPlan) string {
+	if p == nil || p.err != nil || p.settings == nil || p.settings.HTTP == nil || p.settings.HTTP.HTTP1 == nil {
+		return ""
+	}
+	h1 := p.settings.HTTP.HTTP1
+	var parts []string
+	if h1.PreserveHeaderCase {
+		parts = append(parts, "preserveHeaderCase")
+	}
+	if h1.EnableTrailers {
+		parts = append(parts, "enableTrailers")
+	}
+	return strings.Join(parts, " and ")
+}
+
+// warnSharedClusters: preserveHeaderCase and enableTrailers also set the
+// backend clusters of the listener's routes (the response side needs
+// them). A route attached to listeners that differ on them shares its
+// clusters, which then keep the backend's header case for every listener's
+// responses. Envoy Gateway lets whichever listener comes first decide;
+// egctl applies them and says so on the policy.
+func (c *ctpTranslator) warnSharedClusters(px *ir.Proxy) {
+	type user struct {
+		listener string
+		plan     *ctpPlan
+		want     string
+	}
+	needed := false
+	for _, l := range px.HTTP {
+		if upstreamHTTP1(c.plans[l]) != "" {
+			needed = true
+		}
+	}
+	if !needed {
+		return
+	}
+	users := map[string][]user{}
+	var order []string
+	for _, l := range px.HTTP {
+		p := c.plans[l]
+		want := upstreamHTTP1(p)
+		seen := map[string]bool{}
+		add := func(d *ir.RouteDestination) {
+			if d == nil || seen[d.Name] {
+				return
+			}
+			seen[d.Name] = true
+			if _, ok := users[d.Name]; !ok {
+				order = append(order, d.Name)
+			}
+			users[d.Name] = append(users[d.Name], user{l.Name, p, want})
+		}
+		for _, vh := range l.VirtualHosts {
+			for _, r := range vh.Routes {
+				add(r.Destination)
+				for _, m := range r.Mirrors {
+					add(m.Destination)
+				}
+			}
+		}
+	}
+	for _, d := range order {
+		us := users[d]
+		for _, u := range us {
+			if u.want == "" {
+				continue
+			}
+			var others []string
+			for _, o := range us {
+				if o.want != u.want {
+					others = append(others, o.listener)
+				}
+			}
+			if len(others) == 0 {
+				continue
+			}
+			u.plan.warns = append(u.plan.warns, [2]string{"SharedBackend", fmt.Sprintf(
+				"http1 %s: applied to backend cluster %s too, which listeners %s also use: their clients get response headers "+
+					"in the backend's letter case (trailers still need enableTrailers on their own listener)",
+				u.want, d, strings.Join(others, ", "))})
+		}
 	}
 }
 
