@@ -240,13 +240,18 @@ func (c *ctpTranslator) warnSharedClusters(px *ir.Proxy) {
 		plan     *ctpPlan
 		want     string
 	}
-	needed := false
+	// Clusters are shared across listeners only: with one listener that
+	// has routes there is nothing to check.
+	needed, withRoutes := false, 0
 	for _, l := range px.HTTP {
 		if upstreamHTTP1(c.plans[l]) != "" {
 			needed = true
 		}
+		if len(l.VirtualHosts) > 0 {
+			withRoutes++
+		}
 	}
-	if !needed {
+	if !needed || withRoutes < 2 {
 		return
 	}
 	users := map[string][]user{}

@@ -2,8 +2,8 @@ package xds
 
 import (
 	"fmt"
-	"sort"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 
@@ -26,22 +26,27 @@ type upstreamHTTP1 struct{ trailers, preserveCase bool }
 
 func patchUpstreamHTTP1(b *builder, p *ir.Proxy) error {
 	want := map[string]upstreamHTTP1{}
+	var names []string // in the order met, which is deterministic
 	mark := func(d *ir.RouteDestination, u upstreamHTTP1) {
 		if d == nil {
 			return
 		}
-		names := []string{d.Name}
-		for _, be := range d.Backends {
-			names = append(names, be.Name)
-		}
-		for _, n := range names {
+		one := func(n string) {
 			if _, ok := b.clusters[n]; !ok {
-				continue
+				return
 			}
-			w := want[n]
+			w, seen := want[n]
+			if !seen {
+				names = append(names, n)
+			}
 			w.trailers = w.trailers || u.trailers
 			w.preserveCase = w.preserveCase || u.preserveCase
 			want[n] = w
+		}
+		// The destination's cluster, or one per backend when it is split.
+		one(d.Name)
+		for _, be := range d.Backends {
+			one(be.Name)
 		}
 	}
 	for _, e := range p.HTTP {
@@ -65,35 +70,52 @@ func patchUpstreamHTTP1(b *builder, p *ir.Proxy) error {
 	if len(want) == 0 {
 		return nil
 	}
-	names := make([]string, 0, len(want))
-	for n := range want {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	built := map[upstreamHTTP1]*httpv3.HttpProtocolOptions_ExplicitHttpConfig_{}
+	// Most clusters have no protocol options yet: they share one built
+	// options map per variant (nothing edits a built cluster's parts).
+	plain := map[upstreamHTTP1]map[string]*anyMsg{}
+	h1s := map[upstreamHTTP1]*corev3.Http1ProtocolOptions{}
 	for _, n := range names {
 		c := b.clusters[n]
 		u := want[n]
+		h1 := h1s[u]
+		if h1 == nil {
+			var err error
+			if h1, err = http1Options(&ir.ClientHTTP1{EnableTrailers: u.trailers, PreserveHeaderCase: u.preserveCase}, false); err != nil { // client_hcm.go
+				return err
+			}
+			h1s[u] = h1
+		}
+		existing := c.GetTypedExtensionProtocolOptions()[httpProtocolOptionsKey]
+		if len(c.GetTypedExtensionProtocolOptions()) == 0 {
+			m := plain[u]
+			if m == nil {
+				a, err := toAny(&httpv3.HttpProtocolOptions{UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{
+					ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+						ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: h1},
+					},
+				}})
+				if err != nil {
+					return err
+				}
+				m = map[string]*anyMsg{httpProtocolOptionsKey: a}
+				plain[u] = m
+			}
+			c.TypedExtensionProtocolOptions = m
+			continue
+		}
 		opts := &httpv3.HttpProtocolOptions{}
-		if a := c.GetTypedExtensionProtocolOptions()[httpProtocolOptionsKey]; a != nil {
-			if err := a.UnmarshalTo(opts); err != nil {
+		if existing != nil {
+			if err := existing.UnmarshalTo(opts); err != nil {
 				return fmt.Errorf("cluster %q: %w", n, err)
 			}
 		}
-		h1, err := http1Options(&ir.ClientHTTP1{EnableTrailers: u.trailers, PreserveHeaderCase: u.preserveCase}, false) // client_hcm.go
-		if err != nil {
-			return err
-		}
+		// Merged into this cluster's own copy, never into the shared h1.
+		h1 = cloneOf(h1)
 		switch pc := opts.GetUpstreamProtocolOptions().(type) {
 		case nil:
-			x := built[u]
-			if x == nil {
-				x = &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
-					ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: h1},
-				}}
-				built[u] = x
-			}
-			opts.UpstreamProtocolOptions = x
+			opts.UpstreamProtocolOptions = &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+				ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{HttpProtocolOptions: h1},
+			}}
 		case *httpv3.HttpProtocolOptions_ExplicitHttpConfig_:
 			pc1, ok := pc.ExplicitHttpConfig.GetProtocolConfig().(*httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions)
 			if !ok {
@@ -109,15 +131,20 @@ func patchUpstreamHTTP1(b *builder, p *ir.Proxy) error {
 		if err != nil {
 			return fmt.Errorf("cluster %q: %w", n, err)
 		}
-		// The map may be shared with other clusters: replace, never edit.
-		m := make(map[string]*anyMsg, len(c.TypedExtensionProtocolOptions)+1)
-		for k, v := range c.TypedExtensionProtocolOptions {
-			m[k] = v
-		}
-		m[httpProtocolOptionsKey] = a
-		c.TypedExtensionProtocolOptions = m
+		setProtocolOptions(c, a)
 	}
 	return nil
+}
+
+// setProtocolOptions sets the cluster's HTTP protocol options. The map may
+// be shared with other clusters: it is replaced, never edited.
+func setProtocolOptions(c *clusterv3.Cluster, a *anyMsg) {
+	m := make(map[string]*anyMsg, len(c.TypedExtensionProtocolOptions)+1)
+	for k, v := range c.TypedExtensionProtocolOptions {
+		m[k] = v
+	}
+	m[httpProtocolOptionsKey] = a
+	c.TypedExtensionProtocolOptions = m
 }
 
 // mergeHTTP1 adds trailers and header case from add to what another
