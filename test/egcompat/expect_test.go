@@ -94,6 +94,9 @@ var emptyMatchCases = []string{
 	"gateway-with-attached-routes", "grpcroute-with-mirror", "grpcroute-with-mirror-filter-service-no-endpoints",
 	"httproute-dynamic-resolver-with-mutliple-backends", "httproute-with-empty-matches", "httproute-with-metadata",
 	"httproute-with-multiple-invalid-rules",
+	"listenerset-conflict-route-attachment", "listenerset-cross-namespace", "listenerset-grpcroute", "listenerset-httproute",
+	"listenerset-https-tls-mixed-valid-and-missing-secret", "listenerset-https-tls-same-namespace", "listenerset-invalid",
+	"listenerset-no-maching-listener",
 }
 
 // headerCases set header names or values the CRD rejects; egctl, like EG,
@@ -216,6 +219,7 @@ var expectations = join(
 		{"backend-tls-auto-host-sni", "", "c", whyBackendTLS},
 		{"httproute-rule-with-non-service-backends-and-websocket-app-protocols", "", "c", whyBackendTLS},
 		{"httproute-dynamic-resolver-with-mutliple-backends", "InvalidBackendRef egctl=False/BackendNotFound", "c", whyDynamic},
+		{"httproute-dynamic-resolver", "", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver", "", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver-with-multiple-backends", "", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver-with-tls-terminate", "", "c", whyDynamic},

@@ -14,6 +14,9 @@ const (
 		"so it is almost always a typo), EG stays silent since another controller may own it"
 	whyDupObject = "the input defines TCPRoute default/tcp-route-1 twice; egctl keeps the first object of a name, as for any " +
 		"duplicate, EG translates both"
+	whyExpiredCRL = "EG refuses a CRL whose nextUpdate has passed; egctl does not read the clock (the same input must compile to " +
+		"the same output, and certificates are not checked for expiry either) and Envoy then refuses every client certificate " +
+		"checked against the expired list (fails closed)"
 )
 
 // ctpExpectations are the accepted differences for this kind's cases.
@@ -33,12 +36,18 @@ var ctpExpectations = join(
 		{"clienttrafficpolicy-invalid-settings", "IR tcp default/gateway-1/tcp-2", "b", whyDupObject},
 		{"clienttrafficpolicy-invalid-settings", "http-2: route httproute/default/httproute-3/rule/0/match/0/* only in egctl (direct 500)", "b", whyCTPCRDInvalid},
 
+		{"clienttrafficpolicy-mtls-client-verification-expired-crl", "ancestor envoy-gateway/gateway-1: Accepted EG=False/Invalid egctl=True/Accepted", "b", whyExpiredCRL},
+
 		{"clienttrafficpolicy-status-conditions", "listener https: Accepted EG=absent egctl=False/UnsupportedValue", "b", whyCRDInvalidEG},
 		{"clienttrafficpolicy-status-conditions", "ancestor status only in egctl", "b", whyTargetNotFound},
 	},
 	each([]string{"clienttrafficpolicy-headers", "clienttrafficpolicy-headers-add-if-absent",
-		"clienttrafficpolicy-mtls-cert-bundle", "clienttrafficpolicy-mtls-cert-bundle-both-valid"},
+		"clienttrafficpolicy-mtls-cert-bundle", "clienttrafficpolicy-mtls-cert-bundle-both-valid",
+		"clienttrafficpolicy-mtls-forward-client-cert", "clienttrafficpolicy-mtls-forward-client-cert-custom-data"},
 		"Accepted EG=True/Accepted egctl=False/Invalid", "b", whyCTPCRDInvalid),
+	// A TCPRoute on a TLS listener, beside the mTLS policy.
+	each([]string{"clienttrafficpolicy-mtls-client-verification", "clienttrafficpolicy-mtls-client-verification-expired-crl"},
+		"gateway-3", "c", whyTCPOnTLS),
 	each([]string{"clienttrafficpolicy-mtls-cert-bundle", "clienttrafficpolicy-mtls-cert-bundle-both-valid"},
 		"match/0/* only in egctl (direct 500)", "b", whyCTPCRDInvalid),
 	each([]string{"clienttrafficpolicy-grpc-web-filter-disable", "clienttrafficpolicy-invalid-settings",

@@ -61,14 +61,14 @@ func egDir(t *testing.T) string {
 }
 
 // supportedKeys are the top-level keys of EG's in.yaml that egctl can take
-// as they are. A case with any other key (policies, EnvoyProxy, ListenerSets,
-// ConfigMaps, ServiceImports, extension filters...) is skipped. Each policy
-// kind adds its key in its own file (kind_*_test.go) once egctl translates it.
+// as they are. A case with any other key (policies, EnvoyProxy,
+// ServiceImports, extension filters...) is skipped. Each policy kind adds
+// its key in its own file (kind_*_test.go) once egctl translates it.
 var supportedKeys = map[string]bool{
 	"gatewayClass": true, "gateways": true, "httpRoutes": true, "grpcRoutes": true,
 	"tlsRoutes": true, "tcpRoutes": true, "udpRoutes": true, "referenceGrants": true,
 	"services": true, "endpointSlices": true, "secrets": true, "backends": true,
-	"namespaces": true,
+	"namespaces": true, "listenerSets": true, "configMaps": true,
 }
 
 // supportedKeysFor turns a key on for some cases only: a kind that
