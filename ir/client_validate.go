@@ -23,11 +23,18 @@ func (p *Proxy) validateClient() error {
 	}
 	socket := map[uint32]first{}
 	plain := map[uint32]first{}
+	// TLS fingerprints are a union: the inspector computes them for the
+	// whole port when one listener asks, which changes no traffic.
 	socketOf := func(c *ClientSettings) *ClientSocket {
-		if c == nil {
+		if c == nil || c.Socket == nil {
 			return nil
 		}
-		return c.Socket
+		s := *c.Socket
+		s.TLSFingerprints = nil
+		if reflect.DeepEqual(s, ClientSocket{}) {
+			return nil
+		}
+		return &s
 	}
 	checkSocket := func(name string, port uint32, c *ClientSettings) {
 		if f, ok := socket[port]; ok {
@@ -63,6 +70,7 @@ func (p *Proxy) validateClient() error {
 				b = *l.Client
 			}
 			a.Policy, b.Policy = "", ""
+			a.Socket, b.Socket = socketOf(&a), socketOf(&b)
 			if !reflect.DeepEqual(a, b) {
 				add("plain HTTP listeners %s and %s share port %d (one HTTP connection manager) but not their client settings", f.name, l.Name, l.Port)
 			}

@@ -39,6 +39,7 @@ type ctpVariant struct {
 	s           *ctpSpec
 	http3       bool
 	defaultHost string
+	tls         bool // with the policy's TLS fingerprints
 }
 
 // ctpPlan is what happens to one IR listener.
@@ -311,18 +312,26 @@ func keyOf(v any) string {
 	return string(b)
 }
 
+// socketKey: TLS fingerprints are left out. The TLS inspector computes
+// them for every connection of the port when any listener asks, which only
+// adds a value to what the others could log (xds takes the union).
 func socketKey(p *ctpPlan) string {
-	if p.settings == nil {
+	if p.settings == nil || p.settings.Socket == nil {
 		return "null"
 	}
-	return keyOf(p.settings.Socket)
+	s := *p.settings.Socket
+	s.TLSFingerprints = nil
+	if socketEmpty(&s) {
+		return "null"
+	}
+	return keyOf(&s)
 }
 
 func fullKey(p *ctpPlan) string {
 	if p.settings == nil {
 		return "null|null|null"
 	}
-	return keyOf(p.settings.Socket) + "|" + keyOf(p.settings.Chain) + "|" + keyOf(p.settings.HTTP)
+	return socketKey(p) + "|" + keyOf(p.settings.Chain) + "|" + keyOf(p.settings.HTTP)
 }
 
 // settle makes the entries agree on key: while they differ, the policies of
@@ -425,7 +434,7 @@ func (c *ctpTranslator) planHTTP(e effective, l *ir.HTTPListener) *ctpPlan {
 			return p
 		}
 	}
-	p.settings = c.variant(s, h3, host)
+	p.settings = c.variant(s, h3, host, l.TLS != nil && s.withFingerprints != nil)
 	if s.tls != nil {
 		if l.TLS != nil {
 			p.tls = s.tls.apply(l.TLS)
@@ -438,15 +447,19 @@ func (c *ctpTranslator) planHTTP(e effective, l *ir.HTTPListener) *ctpPlan {
 
 // variant returns the policy's HTTP settings with the per-listener parts
 // set, shared by every listener asking for the same.
-func (c *ctpTranslator) variant(s *ctpSpec, h3 bool, host string) *ir.ClientSettings {
-	if !h3 && host == "" {
-		return s.http
+func (c *ctpTranslator) variant(s *ctpSpec, h3 bool, host string, tls bool) *ir.ClientSettings {
+	base := s.http
+	if tls {
+		base = s.forTLS(s.http)
 	}
-	k := ctpVariant{s, h3, host}
+	if !h3 && host == "" {
+		return base
+	}
+	k := ctpVariant{s, h3, host, tls}
 	if v := c.variants[k]; v != nil {
 		return v
 	}
-	cp := *s.http
+	cp := *base
 	h := ir.ClientHTTP{}
 	if cp.HTTP != nil {
 		h = *cp.HTTP
@@ -507,6 +520,9 @@ func (c *ctpTranslator) planTCP(e effective, l *ir.TCPListener) *ctpPlan {
 		return p
 	}
 	p.settings = s.tcp
+	if l.TLS != nil {
+		p.settings = s.forTLS(s.tcp)
+	}
 	if s.tls != nil {
 		if l.TLS != nil {
 			p.tls = s.tls.apply(l.TLS)

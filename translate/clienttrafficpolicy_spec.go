@@ -37,6 +37,10 @@ type ctpSpec struct {
 	httpOnly []string
 	// deprecated is Envoy Gateway's deprecation warning, "" for none.
 	deprecated string
+	// withFingerprints are http and tcp with tls.fingerprints in the
+	// socket settings, for listeners that terminate TLS (nil without
+	// fingerprints).
+	withFingerprints map[*ir.ClientSettings]*ir.ClientSettings
 }
 
 // ctpTLS is spec.tls.
@@ -109,11 +113,12 @@ func (b *builder) translateCTP(p *policy) *ctpSpec {
 			fail(fmt.Errorf("spec.scheme: unknown value %q (Preserve or MatchBackend)", *s))
 		}
 	}
+	var fingerprints []string
 	if spec.TLS != nil {
 		t, fp, err := b.ctpTLS(p, spec.TLS)
 		fail(err)
 		out.tls = t
-		socket.TLSFingerprints = fp
+		fingerprints = fp
 	}
 	if len(errs) > 0 {
 		out.err = errors.Join(errs...)
@@ -135,7 +140,26 @@ func (b *builder) translateCTP(p *policy) *ctpSpec {
 	}
 	out.http = &ir.ClientSettings{Policy: name, Socket: socket, Chain: httpChain, HTTP: h}
 	out.tcp = &ir.ClientSettings{Policy: name, Socket: socket, Chain: tcpChain}
+	if len(fingerprints) > 0 {
+		// Only where TLS is terminated, as every tls setting.
+		fs := &ir.ClientSocket{}
+		if socket != nil {
+			*fs = *socket
+		}
+		fs.TLSFingerprints = fingerprints
+		h, t := *out.http, *out.tcp
+		h.Socket, t.Socket = fs, fs
+		out.withFingerprints = map[*ir.ClientSettings]*ir.ClientSettings{out.http: &h, out.tcp: &t}
+	}
 	return out
+}
+
+// forTLS is s (s.http or s.tcp) for a listener that terminates TLS.
+func (s *ctpSpec) forTLS(c *ir.ClientSettings) *ir.ClientSettings {
+	if f := s.withFingerprints[c]; f != nil {
+		return f
+	}
+	return c
 }
 
 func socketEmpty(s *ir.ClientSocket) bool {

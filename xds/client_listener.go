@@ -2,6 +2,7 @@ package xds
 
 import (
 	"fmt"
+	"sort"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -45,22 +46,42 @@ func init() {
 }
 
 func patchClientListener(b *builder, l *listenerv3.Listener, http []*ir.HTTPListener, tcp []*ir.TCPListener, _ []*ir.UDPListener) error {
+	// Entries agree on the socket settings, except TLS fingerprints, which
+	// the inspector computes for the whole port: their union.
 	var socket *ir.ClientSocket
+	var fingerprints []string
+	seenFP := map[string]bool{}
+	take := func(c *ir.ClientSettings) {
+		if c == nil || c.Socket == nil {
+			return
+		}
+		if socket == nil {
+			socket = c.Socket
+		}
+		for _, f := range c.Socket.TLSFingerprints {
+			if !seenFP[f] {
+				seenFP[f] = true
+				fingerprints = append(fingerprints, f)
+			}
+		}
+	}
 	tlsChains := false
 	for _, e := range http {
-		if e.Client != nil && e.Client.Socket != nil && socket == nil {
-			socket = e.Client.Socket
-		}
+		take(e.Client)
 		tlsChains = tlsChains || e.TLS != nil
 	}
 	for _, e := range tcp {
-		if e.Client != nil && e.Client.Socket != nil && socket == nil {
-			socket = e.Client.Socket
-		}
+		take(e.Client)
 		tlsChains = tlsChains || isTLSEntry(e)
 	}
 	if socket != nil {
-		if err := applyClientSocket(l, socket, tlsChains); err != nil {
+		if err := applyClientSocket(l, socket); err != nil {
+			return err
+		}
+	}
+	if len(fingerprints) > 0 && tlsChains {
+		sort.Strings(fingerprints)
+		if err := enableFingerprints(l, fingerprints); err != nil {
 			return err
 		}
 	}
@@ -117,7 +138,7 @@ func addressPort(l *listenerv3.Listener) uint32 {
 }
 
 // applyClientSocket sets what belongs to the whole listener.
-func applyClientSocket(l *listenerv3.Listener, s *ir.ClientSocket, tlsChains bool) error {
+func applyClientSocket(l *listenerv3.Listener, s *ir.ClientSocket) error {
 	if k := s.TCPKeepalive; k != nil {
 		l.SocketOptions = append(l.SocketOptions, &corev3.SocketOption{
 			Description: "socket option to enable tcp keep alive",
@@ -163,11 +184,6 @@ func applyClientSocket(l *listenerv3.Listener, s *ir.ClientSocket, tlsChains boo
 	}
 	if d := s.InspectionTimeout; d != nil {
 		l.ListenerFiltersTimeout = durationpb.New(d.D())
-	}
-	if len(s.TLSFingerprints) > 0 && tlsChains {
-		if err := enableFingerprints(l, s.TLSFingerprints); err != nil {
-			return err
-		}
 	}
 	if pp := s.ProxyProtocol; pp != nil {
 		cfg, err := toAny(&proxyprotocolv3.ProxyProtocol{AllowRequestsWithoutProxyProtocol: pp.Optional})

@@ -14,13 +14,23 @@ const (
 		"so it is almost always a typo), EG stays silent since another controller may own it"
 	whyDupObject = "the input defines TCPRoute default/tcp-route-1 twice; egctl keeps the first object of a name, as for any " +
 		"duplicate, EG translates both"
+	whyRefusedPartly = "a refused policy: EG still programs part of its settings on the listener (whose routes answer 500), " +
+		"egctl none of them"
 	whyExpiredCRL = "EG refuses a CRL whose nextUpdate has passed; egctl does not read the clock (the same input must compile to " +
 		"the same output, and certificates are not checked for expiry either) and Envoy then refuses every client certificate " +
 		"checked against the expired list (fails closed)"
 )
 
 // ctpExpectations are the accepted differences for this kind's cases.
+// "CTP settings" lines come from ctp_settings_test.go.
 var ctpExpectations = join(
+	each([]string{"clienttrafficpolicy-for-tcp-listeners", "clienttrafficpolicy-tls-settings"}, "CTP settings", "b", whyCTPCurve),
+	each([]string{"clienttrafficpolicy-headers-add-if-absent", "clienttrafficpolicy-headers", "clienttrafficpolicy-invalid-settings",
+		"clienttrafficpolicy-mtls-cert-bundle-both-valid", "clienttrafficpolicy-mtls-cert-bundle",
+		"clienttrafficpolicy-mtls-forward-client-cert-custom-data", "clienttrafficpolicy-mtls-forward-client-cert"},
+		"CTP settings", "b", whyCTPCRDInvalid),
+	each([]string{"clienttrafficpolicy-headers-error", "clienttrafficpolicy-mtls-cert-bundle-both-invalid"}, "CTP settings", "b", whyRefusedPartly),
+	each([]string{"clienttrafficpolicy-mtls-client-verification-expired-crl"}, "CTP settings", "b", whyExpiredCRL),
 	[]expectation{
 		{"clienttrafficpolicy-for-tcp-listeners", "listener tls-1: attachedRoutes", "c", whyTCPOnTLS},
 		{"clienttrafficpolicy-for-tcp-listeners", "listener tls-1: supportedKinds", "c", whyTCPOnTLS},

@@ -113,6 +113,9 @@ type egCase struct {
 	Name string
 	In   *resource.Set
 	Want *egOut
+	// WantRaw is NAME.out.yaml as read, for comparisons that need more of
+	// it than egOut decodes (kindComparers).
+	WantRaw []byte
 }
 
 // loadCase reads name.in.yaml / name.out.yaml. skip is non-empty (and the
@@ -207,7 +210,7 @@ func loadCase(dir, name string, base []*corev1.Secret) (c *egCase, skip string, 
 	if err := yaml.Unmarshal(wantRaw, want); err != nil {
 		return nil, "", fmt.Errorf("%s.out.yaml: %w", name, err)
 	}
-	return &egCase{Name: name, In: set, Want: want}, "", nil
+	return &egCase{Name: name, In: set, Want: want, WantRaw: wantRaw}, "", nil
 }
 
 // loadBaseSecrets reads the secrets EG's harness adds to every case.
