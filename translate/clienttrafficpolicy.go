@@ -418,7 +418,8 @@ func (c *ctpTranslator) planHTTP(e effective, l *ir.HTTPListener) *ctpPlan {
 			if sectionLevel(e) {
 				p.warns = append(p.warns, [2]string{"Ignored", fmt.Sprintf("http3 applies to HTTPS listeners; listener %s has no TLS", l.Name)})
 			}
-		case s.tls != nil && s.tls.client != nil && s.tls.client.Validation != nil:
+		case s.tls != nil && s.tls.client != nil && s.tls.client.Validation != nil,
+			l.TLS.ClientValidation != nil: // the Gateway's frontend validation
 			// Envoy cannot validate client certificates over QUIC.
 			p.warns = append(p.warns, [2]string{"UnsupportedHTTP3ClientValidation", fmt.Sprintf(
 				"HTTP/3 was disabled for listener %q because Envoy does not support downstream client TLS validation over QUIC", l.Metadata.SectionName)})
