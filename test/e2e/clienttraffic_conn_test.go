@@ -197,3 +197,39 @@ spec:
 		t.Errorf("egctl stderr does not explain the refusal:\n%s", p.Translate.Stderr)
 	}
 }
+
+// TestClientTrafficRateLimitHeaders: a local rate limit answers with
+// X-RateLimit-* headers; headers.disableRateLimitHeaders on the listener
+// removes them, including on the 429, for every route of the listener.
+func TestClientTrafficRateLimitHeaders(t *testing.T) {
+	envoyTest(t)
+	names := []string{"plain", "quiet"}
+	ports := []int{FreePort(t), FreePort(t)}
+	manifests := "{{ gatewayClass }}---\n" + ctpGateway(names, ports) + "---\n{{ service \"echo\" .Echo }}---\n" + clientIPRoute + `---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: limit, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: all}]
+  rateLimit:
+    local:
+      rules:
+      - limit: {requests: 2, unit: Hour}
+---
+` + ctpPolicy("quiet", "quiet", `headers: {disableRateLimitHeaders: true}
+`)
+	StartProxy(t, DeployOptions{}, RenderManifests(t, manifests, map[string]any{"Echo": StartEchoBasic(t, "echo").Port}), ports...)
+	for i, name := range names {
+		var last *Response
+		for range 3 {
+			last = getOn(t, ports[i], "/")
+		}
+		if last.Status != http.StatusTooManyRequests {
+			t.Fatalf("%s: third request answered %d, want 429 (the limit is 2 an hour)", name, last.Status)
+		}
+		got := last.Header.Get("X-Ratelimit-Limit")
+		if quiet := name == "quiet"; (got == "") != quiet {
+			t.Errorf("%s: X-RateLimit-Limit %q on the 429; want it only without disableRateLimitHeaders", name, got)
+		}
+	}
+}
