@@ -167,6 +167,9 @@ func (t *ClientTLS) validate() error {
 	if !v.AcceptUntrusted && v.CACertificates == "" && len(v.SPKIHashes) == 0 && len(v.CertificateHashes) == 0 {
 		return errors.New("client validation verifies certificates but has nothing to verify them against")
 	}
+	if len(v.SubjectAltNames) > 0 && v.CACertificates == "" {
+		return errors.New("client validation checks subject alternative names without a trusted CA (Envoy refuses it)")
+	}
 	for _, s := range v.SubjectAltNames {
 		switch s.Type {
 		case "DNS", "EMAIL", "IP_ADDRESS", "URI":

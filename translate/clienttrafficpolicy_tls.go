@@ -256,6 +256,12 @@ func (b *builder) ctpClientValidation(p *policy, cv *egv1a1.ClientValidationCont
 			}
 		}
 	}
+	// Envoy refuses to check subject alternative names without trust
+	// anchors ("SAN-based verification ... without trusted CA is insecure
+	// and not allowed"), and a static bootstrap would not start.
+	if len(v.SubjectAltNames) > 0 && v.CACertificates == "" {
+		return nil, fmt.Errorf("%s.subjectAltNames: Envoy checks subject alternative names only with trusted CA certificates: add caCertificateRefs", field)
+	}
 	if crl := cv.Crl; crl != nil {
 		if len(crl.Refs) == 0 || len(crl.Refs) > 8 {
 			return nil, fmt.Errorf("%s.crl.refs: 1 to 8 references (the CRD rejects others)", field)
