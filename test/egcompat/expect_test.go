@@ -219,7 +219,6 @@ var expectations = join(
 		{"backend-tls-auto-host-sni", "", "c", whyBackendTLS},
 		{"httproute-rule-with-non-service-backends-and-websocket-app-protocols", "", "c", whyBackendTLS},
 		{"httproute-dynamic-resolver-with-mutliple-backends", "InvalidBackendRef egctl=False/BackendNotFound", "c", whyDynamic},
-		{"httproute-dynamic-resolver", "", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver", "", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver-with-multiple-backends", "", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver-with-tls-terminate", "", "c", whyDynamic},
