@@ -267,7 +267,7 @@ type ClientTLS struct {
 type ClientCertValidation struct {
 	// CACertificates is a PEM bundle; may be empty in modes that do not
 	// verify (Request, RequireAny).
-	CACertificates string `json:",omitempty"`
+	CACertificates string `json:",omitempty" ir:"text"`
 	// RequireCertificate refuses clients without a certificate;
 	// AcceptUntrusted lets in one that does not verify.
 	RequireCertificate bool               `json:",omitempty"`
@@ -277,7 +277,7 @@ type ClientCertValidation struct {
 	SubjectAltNames    []ClientSANMatcher `json:",omitempty"`
 	// CRL is a PEM bundle of revocation lists; CRLLeafOnly checks only the
 	// client's own certificate against it.
-	CRL          string `json:",omitempty"`
+	CRL          string `json:",omitempty" ir:"text"`
 	CRLLeafOnly  bool   `json:",omitempty"`
 	AllowExpired bool   `json:",omitempty"`
 }
