@@ -94,6 +94,8 @@ type TLSConfig struct {
 	Ciphers    []string
 	// ClientValidation, when set, asks clients for a certificate (tls.go).
 	ClientValidation *ClientValidation `json:",omitempty"`
+	// Client is what a ClientTrafficPolicy adds (client.go).
+	Client *ClientTLS `json:",omitempty"`
 }
 
 // Certificate is a certificate chain and key in PEM. Name is the Envoy

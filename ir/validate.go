@@ -98,8 +98,11 @@ func (p *Proxy) Validate() error {
 	if err := p.validatePatches(); err != nil { // patch.go
 		errs = append(errs, err)
 	}
-	errs = append(errs, p.validateSecurity()) // security.go
-	errs = append(errs, p.validateText()...)  // text.go
+	errs = append(errs, p.validateSecurity())  // security.go
+	errs = append(errs, p.validateText()...)   // text.go
+	if err := p.validateClient(); err != nil { // client_validate.go
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

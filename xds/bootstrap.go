@@ -137,6 +137,11 @@ func staticListener(l *listenerv3.Listener, routes map[string]*routev3.RouteConf
 			}
 			ts.ConfigType = &corev3.TransportSocket_TypedConfig{TypedConfig: a}
 		}
+		if ts := fc.GetTransportSocket(); ts != nil && ts.GetName() == quicTransportSocketName {
+			if err := staticQUIC(ts); err != nil { // client_http3.go
+				return nil, fmt.Errorf("filter chain %q: %w", fc.GetName(), err)
+			}
+		}
 	}
 	return out, nil
 }

@@ -87,6 +87,8 @@ type hcmBuild struct {
 	statPrefix string
 	routeName  string // the route configuration's name
 	secure     bool
+	// quic: the HCM of an HTTP/3 (QUIC) listener (client_http3.go).
+	quic bool
 }
 
 // routes calls fn for every IR route the HCM serves, stopping at the first

@@ -94,6 +94,9 @@ var emptyMatchCases = []string{
 	"gateway-with-attached-routes", "grpcroute-with-mirror", "grpcroute-with-mirror-filter-service-no-endpoints",
 	"httproute-dynamic-resolver-with-mutliple-backends", "httproute-with-empty-matches", "httproute-with-metadata",
 	"httproute-with-multiple-invalid-rules",
+	"listenerset-conflict-route-attachment", "listenerset-cross-namespace", "listenerset-grpcroute", "listenerset-httproute",
+	"listenerset-https-tls-mixed-valid-and-missing-secret", "listenerset-https-tls-same-namespace", "listenerset-invalid",
+	"listenerset-no-maching-listener",
 }
 
 // headerCases set header names or values the CRD rejects; egctl, like EG,
