@@ -26,6 +26,7 @@ type precKey struct {
 	method  bool
 	headers int
 	query   int
+	cookies int   // HTTPRouteFilter cookie matches, after the spec's criteria
 	created int64 // creationTimestamp, unix nanoseconds: older first
 	nsName  string
 	rule    int
@@ -40,6 +41,7 @@ func newPrecKey(rs *routeState, rule, j int, m *ir.HTTPMatch) precKey {
 		method:  m.Method != "",
 		headers: len(m.Headers),
 		query:   len(m.QueryParams),
+		cookies: len(m.Cookies),
 		created: rs.r.CreationTimestamp.UnixNano(),
 		nsName:  rs.nsName,
 		rule:    rule,
@@ -84,6 +86,9 @@ func comparePrec(a, b *precKey) int {
 		return c
 	}
 	if c := intDesc(a.query, b.query); c != 0 {
+		return c
+	}
+	if c := intDesc(a.cookies, b.cookies); c != 0 {
 		return c
 	}
 	if a.created != b.created {

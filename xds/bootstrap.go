@@ -116,6 +116,9 @@ func staticListener(l *listenerv3.Listener, routes map[string]*routev3.RouteConf
 				}
 				hcm.RouteSpecifier = &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: src}
 			}
+			if err := staticHTTPFilterFeatures(hcm); err != nil { // features.go
+				return nil, fmt.Errorf("filter chain %q: %w", fc.GetName(), err)
+			}
 			a, err := toAny(hcm)
 			if err != nil {
 				return nil, err
