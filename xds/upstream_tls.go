@@ -143,6 +143,11 @@ func upstreamTLSParams(common *tlsv3.CommonTlsContext, t *ir.BackendTLS) error {
 	if !ok {
 		return fmt.Errorf("MaxVersion %q", t.MaxVersion)
 	}
+	if minV == tlsv3.TlsParameters_TLSv1_3 && maxV == tlsv3.TlsParameters_TLS_AUTO {
+		// Envoy's automatic maximum for upstreams is TLS 1.2: a minimum of
+		// 1.3 alone would make every handshake fail.
+		maxV = tlsv3.TlsParameters_TLSv1_3
+	}
 	if minV == tlsv3.TlsParameters_TLS_AUTO && maxV == tlsv3.TlsParameters_TLS_AUTO &&
 		len(t.Ciphers) == 0 && len(t.ECDHCurves) == 0 && len(t.SignatureAlgorithms) == 0 {
 		return nil
