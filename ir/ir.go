@@ -252,6 +252,9 @@ type Backend struct {
 	Metadata        *Metadata
 	// TLS, when set, makes the connection to this backend TLS (tls.go).
 	TLS *BackendTLS `json:",omitempty"`
+	// CredentialInjection adds a credential to requests sent to this
+	// backend only (an HTTPRouteFilter on the backendRef).
+	CredentialInjection *CredentialInjection `json:",omitempty"`
 	// Priority 0 backends take the traffic while enough of their endpoints
 	// are healthy; higher priorities (an Envoy Gateway Backend with
 	// fallback: true is 1) only when they are not (failover).

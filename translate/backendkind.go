@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/egctl/egctl/ir"
-	"github.com/egctl/egctl/resource"
 )
 
 // Envoy Gateway's Backend kind: endpoints given by address (IP, FQDN, unix
@@ -104,6 +104,13 @@ func (b *builder) validateBackend(be *egv1a1.Backend) *backendState {
 		t, msg := b.backendTLSSettings(be) // backendkind_tls.go
 		if msg != "" {
 			return fail("spec.tls%s", msg)
+		}
+		h2 := slices.Contains(t.ALPNProtocols, "h2")
+		switch {
+		case st.protocol == ir.ProtocolWS && h2:
+			return fail("spec.tls.alpnProtocols offers h2, but WebSocket (appProtocols) needs HTTP/1.1")
+		case st.protocol == ir.ProtocolHTTP2 && len(t.ALPNProtocols) > 0 && !h2:
+			return fail("spec.tls.alpnProtocols does not offer h2, but the Backend speaks HTTP/2 (appProtocols)")
 		}
 		st.tls = t
 	}
@@ -221,9 +228,4 @@ func (b *builder) resolveBackendKind(fromKind, ns, name string, port *gwv1.PortN
 	}
 	be.TLS = t
 	return be, nil
-}
-
-// backendRefIsBackend reports whether a backendRef names a Backend.
-func backendRefIsBackend(ref *gwv1.BackendObjectReference) bool {
-	return ref.Group != nil && string(*ref.Group) == resource.GroupEnvoyGateway && ref.Kind != nil && *ref.Kind == "Backend"
 }

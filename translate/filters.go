@@ -163,6 +163,10 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 	if t.Redirect != nil && t.URLRewrite != nil {
 		bad("IncompatibleFilters", "%s: RequestRedirect and URLRewrite cannot be used together", where)
 	}
+	if t.Redirect != nil && len(t.Mirrors) > 0 {
+		// A redirect forwards nothing: the mirror would be dropped.
+		bad("IncompatibleFilters", "%s: RequestMirror cannot be used with RequestRedirect (a redirect forwards no request to mirror)", where)
+	}
 	return ok
 }
 
@@ -223,10 +227,9 @@ func (b *builder) applyBackendFilters(rs *routeState, be *ir.Backend, filters []
 			}
 			be.ResponseHeaders = headerModifier(f.ResponseHeaderModifier)
 		case f.Type == gwv1.HTTPRouteFilterExtensionRef:
-			// Envoy Gateway runs an HTTPRouteFilter's credential injection
-			// and host rewrite per backend; egctl applies them per rule.
-			rs.unsupported("UnsupportedValue", fmt.Sprintf("%s: an ExtensionRef filter on a backendRef is not supported; put it on the rule", fw))
-			ok = false
+			if !b.backendExtensionFilter(rs, be, f, fw.String()) { // httproutefilter.go
+				ok = false
+			}
 		default:
 			rs.unsupported("UnsupportedValue", fmt.Sprintf("%s: filter %s is not supported on a backendRef yet", fw, f.Type))
 			ok = false

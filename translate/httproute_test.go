@@ -52,15 +52,15 @@ spec:
 		{"extensionRef", `  parentRefs: [{name: gw}]
   rules:
   - filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Thing, name: t}}]
-    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "ExtensionRef filter (example.com/Thing t) is not supported yet"},
+    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "ExtensionRef filter example.com/Thing t is not supported"},
 		{"externalAuth", `  parentRefs: [{name: gw}]
   rules:
   - filters: [{type: ExternalAuth, externalAuth: {protocol: HTTP, backendRef: {name: web, port: 80}}}]
     backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "ExternalAuth"},
 		{"session persistence", `  parentRefs: [{name: gw}]
   rules:
-  - sessionPersistence: {sessionName: s}
-    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "sessionPersistence"},
+  - sessionPersistence: {sessionName: s, absoluteTimeout: 1h}
+    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "absoluteTimeout with a Session cookie"},
 		{"redirect and rewrite", `  parentRefs: [{name: gw}]
   rules:
   - filters:

@@ -229,14 +229,19 @@ func (b *builder) hrfDirectResponse(f *egv1a1.HTTPRouteFilter, d *egv1a1.HTTPDir
 		dr.StatusCode = uint32(*d.StatusCode)
 	}
 	if body := d.Body; body != nil {
-		text, msg := b.responseBody(f.Namespace, body)
+		text, binary, msg := b.responseBody(f.Namespace, body)
 		if msg != "" {
 			return ".body" + msg
 		}
-		if msg := checkCommandOperators(text); msg != "" {
-			return ".body: " + msg
+		if !binary {
+			// Text is a format string (command operators); binaryData
+			// (an image, say) is sent as it is.
+			if msg := checkCommandOperators(text); msg != "" {
+				return ".body: " + msg
+			}
+			dr.Formatted = true
 		}
-		dr.Body, dr.Formatted = text, true
+		dr.Body = text
 	}
 	hm := &ir.HeaderModifier{}
 	if h := d.Header; h != nil {
@@ -261,9 +266,10 @@ func (b *builder) hrfDirectResponse(f *egv1a1.HTTPRouteFilter, d *egv1a1.HTTPDir
 	return ""
 }
 
-// responseBody reads an inline body, or the ConfigMap one names (key
-// response.body, else the first key in sorted order).
-func (b *builder) responseBody(ns string, body *egv1a1.CustomResponseBody) (string, string) {
+// responseBody reads an inline body, or the ConfigMap one names: key
+// response.body, else the first key in sorted order, of data or
+// binaryData (binary then says so).
+func (b *builder) responseBody(ns string, body *egv1a1.CustomResponseBody) (text string, binary bool, msg string) {
 	typ := egv1a1.ResponseValueTypeInline
 	if body.Type != nil {
 		typ = *body.Type
@@ -271,37 +277,46 @@ func (b *builder) responseBody(ns string, body *egv1a1.CustomResponseBody) (stri
 	switch typ {
 	case egv1a1.ResponseValueTypeInline:
 		if body.Inline == nil {
-			return "", ".inline must be set for type Inline"
+			return "", false, ".inline must be set for type Inline"
 		}
-		return *body.Inline, ""
+		return *body.Inline, false, ""
 	case egv1a1.ResponseValueTypeValueRef:
 		ref := body.ValueRef
 		if ref == nil {
-			return "", ".valueRef must be set for type ValueRef"
+			return "", false, ".valueRef must be set for type ValueRef"
 		}
 		if ref.Group != "" || ref.Kind != "ConfigMap" {
-			return "", fmt.Sprintf(".valueRef: %s is not supported; only ConfigMap", groupKind(string(ref.Group), string(ref.Kind)))
+			return "", false, fmt.Sprintf(".valueRef: %s is not supported; only ConfigMap", groupKind(string(ref.Group), string(ref.Kind)))
 		}
 		for _, cm := range b.out.ConfigMaps {
 			if cm.Namespace != ns || cm.Name != string(ref.Name) {
 				continue
 			}
 			if v, ok := cm.Data[responseBodyKey]; ok {
-				return v, ""
+				return v, false, ""
 			}
-			keys := make([]string, 0, len(cm.Data))
+			if v, ok := cm.BinaryData[responseBodyKey]; ok {
+				return string(v), true, ""
+			}
+			keys := make([]string, 0, len(cm.Data)+len(cm.BinaryData))
 			for k := range cm.Data {
 				keys = append(keys, k)
 			}
-			sort.Strings(keys)
-			if len(keys) == 0 {
-				return "", fmt.Sprintf(".valueRef: ConfigMap %s/%s has no data", ns, ref.Name)
+			for k := range cm.BinaryData {
+				keys = append(keys, k)
 			}
-			return cm.Data[keys[0]], ""
+			if len(keys) == 0 {
+				return "", false, fmt.Sprintf(".valueRef: ConfigMap %s/%s has no data", ns, ref.Name)
+			}
+			sort.Strings(keys)
+			if v, ok := cm.Data[keys[0]]; ok {
+				return v, false, ""
+			}
+			return string(cm.BinaryData[keys[0]]), true, ""
 		}
-		return "", fmt.Sprintf(".valueRef: ConfigMap %s/%s not found", ns, ref.Name)
+		return "", false, fmt.Sprintf(".valueRef: ConfigMap %s/%s not found", ns, ref.Name)
 	}
-	return "", fmt.Sprintf(".type %q is not supported (Inline or ValueRef)", typ)
+	return "", false, fmt.Sprintf(".type %q is not supported (Inline or ValueRef)", typ)
 }
 
 // hrfCredential resolves credentialInjection: the credential is the
@@ -485,7 +500,7 @@ var commandOperator = regexp.MustCompile(`^%([A-Z0-9_]+)(\([^)]*\))?(:[0-9]+)?%`
 // a direct response body; an unknown one makes Envoy refuse the whole
 // configuration, so it is refused here with its position.
 var knownOperators = map[string]bool{
-	"REQ": true, "RESP": true, "TRAILER": true, "REQ_WITHOUT_QUERY": true, "PATH": true,
+	"REQ": true, "RESP": true, "TRAILER": true, "PATH": true,
 	"START_TIME": true, "START_TIME_LOCAL": true, "EMIT_TIME": true, "EMIT_TIME_LOCAL": true,
 	"REQUEST_HEADERS_BYTES": true, "BYTES_RECEIVED": true, "BYTES_SENT": true, "PROTOCOL": true,
 	"UPSTREAM_PROTOCOL": true, "RESPONSE_CODE": true, "RESPONSE_CODE_DETAILS": true,
@@ -513,10 +528,14 @@ func checkCommandOperators(body string) string {
 		if body[i] != '%' {
 			continue
 		}
+		if i+1 < len(body) && body[i+1] == '%' {
+			i++ // "%%" is a literal '%'
+			continue
+		}
 		m := commandOperator.FindStringSubmatch(body[i:])
 		if m == nil {
 			return fmt.Sprintf("'%%' at byte %d does not start an Envoy command operator such as %%REQ(:path)%%; "+
-				"the body is a format string, and a lone '%%' cannot be written in it", i)
+				"the body is a format string: write %%%% for a literal '%%'", i)
 		}
 		if !knownOperators[m[1]] {
 			return fmt.Sprintf("%%%s%% at byte %d is not an Envoy command operator egctl knows", m[1], i)
@@ -567,4 +586,24 @@ func (b *builder) compileMatches(rs *routeState, cr *compiledRule, matches []gwv
 			cr.entries = append(cr.entries, e)
 		}
 	}
+}
+
+// backendExtensionFilter applies an HTTPRouteFilter on a backendRef: only
+// its credential injection can act on one backend (an upstream filter of
+// that backend's cluster); anything else it asks is refused.
+func (b *builder) backendExtensionFilter(rs *routeState, be *ir.Backend, f *gwv1.HTTPRouteFilter, fw string) bool {
+	rf := &ruleFilters{}
+	if !b.extensionFilter(rs, f, rf, fw) {
+		return false
+	}
+	switch {
+	case rf.rewrite != nil || rf.appendXFH != nil, rf.direct != nil, rf.cookies != nil:
+		rs.unsupported("UnsupportedValue", fw+": on a backendRef an HTTPRouteFilter can only inject credentials; put urlRewrite, directResponse and matches on the rule")
+		return false
+	case be.CredentialInjection != nil:
+		rs.unsupported("UnsupportedValue", fw+": another HTTPRouteFilter of the backendRef already injects a credential")
+		return false
+	}
+	be.CredentialInjection = rf.cred
+	return true
 }

@@ -34,7 +34,7 @@ func oneClusterProblem(d *ir.RouteDestination, why string) string {
 		if be.Weight == 0 {
 			continue
 		}
-		if be.RequestHeaders != nil || be.ResponseHeaders != nil {
+		if be.RequestHeaders != nil || be.ResponseHeaders != nil || be.CredentialInjection != nil {
 			return fmt.Sprintf("%s has backendRef filters, but %s needs every backend in one cluster", refName(be), why)
 		}
 		if first == nil {

@@ -72,6 +72,9 @@ func StaticBootstrap(r *Resources, o BootstrapOptions) (*bootstrapv3.Bootstrap, 
 		if err := staticUpstreamTLS(sc); err != nil { // upstream_tls.go
 			return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
 		}
+		if err := staticClusterCredentials(sc); err != nil { // httproutefilter.go
+			return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
+		}
 		static.Clusters = append(static.Clusters, sc)
 	}
 	for _, s := range r.Secrets {

@@ -43,7 +43,7 @@ func singleCluster(d *ir.RouteDestination) bool {
 		if be.AddressType != d.Backends[0].AddressType || be.Protocol != d.Backends[0].Protocol {
 			return false
 		}
-		if be.RequestHeaders != nil || be.ResponseHeaders != nil {
+		if be.RequestHeaders != nil || be.ResponseHeaders != nil || be.CredentialInjection != nil {
 			return false
 		}
 	}

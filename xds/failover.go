@@ -130,10 +130,13 @@ func hasFailover(backends []*ir.Backend) bool {
 
 // finishBackendCluster applies, after every feature, what the backends
 // ask of their cluster: the upstream SNI options of their TLS
-// (upstream_sni.go), and outlier detection for failover when no health
-// checking was configured.
+// (upstream_sni.go), a credential to inject (httproutefilter.go), and
+// outlier detection for failover when no health checking was configured.
 func (b *builder) finishBackendCluster(c *clusterv3.Cluster, backends []*ir.Backend) error {
 	if err := b.applyUpstreamSNI(c, backends); err != nil {
+		return err
+	}
+	if err := b.applyBackendCredential(c, backends); err != nil { // httproutefilter.go
 		return err
 	}
 	if hasFailover(backends) && c.OutlierDetection == nil && len(c.HealthChecks) == 0 {

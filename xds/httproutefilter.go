@@ -3,13 +3,17 @@ package xds
 import (
 	"fmt"
 	"sort"
+	"unicode/utf8"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	injectorv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/credential_injector/v3"
+	upstreamcodecv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/upstream_codec/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	genericv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/injected_credentials/generic/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -34,6 +38,7 @@ const (
 	// defaultMaxDirectResponseBody is Envoy's limit on direct response
 	// bodies unless the route configuration raises it.
 	defaultMaxDirectResponseBody = 4096
+	upstreamCodecFilterName      = "envoy.filters.http.upstream_codec"
 )
 
 func init() {
@@ -89,29 +94,81 @@ func credentialInjectorFilters(_ *builder, h *hcmBuild) ([]*hcmv3.HttpFilter, er
 	}
 	out := make([]*hcmv3.HttpFilter, 0, len(cs))
 	for _, c := range cs {
-		g := &genericv3.Generic{
-			Credential: &tlsv3.SdsSecretConfig{Name: credentialSecretName(c), SdsConfig: adsConfigSource()},
-			Header:     c.Header,
-		}
-		ga, err := toAny(g)
+		f, err := credentialFilter(c)
 		if err != nil {
 			return nil, err
 		}
-		ci, err := toAny(&injectorv3.CredentialInjector{
-			Overwrite:  c.Overwrite,
-			Credential: &corev3.TypedExtensionConfig{Name: genericCredentialName, TypedConfig: ga},
-		})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, &hcmv3.HttpFilter{
-			Name:       credentialFilterName(c),
-			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: ci},
-			// Only the routes of the HTTPRouteFilter turn it on.
-			Disabled: true,
-		})
+		// Only the routes of the HTTPRouteFilter turn it on.
+		f.Disabled = true
+		out = append(out, f)
 	}
 	return out, nil
+}
+
+// credentialFilter is the credential_injector filter of c.
+func credentialFilter(c *ir.CredentialInjection) (*hcmv3.HttpFilter, error) {
+	g := &genericv3.Generic{
+		Credential: &tlsv3.SdsSecretConfig{Name: credentialSecretName(c), SdsConfig: adsConfigSource()},
+		Header:     c.Header,
+	}
+	ga, err := toAny(g)
+	if err != nil {
+		return nil, err
+	}
+	ci, err := toAny(&injectorv3.CredentialInjector{
+		Overwrite:  c.Overwrite,
+		Credential: &corev3.TypedExtensionConfig{Name: genericCredentialName, TypedConfig: ga},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &hcmv3.HttpFilter{Name: credentialFilterName(c), ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: ci}}, nil
+}
+
+// addCredentialSecret adds c's credential as a generic SDS secret.
+func (b *builder) addCredentialSecret(c *ir.CredentialInjection) {
+	b.secrets[credentialSecretName(c)] = &tlsv3.Secret{
+		Name: credentialSecretName(c),
+		Type: &tlsv3.Secret_GenericSecret{GenericSecret: &tlsv3.GenericSecret{
+			Secret: &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: append([]byte(nil), c.Credential...)}},
+		}},
+	}
+}
+
+// applyBackendCredential injects a backend's credential (an
+// HTTPRouteFilter on its backendRef) as an upstream HTTP filter of its
+// own cluster, before whatever upstream filters the cluster has.
+func (b *builder) applyBackendCredential(c *clusterv3.Cluster, backends []*ir.Backend) error {
+	var cred *ir.CredentialInjection
+	for _, be := range backends {
+		if be.CredentialInjection != nil {
+			cred = be.CredentialInjection
+		}
+	}
+	if cred == nil {
+		return nil
+	}
+	if len(backends) != 1 {
+		return fmt.Errorf("cluster %q: a backend's credential injection needs a cluster of its own", c.GetName())
+	}
+	f, err := credentialFilter(cred)
+	if err != nil {
+		return err
+	}
+	o, err := clusterHTTPOptions(c) // upstream_sni.go
+	if err != nil {
+		return err
+	}
+	if len(o.HttpFilters) == 0 {
+		codec, err := toAny(&upstreamcodecv3.UpstreamCodec{})
+		if err != nil {
+			return err
+		}
+		o.HttpFilters = []*hcmv3.HttpFilter{{Name: upstreamCodecFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: codec}}}
+	}
+	o.HttpFilters = append([]*hcmv3.HttpFilter{f}, o.HttpFilters...)
+	b.addCredentialSecret(cred)
+	return setClusterHTTPOptions(c, o, backends[0].Protocol)
 }
 
 // credentialSecrets adds each credential as a generic SDS secret.
@@ -125,12 +182,7 @@ func credentialSecrets(b *builder, p *ir.Proxy) error {
 		return err
 	}
 	for _, c := range cs {
-		b.secrets[credentialSecretName(c)] = &tlsv3.Secret{
-			Name: credentialSecretName(c),
-			Type: &tlsv3.Secret_GenericSecret{GenericSecret: &tlsv3.GenericSecret{
-				Secret: &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: append([]byte(nil), c.Credential...)}},
-			}},
-		}
+		b.addCredentialSecret(c)
 	}
 	return nil
 }
@@ -186,16 +238,23 @@ func patchHTTPRouteFilterRoute(_ *builder, r *ir.HTTPRoute, out *routev3.Route) 
 		}
 		out.Match.Cookies = append(out.Match.Cookies, &routev3.CookieMatcher{Name: m.Name, StringMatch: sm})
 	}
-	if d := r.DirectResponse; d != nil && d.Formatted && d.Body != "" {
+	if d := r.DirectResponse; d != nil && d.Body != "" {
 		dr := out.GetDirectResponse()
 		if dr == nil {
 			return fmt.Errorf("DirectResponse: no direct response action")
 		}
-		// A format string: command operators are expanded per request.
-		dr.Body = nil
-		dr.BodyFormat = &corev3.SubstitutionFormatString{Format: &corev3.SubstitutionFormatString_TextFormatSource{
-			TextFormatSource: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: d.Body}},
-		}}
+		switch {
+		case d.Formatted:
+			// A format string: command operators are expanded per request.
+			dr.Body = nil
+			dr.BodyFormat = &corev3.SubstitutionFormatString{Format: &corev3.SubstitutionFormatString_TextFormatSource{
+				TextFormatSource: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: d.Body}},
+			}}
+		case !utf8.ValidString(d.Body):
+			// Binary (a ConfigMap's binaryData): a string field cannot
+			// carry it.
+			dr.Body = &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: []byte(d.Body)}}
+		}
 	}
 	return nil
 }
@@ -222,5 +281,36 @@ func raiseDirectResponseLimit(b *builder, _ *ir.Proxy) error {
 			rc.MaxDirectResponseBodySizeBytes = wrapperspb.UInt32(uint32(largest))
 		}
 	}
+	return nil
+}
+
+// staticClusterCredentials names the static secrets of a cluster's
+// upstream credential injector, for a static bootstrap.
+func staticClusterCredentials(c *clusterv3.Cluster) error {
+	a := c.GetTypedExtensionProtocolOptions()[httpProtocolOptionsKey]
+	if a == nil {
+		return nil
+	}
+	o := &httpv3.HttpProtocolOptions{}
+	if err := a.UnmarshalTo(o); err != nil {
+		return fmt.Errorf("cluster %q: %w", c.GetName(), err)
+	}
+	changed := false
+	for _, f := range o.HttpFilters {
+		if isFilterType(f, credentialInjectorFilterName) {
+			if err := staticCredentialInjector(f); err != nil {
+				return fmt.Errorf("cluster %q: %w", c.GetName(), err)
+			}
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	na, err := toAny(o)
+	if err != nil {
+		return err
+	}
+	c.TypedExtensionProtocolOptions[httpProtocolOptionsKey] = na
 	return nil
 }

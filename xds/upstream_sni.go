@@ -34,11 +34,9 @@ func (b *builder) applyUpstreamSNI(c *clusterv3.Cluster, backends []*ir.Backend)
 	if !t.AutoSNI && !autoALPN {
 		return nil
 	}
-	o := &httpv3.HttpProtocolOptions{}
-	if cur := c.GetTypedExtensionProtocolOptions()[httpProtocolOptionsKey]; cur != nil {
-		if err := cur.UnmarshalTo(o); err != nil {
-			return fmt.Errorf("cluster %q: HTTP protocol options: %w", c.GetName(), err)
-		}
+	o, err := clusterHTTPOptions(c)
+	if err != nil {
+		return err
 	}
 	if t.AutoSNI {
 		if o.UpstreamHttpProtocolOptions == nil {
@@ -62,9 +60,26 @@ func (b *builder) applyUpstreamSNI(c *clusterv3.Cluster, backends []*ir.Backend)
 			HttpProtocolOptions: h1, Http2ProtocolOptions: h2,
 		}}
 	}
+	return setClusterHTTPOptions(c, o, proto)
+}
+
+// clusterHTTPOptions returns a copy of the cluster's upstream HTTP
+// protocol options (empty when it has none), to change and set back.
+func clusterHTTPOptions(c *clusterv3.Cluster) (*httpv3.HttpProtocolOptions, error) {
+	o := &httpv3.HttpProtocolOptions{}
+	if cur := c.GetTypedExtensionProtocolOptions()[httpProtocolOptionsKey]; cur != nil {
+		if err := cur.UnmarshalTo(o); err != nil {
+			return nil, fmt.Errorf("cluster %q: HTTP protocol options: %w", c.GetName(), err)
+		}
+	}
+	return o, nil
+}
+
+// setClusterHTTPOptions sets o as the cluster's upstream HTTP protocol
+// options; when o chooses no protocol, the one the cluster had implicitly
+// (h2c for HTTP/2 backends, else HTTP/1.1).
+func setClusterHTTPOptions(c *clusterv3.Cluster, o *httpv3.HttpProtocolOptions, proto ir.AppProtocol) error {
 	if o.UpstreamProtocolOptions == nil {
-		// A protocol must be chosen once the options exist: the one the
-		// cluster had implicitly.
 		if proto == ir.ProtocolHTTP2 {
 			h2, err := defaultHTTP2Options()
 			if err != nil {

@@ -39,7 +39,7 @@ spec:
   directResponse:
     statusCode: 418
     contentType: text/teapot
-    body: {type: Inline, inline: "short and stout"}
+    body: {type: Inline, inline: "short and stout, 100%% tea"}
     header:
       set: [{name: x-brewed-by, value: egctl}]
 ---
@@ -129,6 +129,12 @@ spec:
     filters:
     - {type: ExtensionRef, extensionRef: {group: gateway.envoyproxy.io, kind: HTTPRouteFilter, name: token-overwrite}}
     backendRefs: [{name: main, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /split}}]
+    backendRefs:
+    - {name: main, port: 8080}
+    - name: canary
+      port: 8080
+      filters: [{type: ExtensionRef, extensionRef: {group: gateway.envoyproxy.io, kind: HTTPRouteFilter, name: token}}]
   - matches: [{path: {type: PathPrefix, value: /app}}]
     filters: [{type: ExtensionRef, extensionRef: {group: gateway.envoyproxy.io, kind: HTTPRouteFilter, name: canary-cookie}}]
     backendRefs: [{name: canary, port: 8080}]
@@ -139,7 +145,7 @@ spec:
 
 	t.Run("direct response inline", func(t *testing.T) {
 		r := p.ExpectStatus(t, 418, host, "/teapot")
-		if string(r.Body) != "short and stout" {
+		if string(r.Body) != "short and stout, 100% tea" { // %% is a literal %
 			t.Errorf("body %q", r.Body)
 		}
 		if ct := r.Header.Get("Content-Type"); ct != "text/teapot" {
@@ -191,6 +197,22 @@ spec:
 		}
 		if got := joined(p.ExpectPod(t, "main", host, "/key", "X-Api-Key", "from-client").Header("X-Api-Key")); got != "Bearer s3cr3t" {
 			t.Errorf("backend saw X-Api-Key %q, want the injected credential (overwrite)", got)
+		}
+		// On a backendRef, only that backend's requests carry it.
+		pods := map[string]int{}
+		for range 30 {
+			e := p.Get(t, host, "/split").Echo(t)
+			pods[e.Pod]++
+			got, want := joined(e.Header("Authorization")), ""
+			if e.Pod == "canary" {
+				want = "Bearer s3cr3t"
+			}
+			if got != want {
+				t.Fatalf("/split served by %s with Authorization %q, want %q", e.Pod, got, want)
+			}
+		}
+		if len(pods) != 2 {
+			t.Errorf("/split reached %v, want both backends", pods)
 		}
 		// Routes without the filter inject nothing.
 		if got := p.ExpectPod(t, "main", host, "/service/x/y").Header("Authorization"); len(got) != 0 {

@@ -214,10 +214,6 @@ var expectations = join(
 	each(tlsKindsCases, "supportedKinds EG=[gateway.networking.k8s.io/TCPRoute,gateway.networking.k8s.io/TLSRoute] egctl=[gateway.networking.k8s.io/TLSRoute]", "c", whyTCPOnTLS),
 	[]expectation{
 		{"tcproute-attaching-to-gateway-with-listener-tls-terminate", "", "c", whyTCPOnTLS},
-		{"backend-system-truststore-per-resource-secret", "", "c", whyBackendTLS},
-		{"backend-system-truststore-shared-secret", "", "c", whyBackendTLS},
-		{"backend-tls-auto-host-sni", "", "c", whyBackendTLS},
-		{"httproute-rule-with-non-service-backends-and-websocket-app-protocols", "", "c", whyBackendTLS},
 		{"httproute-dynamic-resolver-with-mutliple-backends", "InvalidBackendRef egctl=False/BackendNotFound", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver", "", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver-with-multiple-backends", "", "c", whyDynamic},
