@@ -80,7 +80,6 @@ const (
 	whyNoCerts         = "HTTPS listener without certificateRefs (CRD-invalid): EG ResolvedRefs=True, egctl InvalidCertificateRef"
 
 	// (c) unsupported in egctl.
-	whyBackendTLS       = "unsupported: Backend spec.tls"
 	whyDynamic          = "unsupported: Backend type DynamicResolver"
 	whyBackendRefFilter = "unsupported: per-backendRef filters other than header modifiers (implementation-specific in the spec)"
 	whyTCPOnTLS         = "unsupported: TCPRoute on a TLS listener (EG lists TCPRoute in TLS listeners' supportedKinds)"
