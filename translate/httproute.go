@@ -317,7 +317,7 @@ func (b *builder) compileRoute(rs *routeState) {
 			matches = []gwv1.HTTPRouteMatch{{}}
 		}
 		rf, rfOK := b.ruleExtensionFilters(rs, rule.Filters, where) // httproutefilter.go
-		b.compileMatches(rs, cr, matches, rf.cookies, where)
+		b.compileMatches(rs, cr, matches, rf.cookieSets(), where)
 
 		ok := b.applyFilters(rs, cr, rule, matches, rf, where) && rfOK
 		sp, spOK := b.sessionPersistence(rs, rule.SessionPersistence, i, where) // sessionpersistence.go

@@ -546,18 +546,30 @@ func checkCommandOperators(body string) string {
 }
 
 // ruleExtensionFilters resolves every ExtensionRef filter of a rule. ok is
-// false when the rule must fail closed; rf is never nil.
+// false when the rule must fail closed; rf is nil when the rule has none
+// (most rules: no allocation for them).
 func (b *builder) ruleExtensionFilters(rs *routeState, filters []gwv1.HTTPRouteFilter, where string) (rf *ruleFilters, ok bool) {
-	rf, ok = &ruleFilters{}, true
+	ok = true
 	for fi := range filters {
 		if filters[fi].Type != gwv1.HTTPRouteFilterExtensionRef {
 			continue
+		}
+		if rf == nil {
+			rf = &ruleFilters{}
 		}
 		if !b.extensionFilter(rs, &filters[fi], rf, filterPath{where, fi}.String()) {
 			ok = false
 		}
 	}
 	return rf, ok
+}
+
+// cookieSets is rf's cookie matches; none for a nil rf.
+func (rf *ruleFilters) cookieSets() [][]ir.StringMatch {
+	if rf == nil {
+		return nil
+	}
+	return rf.cookies
 }
 
 // compileMatches adds the rule's entries: each match, and when an
