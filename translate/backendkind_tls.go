@@ -1,10 +1,12 @@
 package translate
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strings"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/egctl/egctl/ir"
@@ -97,8 +99,7 @@ func (b *builder) backendTLSConfig(be *egv1a1.Backend, c *egv1a1.BackendTLSConfi
 		if ref.Namespace != nil && string(*ref.Namespace) != "" && string(*ref.Namespace) != be.Namespace {
 			return fmt.Sprintf(".clientCertificateRef: Secret %s/%s must be in the Backend's namespace %s", *ref.Namespace, ref.Name, be.Namespace)
 		}
-		from := objRef{group: resource.GroupEnvoyGateway, kind: "Backend", namespace: be.Namespace, name: be.Name}
-		cert, _, msg := b.resolveCertificateFrom(from, *ref) // listener.go
+		cert, msg := b.backendClientCertificate(be.Namespace, *ref)
 		if cert == nil {
 			return ".clientCertificateRef: " + msg
 		}
@@ -269,4 +270,25 @@ func (b *builder) backendTLSPoliciesCover(be *egv1a1.Backend) bool {
 		}
 	}
 	return ports > 0
+}
+
+// backendClientCertificate reads a Backend's client certificate: a Secret
+// of its namespace with tls.crt and tls.key. Unlike a listener's
+// certificate, any Secret type is taken (Envoy Gateway takes Opaque ones).
+func (b *builder) backendClientCertificate(ns string, ref gwv1.SecretObjectReference) (*ir.Certificate, string) {
+	if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
+		return nil, "only a core Secret is supported"
+	}
+	s := b.secrets[nsName{ns, string(ref.Name)}]
+	if s == nil {
+		return nil, fmt.Sprintf("Secret %s/%s not found", ns, ref.Name)
+	}
+	crt, key := secretValue(s, corev1.TLSCertKey), secretValue(s, corev1.TLSPrivateKeyKey) // listener.go
+	if len(crt) == 0 || len(key) == 0 {
+		return nil, fmt.Sprintf("Secret %s/%s lacks %s or %s", ns, ref.Name, corev1.TLSCertKey, corev1.TLSPrivateKeyKey)
+	}
+	if _, err := tls.X509KeyPair(crt, key); err != nil {
+		return nil, fmt.Sprintf("Secret %s/%s: %v", ns, ref.Name, err)
+	}
+	return &ir.Certificate{Name: ns + "/" + string(ref.Name), Certificate: crt, PrivateKey: key}, ""
 }

@@ -15,6 +15,7 @@ func init() {
 		supportedKeys[k] = true
 	}
 	expectations = append(expectations, backendExpectations...)
+	extExpectations = append(extExpectations, backendExtExpectations...)
 }
 
 // foreignExtensionRef reports whether a route of set uses an ExtensionRef
@@ -74,7 +75,22 @@ const (
 		"requests fall through to other routes; egctl answers them 500 (fail closed)"
 	whyBackendFilterReason = "an HTTPRouteFilter on a backendRef that does not exist: both ResolvedRefs=False; EG adds " +
 		"its own reason InvalidBackendFilters"
+	whyExtProcFallback = "unsupported: a fallback Backend among an ext_proc service's backendRefs (EnvoyExtensionPolicy " +
+		"refuses it; route backendRefs fail over)"
 )
+
+// btlsExtProcCases have an ext_proc service whose BackendTLSPolicy has no
+// valid CA.
+var btlsExtProcCases = []string{
+	"envoyextensionpolicy-with-extproc-with-backendtlspolicy",
+	"envoyextensionpolicy-with-extproc-with-backendtlspolicy-per-resource-secret",
+	"envoyextensionpolicy-with-extproc-with-backendtlspolicy-shared-secret",
+}
+
+// backendExtExpectations are accepted differences of TestEnvoyGatewayExtensions
+// in those cases: EG drops the route's policy (invalid), so the Gateway's
+// applies; egctl keeps the route's policy, whose ext_proc backend fails.
+var backendExtExpectations = each(btlsExtProcCases, "extensions EG=extproc{envoyextensionpolicy/default/policy-for-gateway", "b", whyBTLSInvalidCA)
 
 // backendExpectations are the accepted differences of these cases.
 var backendExpectations = join(
@@ -93,12 +109,23 @@ var backendExpectations = join(
 		"PartiallyInvalid EG=True/IncompatibleFilters egctl=absent", "b", whyMirrorConflict),
 	each([]string{"grpcroute-with-conflicting-filters"}, "/match/-1/", "b", whyEmptyMatch),
 	each([]string{"grpcroute-with-conflicting-filters"}, "/match/0/", "b", whyEmptyMatch),
+	// Cases of other kinds that run once BackendTLSPolicies and ConfigMaps
+	// are taken.
+	each(btlsExtProcCases, "Accepted EG=False/Invalid egctl=True/Accepted", "b", whyBTLSInvalidCA),
+	each(btlsExtProcCases, "EG=direct 500 egctl=dest", "b", whyBTLSInvalidCA),
+	each([]string{"envoyextensionpolicy-with-extproc-with-retries", "envoyextensionpolicy-with-extproc-with-traffic-features",
+		"securitypolicy-with-jwt-backendcluster", "securitypolicy-with-oidc-backendcluster"},
+		"Accepted EG=True/Accepted egctl=False/Invalid", "c", whyExtServiceSettings),
+	each([]string{"envoyextensionpolicy-with-extproc-with-retries", "envoyextensionpolicy-with-extproc-with-traffic-features",
+		"securitypolicy-with-jwt-backendcluster", "securitypolicy-with-oidc-backendcluster"},
+		"egctl=direct 500", "c", whyExtServiceSettings),
+	each([]string{"envoyproxy-priority-backend"}, "Accepted EG=True/Accepted egctl=False/Invalid", "c", whyExtProcFallback),
+	each([]string{"envoyproxy-priority-backend"}, "egctl=direct 500", "c", whyExtProcFallback),
 	[]expectation{
 		{"httproute-with-urlrewrite-hostname-filter-invalid", "httproute-multiple-header-host-rewrites parent", "b", whyDupRouteName},
 		{"httproute-with-urlrewrite-hostname-filter-invalid", "route order", "b", whyDupRouteName},
 		{"httproute-with-urlrewrite-hostname-filter-invalid", "dynamic-resolver-path-regex", "c", whyDynamic},
 		{"grpcroute-with-urlrewrite-hostname-filter-invalid", "dynamic-resolver-path-regex", "c", whyDynamic},
-		{"httproute-dynamic-resolver", "", "c", whyDynamic},
 		{"grpcroute-with-direct-response-2xx-invalid", "only in egctl (direct 500)", "b", whyGRPC2xx},
 		{"httproute-with-urlrewrite-hostname-filter", "InvalidBackendFilters", "b", whyBackendFilterReason},
 		{"httproute-rule-with-non-service-backends-and-websocket-app-protocols", "route order", "b", whyPrecedence},
