@@ -271,6 +271,9 @@ type Endpoint struct {
 	Hostname string `json:",omitempty"`
 	// Zone is the endpoint's zone, for zone-aware load balancing.
 	Zone string `json:",omitempty"`
+	// Unix marks a unix socket (Host its path) among the static IPs of an
+	// AddressIP backend (an Envoy Gateway Backend may mix the two).
+	Unix bool `json:",omitempty"`
 }
 
 // Header is a header name and value.

@@ -93,11 +93,25 @@ func (b *builder) validateBackend(be *egv1a1.Backend) *backendState {
 		if msg != "" {
 			return fail("spec.endpoints[%d]%s", i, msg)
 		}
-		if st.addrType != "" && st.addrType != t {
-			return fail("spec.endpoints mixes address types %s and %s; use one Backend per type", st.addrType, t)
+		switch {
+		case st.addrType == "" || st.addrType == t:
+		case st.addrType != ir.AddressFQDN && t != ir.AddressFQDN:
+			// IPs and unix sockets are both static: one EDS cluster
+			// holds them, each endpoint with its kind of address.
+			t = ir.AddressIP
+		default:
+			return fail("spec.endpoints mixes DNS names with %s addresses; use one Backend for each", map[ir.AddressType]string{
+				ir.AddressIP: "IP", ir.AddressUnix: "unix"}[other(st.addrType, t)])
 		}
 		st.addrType = t
 		st.endpoints = append(st.endpoints, e)
+	}
+	if st.addrType == ir.AddressIP {
+		for i := range st.endpoints {
+			if st.endpoints[i].Port == 0 {
+				st.endpoints[i].Unix = true // a socket path among IPs
+			}
+		}
 	}
 	sortEndpoints(st.endpoints)
 	if spec.TLS != nil {
@@ -228,4 +242,12 @@ func (b *builder) resolveBackendKind(fromKind, ns, name string, port *gwv1.PortN
 	}
 	be.TLS = t
 	return be, nil
+}
+
+// other returns whichever of a and b is not FQDN.
+func other(a, b ir.AddressType) ir.AddressType {
+	if a == ir.AddressFQDN {
+		return b
+	}
+	return a
 }

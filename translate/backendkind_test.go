@@ -43,7 +43,7 @@ func TestBackendFieldsRefused(t *testing.T) {
 		{`endpoints: [{fqdn: {hostname: "10.0.0.1", port: 80}}]`, "is an IP address; use ip"},
 		{`endpoints: [{unix: {path: "` + strings.Repeat("x", 109) + `"}}]`, "unix.path must have 1 to 108"},
 		{`endpoints: [{hostname: "Not_A_Name", ip: {address: 10.0.0.1, port: 80}}]`, "spec.endpoints[0].hostname"},
-		{`endpoints: [{ip: {address: 10.0.0.1, port: 80}}, {fqdn: {hostname: a.example.com, port: 80}}]`, "mixes address types"},
+		{`endpoints: [{ip: {address: 10.0.0.1, port: 80}}, {fqdn: {hostname: a.example.com, port: 80}}]`, "mixes DNS names with IP addresses"},
 		{`{appProtocols: [gateway.envoyproxy.io/ws], endpoints: [{ip: {address: 10.0.0.1, port: 80}}], tls: {wellKnownCACertificates: System, sni: a.b, alpnProtocols: [h2]}}`, "WebSocket (appProtocols) needs HTTP/1.1"},
 		{`{appProtocols: [gateway.envoyproxy.io/h2c], endpoints: [{ip: {address: 10.0.0.1, port: 80}}], tls: {wellKnownCACertificates: System, sni: a.b, alpnProtocols: [http/1.1]}}`, "does not offer h2"},
 		{`{endpoints: [{ip: {address: 10.0.0.1, port: 80}}], tls: {wellKnownCACertificates: Other}}`, `wellKnownCACertificates "Other"`},

@@ -321,7 +321,7 @@ apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: Backend
 metadata: {name: mixed, namespace: infra}
 spec:
-  endpoints: [{unix: {path: /x.sock}}, {ip: {address: 10.1.0.1, port: 1}}]
+  endpoints: [{unix: {path: /x.sock}}, {fqdn: {hostname: a.example.org, port: 1}}]
 `)
 	d := vhost(t, proxy(t, res, "infra/gw"), "infra/gw/http/*_example_com").Routes[0].Destination
 	if len(d.Backends) != 3 || d.InvalidWeight != 1 {

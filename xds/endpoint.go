@@ -99,7 +99,7 @@ func endpointAddress(t ir.AddressType, ep ir.Endpoint) (*corev3.Address, error) 
 	if ep.Host == "" {
 		return nil, fmt.Errorf("empty Host")
 	}
-	if t == ir.AddressUnix {
+	if t == ir.AddressUnix || ep.Unix {
 		return &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: ep.Host}}}, nil
 	}
 	if ep.Port == 0 || ep.Port > 65535 {

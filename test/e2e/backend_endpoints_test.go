@@ -29,8 +29,9 @@ func serveOn(t *testing.T, l net.Listener, name string, h2c bool) {
 }
 
 // TestBackendKindEndpoints: Envoy Gateway Backends reached through an IPv6
-// address, a unix socket and a DNS name, and one speaking h2c
-// (appProtocols), each answering through the real Envoy.
+// address, a unix socket, a DNS name, an IP and a socket in one Backend,
+// and one speaking h2c (appProtocols), each answering through the real
+// Envoy.
 func TestBackendKindEndpoints(t *testing.T) {
 	envoyTest(t)
 	v6, err := net.Listen("tcp", "[::1]:0")
@@ -88,6 +89,12 @@ spec:
   appProtocols: [gateway.envoyproxy.io/h2c]
   endpoints: [{ip: {address: 127.0.0.1, port: {{ .H2 }}}}]
 ---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: Backend
+metadata: {name: both, namespace: default}
+spec:
+  endpoints: [{ip: {address: 127.0.0.1, port: {{ .DNS }}}}, {unix: {path: {{ .Sock }}}}]
+---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: kinds, namespace: default}
@@ -100,12 +107,22 @@ spec:
     backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: uds}]
   - matches: [{path: {type: PathPrefix, value: /dns}}]
     backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: dns, port: {{ .DNS }}}]
+  - matches: [{path: {type: PathPrefix, value: /both}}]
+    backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: both, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /h2}}]
     backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: h2, port: {{ .H2 }}}]
 `, map[string]any{
 		"V6": v6.Addr().(*net.TCPAddr).Port, "Sock": sock,
 		"DNS": dnsL.Addr().(*net.TCPAddr).Port, "H2": h2L.Addr().(*net.TCPAddr).Port,
 	})
+	// One Backend with an IP and a socket endpoint: both take requests.
+	seen := map[string]bool{}
+	for i := 0; i < 40 && len(seen) < 2; i++ {
+		seen[string(p.Get(t, "kinds.example.com", "/both").ExpectStatus(t, http.StatusOK).Body)] = true
+	}
+	if !seen["fqdn HTTP/1.1"] || !seen["unix HTTP/1.1"] {
+		t.Errorf("the IP and socket Backend reached %v, want both endpoints", seen)
+	}
 	for path, want := range map[string]string{"/v6": "ipv6 HTTP/1.1", "/uds": "unix HTTP/1.1", "/dns": "fqdn HTTP/1.1", "/h2": "h2c HTTP/2.0"} {
 		// The DNS name resolves once Envoy has looked it up.
 		Eventually(t, 5*time.Second, func() error {
