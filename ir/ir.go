@@ -353,6 +353,9 @@ type DirectResponse struct {
 	// Formatted says Body holds Envoy command operators (%REQ(:path)%, …)
 	// to expand for each request.
 	Formatted bool `json:",omitempty"`
+	// BinaryBody, when set, is sent instead of Body as it is (a
+	// ConfigMap's binaryData: an image, say).
+	BinaryBody []byte `json:",omitempty"`
 }
 
 // Mirror sends a copy of a share of requests to another destination.

@@ -233,15 +233,16 @@ func (b *builder) hrfDirectResponse(f *egv1a1.HTTPRouteFilter, d *egv1a1.HTTPDir
 		if msg != "" {
 			return ".body" + msg
 		}
-		if !binary {
-			// Text is a format string (command operators); binaryData
-			// (an image, say) is sent as it is.
+		if binary {
+			// binaryData (an image, say) is sent as it is.
+			dr.BinaryBody = []byte(text)
+		} else {
+			// Text is a format string (command operators).
 			if msg := checkCommandOperators(text); msg != "" {
 				return ".body: " + msg
 			}
-			dr.Formatted = true
+			dr.Body, dr.Formatted = text, true
 		}
-		dr.Body = text
 	}
 	hm := &ir.HeaderModifier{}
 	if h := d.Header; h != nil {

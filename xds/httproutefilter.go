@@ -3,7 +3,6 @@ package xds
 import (
 	"fmt"
 	"sort"
-	"unicode/utf8"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -238,22 +237,20 @@ func patchHTTPRouteFilterRoute(_ *builder, r *ir.HTTPRoute, out *routev3.Route) 
 		}
 		out.Match.Cookies = append(out.Match.Cookies, &routev3.CookieMatcher{Name: m.Name, StringMatch: sm})
 	}
-	if d := r.DirectResponse; d != nil && d.Body != "" {
+	if d := r.DirectResponse; d != nil && (d.Formatted && d.Body != "" || len(d.BinaryBody) > 0) {
 		dr := out.GetDirectResponse()
 		if dr == nil {
 			return fmt.Errorf("DirectResponse: no direct response action")
 		}
-		switch {
-		case d.Formatted:
+		if len(d.BinaryBody) > 0 {
+			// A ConfigMap's binaryData: bytes, sent as they are.
+			dr.Body = &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: d.BinaryBody}}
+		} else {
 			// A format string: command operators are expanded per request.
 			dr.Body = nil
 			dr.BodyFormat = &corev3.SubstitutionFormatString{Format: &corev3.SubstitutionFormatString_TextFormatSource{
 				TextFormatSource: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: d.Body}},
 			}}
-		case !utf8.ValidString(d.Body):
-			// Binary (a ConfigMap's binaryData): a string field cannot
-			// carry it.
-			dr.Body = &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: []byte(d.Body)}}
 		}
 	}
 	return nil

@@ -68,7 +68,7 @@ apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: Backend
 metadata: {name: v6, namespace: default}
 spec:
-  endpoints: [{ip: {address: "::1", port: {{ .V6 }}}}]
+  endpoints: [{ip: {address: "0:0:0:0:0:0:0:1", port: {{ .V6 }}}}]
 ---
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: Backend

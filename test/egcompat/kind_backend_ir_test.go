@@ -281,7 +281,11 @@ func ourFeatures(r *ir.HTTPRoute) []string {
 		}
 	}
 	if d := r.DirectResponse; d != nil {
-		out = append(out, fmt.Sprintf("direct %d body %q", d.StatusCode, d.Body))
+		body := d.Body
+		if len(d.BinaryBody) > 0 {
+			body = string(d.BinaryBody)
+		}
+		out = append(out, fmt.Sprintf("direct %d body %q", d.StatusCode, body))
 		if h := r.ResponseHeaders; h != nil {
 			for _, x := range h.Set {
 				if strings.EqualFold(x.Name, "content-type") {
