@@ -168,6 +168,9 @@ func (r *HTTPRoute) validate() error {
 	if rd := r.Redirect; rd != nil && rd.Path != nil && rd.Path.Type == PrefixMatchReplace && r.Match.PathType != PathPrefix {
 		return errors.New("ReplacePrefixMatch redirect needs a PathPrefix match")
 	}
+	if err := r.validateHTTPRouteFilter(); err != nil { // httproutefilter.go
+		return err
+	}
 	return r.Extensions.validate() // extension.go
 }
 

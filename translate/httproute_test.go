@@ -52,15 +52,15 @@ spec:
 		{"extensionRef", `  parentRefs: [{name: gw}]
   rules:
   - filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Thing, name: t}}]
-    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "ExtensionRef filter (example.com/Thing t) is not supported yet"},
+    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "ExtensionRef filter example.com/Thing t is not supported"},
 		{"externalAuth", `  parentRefs: [{name: gw}]
   rules:
   - filters: [{type: ExternalAuth, externalAuth: {protocol: HTTP, backendRef: {name: web, port: 80}}}]
     backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "ExternalAuth"},
 		{"session persistence", `  parentRefs: [{name: gw}]
   rules:
-  - sessionPersistence: {sessionName: s}
-    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "sessionPersistence"},
+  - sessionPersistence: {sessionName: s, absoluteTimeout: 1h}
+    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "absoluteTimeout with a Session cookie"},
 		{"redirect and rewrite", `  parentRefs: [{name: gw}]
   rules:
   - filters:
@@ -321,7 +321,7 @@ apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: Backend
 metadata: {name: mixed, namespace: infra}
 spec:
-  endpoints: [{unix: {path: /x.sock}}, {ip: {address: 10.1.0.1, port: 1}}]
+  endpoints: [{unix: {path: /x.sock}}, {fqdn: {hostname: a.example.org, port: 1}}]
 `)
 	d := vhost(t, proxy(t, res, "infra/gw"), "infra/gw/http/*_example_com").Routes[0].Destination
 	if len(d.Backends) != 3 || d.InvalidWeight != 1 {

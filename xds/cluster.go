@@ -43,7 +43,7 @@ func singleCluster(d *ir.RouteDestination) bool {
 		if be.AddressType != d.Backends[0].AddressType || be.Protocol != d.Backends[0].Protocol {
 			return false
 		}
-		if be.RequestHeaders != nil || be.ResponseHeaders != nil {
+		if be.RequestHeaders != nil || be.ResponseHeaders != nil || be.CredentialInjection != nil {
 			return false
 		}
 	}
@@ -69,6 +69,9 @@ func (b *builder) setDestination(action *routev3.RouteAction, d *ir.RouteDestina
 		}}
 		action.ClusterNotFoundResponseCode = routev3.RouteAction_INTERNAL_SERVER_ERROR
 		return nil
+	}
+	if oneCluster(d) { // failover.go
+		return b.setOneCluster(action, d)
 	}
 	if singleCluster(d) {
 		if err := b.addCluster(d, d.Name, d.Backends); err != nil {
@@ -128,14 +131,13 @@ func (b *builder) addCluster(d *ir.RouteDestination, name string, backends []*ir
 	if _, ok := b.clusters[name]; ok {
 		return nil
 	}
-	addrType, proto := ir.AddressIP, ir.ProtocolHTTP1
+	proto := ir.ProtocolHTTP1
 	if len(backends) > 0 {
-		addrType, proto = backends[0].AddressType, backends[0].Protocol
+		proto = backends[0].Protocol
 	}
-	for _, be := range backends {
-		if be.AddressType != addrType {
-			return fmt.Errorf("cluster %q: backends mix address types %s and %s", name, addrType, be.AddressType)
-		}
+	addrType, err := clusterAddressType(name, backends) // failover.go
+	if err != nil {
+		return err
 	}
 	cla, err := b.buildLoadAssignment(name, backends)
 	if err != nil {
@@ -185,6 +187,11 @@ func (b *builder) addCluster(d *ir.RouteDestination, name string, backends []*ir
 		return err
 	}
 	if err := b.patchClusterFeatures(d, backends, c); err != nil { // features.go
+		return err
+	}
+	// Last, over whatever the features set: what the backends themselves
+	// ask of the cluster (upstream SNI, failover detection).
+	if err := b.finishBackendCluster(c, backends); err != nil { // failover.go
 		return err
 	}
 	b.clusters[name] = c

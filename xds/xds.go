@@ -77,6 +77,8 @@ type builder struct {
 	bufferLimit    *wrapperspb.UInt32Value
 	edsSource      *corev3.ConfigSource
 	h2Options      *anyMsg
+	failoverOD     *clusterv3.OutlierDetection // failover.go
+	sessions       map[sessionKey]*anyMsg      // sessionpersistence.go
 	websocket      []*routev3.RouteAction_UpgradeConfig
 	metadataCache  map[ir.Metadata]*corev3.Metadata
 	recentMeta     [4]recentMetadata
