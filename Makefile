@@ -83,6 +83,7 @@ EG_EGCTL := $(EGPARITY_DIR)/egctl-envoy-gateway-$(EG_VERSION)
 EGPARITY_FLAGS ?=
 
 egparity: build $(EG_EGCTL) ## compare egctl's xDS with Envoy Gateway's egctl on its translator test inputs
+	$(EG_EGCTL) x translate -f testdata/egparity/quickstart.yaml --to xds -t all -o json > testdata/egparity/quickstart.envoy-gateway.json
 	set -o pipefail; cd tools/egparity && $(GO) run . -eg $(abspath $(EG_EGCTL)) -egctl $(abspath bin/egctl) -work $(abspath $(EGPARITY_DIR)/cases) $(EGPARITY_FLAGS) | tee $(abspath $(EGPARITY_DIR)/report.txt)
 
 $(EG_EGCTL): tools/egparity/go.mod

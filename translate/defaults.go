@@ -1,6 +1,12 @@
 package translate
 
-import "github.com/egctl/egctl/ir"
+import (
+	"fmt"
+
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/egctl/egctl/ir"
+)
 
 // Envoy Gateway's readiness listener: the port its Deployment's readiness
 // probe asks, and the path.
@@ -52,4 +58,24 @@ func bindsIPv6(p *ir.Proxy) bool {
 		}
 	}
 	return false
+}
+
+// checkReadyPort refuses a listener on the readiness listener's port, as
+// checkAdminPort does for the admin port: Envoy would fail to bind one of
+// them and start nothing.
+func (b *builder) checkReadyPort(l *listenerState) {
+	if !b.opts.EnvoyGatewayDefaults || l.spec.Protocol == gwv1.UDPProtocolType || l.cond.isFalse("Accepted") {
+		return
+	}
+	ready := b.opts.ReadyPort
+	if ready == 0 {
+		ready = DefaultReadyPort
+	}
+	if p := l.bindPort(l.gw.keep); p == ready {
+		msg := fmt.Sprintf("port %d is the readiness listener's", p)
+		if p != uint32(l.spec.Port) {
+			msg = fmt.Sprintf("port %d binds %d, the readiness listener's", l.spec.Port, p)
+		}
+		l.cond.set("Accepted", false, reasonAdminPortCollision, msg+" (--ready-port); use another port or move the readiness listener")
+	}
 }
