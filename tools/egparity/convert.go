@@ -25,7 +25,7 @@ var kindOfKey = map[string][2]string{
 	"gateways":                  {"Gateway", "gateway.networking.k8s.io/v1"},
 	"httproutes":                {"HTTPRoute", "gateway.networking.k8s.io/v1"},
 	"grpcroutes":                {"GRPCRoute", "gateway.networking.k8s.io/v1"},
-	"tlsroutes":                 {"TLSRoute", "gateway.networking.k8s.io/v1alpha2"},
+	"tlsroutes":                 {"TLSRoute", "gateway.networking.k8s.io/v1"},
 	"tcproutes":                 {"TCPRoute", "gateway.networking.k8s.io/v1alpha2"},
 	"udproutes":                 {"UDPRoute", "gateway.networking.k8s.io/v1alpha2"},
 	"referencegrants":           {"ReferenceGrant", "gateway.networking.k8s.io/v1beta1"},
@@ -48,6 +48,21 @@ var kindOfKey = map[string][2]string{
 	"envoyproxyforgatewayclass": {"EnvoyProxy", "gateway.envoyproxy.io/v1alpha1"},
 	"envoyproxiesforgateways":   {"EnvoyProxy", "gateway.envoyproxy.io/v1alpha1"},
 	"extensionreffilters":       {"", ""},
+}
+
+// servedVersion is the Gateway API version of each kind as Gateway API
+// v1.5 serves it and Envoy Gateway's egctl reads it. EG's test inputs
+// often name older versions (its harness reads them regardless, and the
+// fields are the same); Envoy Gateway's egctl refuses those it no longer
+// knows, and panics on a v1alpha2 TLSRoute.
+var servedVersion = map[string]string{
+	"GatewayClass":     "gateway.networking.k8s.io/v1",
+	"Gateway":          "gateway.networking.k8s.io/v1",
+	"HTTPRoute":        "gateway.networking.k8s.io/v1",
+	"GRPCRoute":        "gateway.networking.k8s.io/v1",
+	"TLSRoute":         "gateway.networking.k8s.io/v1",
+	"ReferenceGrant":   "gateway.networking.k8s.io/v1beta1",
+	"BackendTLSPolicy": "gateway.networking.k8s.io/v1",
 }
 
 // clusterScoped kinds get no namespace.
@@ -112,6 +127,11 @@ func convertCase(dir, name string, base []map[string]any) (*caseInput, error) {
 			o["metadata"] = md
 		}
 		kind, _ := o["kind"].(string)
+		if v, ok := servedVersion[kind]; ok {
+			if av, _ := o["apiVersion"].(string); strings.HasPrefix(av, "gateway.networking.k8s.io/") {
+				o["apiVersion"] = v
+			}
+		}
 		if ns, _ := md["namespace"].(string); ns == "" && !clusterScoped[kind] {
 			// EG's harness reads objects as written; "default" is what
 			// both loaders would otherwise disagree on (EG's egctl puts

@@ -40,6 +40,7 @@ func main() {
 		markdown = flag.Bool("md", false, "print the tables as Markdown")
 		show     = flag.Bool("show", false, "print every differing resource of every case")
 		oursArgs = flag.String("egctl-args", "", "extra arguments for egctl (space separated)")
+		ignore   = flag.String("ignore", "", "comma-separated field names to drop on both sides before comparing (what-if: \"accessLog\")")
 	)
 	flag.Parse()
 	if *egBin == "" || *oursBin == "" {
@@ -83,6 +84,9 @@ func main() {
 		defer os.RemoveAll(tmp)
 	}
 	extra := strings.Fields(*oursArgs)
+	if *ignore != "" {
+		ignoredKeys = strings.Split(*ignore, ",")
+	}
 
 	results := make([]*caseResult, len(names))
 	var wg sync.WaitGroup
