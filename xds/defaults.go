@@ -43,7 +43,6 @@ func init() {
 const (
 	readyListenerStatPrefix = "eg-ready-http"
 	readyRouteName          = "ready_route"
-	healthCheckFilterName   = "envoy.filters.http.health_check"
 	dnsClusterTypeName      = "envoy.cluster.dns"
 	defaultMaxRetries       = 1024
 	defaultDNSRefresh       = 30 * time.Second
@@ -91,7 +90,7 @@ func (b *builder) applyDefaults(p *ir.Proxy) error {
 		if l.GetAddress().GetSocketAddress().GetProtocol() == corev3.SocketAddress_UDP {
 			continue
 		}
-		if l.MaxConnectionsToAcceptPerSocketEvent == nil {
+		if l.MaxConnectionsToAcceptPerSocketEvent == nil && !b.unlimitedAccept(l) {
 			l.MaxConnectionsToAcceptPerSocketEvent = c.acceptOne
 		}
 	}
@@ -112,6 +111,30 @@ func (b *builder) applyDefaults(p *ir.Proxy) error {
 		sortResources(b.res)
 	}
 	return nil
+}
+
+// unlimitedAccept reports whether a ClientTrafficPolicy asks listener l
+// to accept any number of connections per socket event
+// (maxAcceptPerSocketEvent: 0, which leaves Envoy's field unset).
+func (b *builder) unlimitedAccept(l *listenerv3.Listener) bool {
+	s := b.servedBy[l]
+	if s == nil {
+		return false
+	}
+	zero := func(c *ir.ClientSettings) bool {
+		return c != nil && c.Socket != nil && c.Socket.MaxAcceptPerSocketEvent != nil && *c.Socket.MaxAcceptPerSocketEvent == 0
+	}
+	for _, e := range s.http {
+		if zero(e.Client) {
+			return true
+		}
+	}
+	for _, e := range s.tcp {
+		if zero(e.Client) {
+			return true
+		}
+	}
+	return false
 }
 
 // dnsCluster is Envoy's DNS cluster extension for the lookup family fam.
