@@ -103,6 +103,9 @@ func (p *Proxy) Validate() error {
 	if err := p.validateClient(); err != nil { // client_validate.go
 		errs = append(errs, err)
 	}
+	if err := p.Defaults.validate(); err != nil { // defaults.go
+		add("%v", err)
+	}
 	return errors.Join(errs...)
 }
 
