@@ -53,10 +53,10 @@ type ClusterSettings struct {
 	HTTPIdleTimeout       time.Duration `json:",omitempty"`
 	MaxConnectionDuration time.Duration `json:",omitempty"`
 	// MaxRequestsPerConnection, 0 for unlimited.
-	MaxRequestsPerConnection uint32          `json:",omitempty"`
-	CircuitBreaker           *CircuitBreaker `json:",omitempty"`
-	HealthCheck              *HealthCheck    `json:",omitempty"`
-	TCPKeepalive             *TCPKeepalive   `json:",omitempty"`
+	MaxRequestsPerConnection uint32                `json:",omitempty"`
+	CircuitBreaker           *CircuitBreaker       `json:",omitempty"`
+	HealthCheck              *HealthCheck          `json:",omitempty"`
+	TCPKeepalive             *UpstreamTCPKeepalive `json:",omitempty"`
 	// BufferLimit is the per-connection buffer soft limit in bytes.
 	BufferLimit uint32      `json:",omitempty"`
 	Preconnect  *Preconnect `json:",omitempty"`
@@ -77,9 +77,9 @@ func (c *ClusterSettings) HTTPProtocolOptions() bool {
 		c.HTTP2 != nil || c.UseClientProtocol || c.AdmissionControl != nil)
 }
 
-// TCPKeepalive sets SO_KEEPALIVE on upstream connections; zero fields keep
+// UpstreamTCPKeepalive sets SO_KEEPALIVE on upstream connections; zero fields keep
 // the system's values.
-type TCPKeepalive struct {
+type UpstreamTCPKeepalive struct {
 	Probes   uint32        `json:",omitempty"`
 	IdleTime time.Duration `json:",omitempty"`
 	Interval time.Duration `json:",omitempty"`
@@ -113,11 +113,12 @@ type HTTP2 struct {
 	// error instead of the whole connection.
 	ResetStreamOnError bool `json:",omitempty"`
 	// Keepalive sends PING frames; nil for none.
-	Keepalive *HTTP2Keepalive `json:",omitempty"`
+	Keepalive *UpstreamHTTP2Keepalive `json:",omitempty"`
 }
 
-// HTTP2Keepalive is HTTP/2 PING keepalive.
-type HTTP2Keepalive struct {
+// UpstreamHTTP2Keepalive is HTTP/2 PING keepalive to backends (ClientTrafficPolicy's
+// HTTP2Keepalive is the downstream side).
+type UpstreamHTTP2Keepalive struct {
 	Interval     time.Duration `json:",omitempty"`
 	Timeout      time.Duration `json:",omitempty"`
 	IdleInterval time.Duration `json:",omitempty"`

@@ -126,6 +126,9 @@ type CustomResponse struct {
 	ContentType string `json:",omitempty"`
 	// Body (an Envoy format string), "" keeps the original body.
 	Body string `json:",omitempty" ir:"text"`
+	// BinaryBody is a ConfigMap's binaryData, sent as it is (no format
+	// string); set instead of Body.
+	BinaryBody []byte `json:",omitempty"`
 	// HasBody distinguishes an empty body from none.
 	HasBody bool     `json:",omitempty"`
 	Set     []Header `json:",omitempty"`

@@ -98,10 +98,16 @@ func (p *Proxy) Validate() error {
 	if err := p.validatePatches(); err != nil { // patch.go
 		errs = append(errs, err)
 	}
-	errs = append(errs, p.validateSecurity())          // security.go
-	errs = append(errs, p.validateText()...)           // text.go
+	errs = append(errs, p.validateSecurity())  // security.go
+	errs = append(errs, p.validateText()...)   // text.go
+	if err := p.validateClient(); err != nil { // client_validate.go
+		errs = append(errs, err)
+	}
 	if err := p.validateSharedClusters(); err != nil { // traffic_validate.go
 		errs = append(errs, err)
+	}
+	if err := p.Defaults.validate(); err != nil { // defaults.go
+		add("%v", err)
 	}
 	return errors.Join(errs...)
 }
@@ -170,6 +176,9 @@ func (r *HTTPRoute) validate() error {
 	}
 	if rd := r.Redirect; rd != nil && rd.Path != nil && rd.Path.Type == PrefixMatchReplace && r.Match.PathType != PathPrefix {
 		return errors.New("ReplacePrefixMatch redirect needs a PathPrefix match")
+	}
+	if err := r.validateHTTPRouteFilter(); err != nil { // httproutefilter.go
+		return err
 	}
 	return r.Extensions.validate() // extension.go
 }

@@ -576,7 +576,10 @@ func (ix *attachIndex) lookup(a *attachPoint, buf []scope) (effective, []scope) 
 			}
 		}
 		// Every wider scope holding a policy is overridden by (or merged
-		// with) this one for this route.
+		// with) this one for this route. Past the parent a merged policy is
+		// laid over, the parent is what took their place (Envoy Gateway
+		// names the listener's policy, not the route, as overriding them).
+		by, pastParent := s, false
 		for _, ws := range buf[i+1:] {
 			if ix.byScope[ws] == nil {
 				continue
@@ -590,7 +593,10 @@ func (ix *attachIndex) lookup(a *attachPoint, buf []scope) (effective, []scope) 
 				set = map[scope]bool{}
 				m[ws] = set
 			}
-			set[s] = true
+			set[by] = true
+			if e.parent != nil && ws == e.parentAt && !pastParent {
+				pastParent, by = true, ws
+			}
 		}
 		break
 	}

@@ -31,6 +31,10 @@ type listenerPolicy struct {
 	http func(e effective, at *attachPoint, l *ir.HTTPListener) error
 	tcp  func(e effective, at *attachPoint, l *ir.TCPListener) error
 	udp  func(e effective, at *attachPoint, l *ir.UDPListener) error
+
+	// prepare, when set, sees every listener before any is applied (a
+	// kind whose listeners share Envoy configuration checks them together).
+	prepare func(cfg *ir.Config)
 }
 
 // listenerPoint locates an IR listener from its metadata.
@@ -142,6 +146,9 @@ func (b *builder) applyRoutePolicy(cfg *ir.Config, rp *routePolicy) {
 func (b *builder) applyListenerPolicy(cfg *ir.Config, lp *listenerPolicy) {
 	if len(lp.ix.byScope) == 0 {
 		return
+	}
+	if lp.prepare != nil {
+		lp.prepare(cfg)
 	}
 	var buf []scope
 	var e effective

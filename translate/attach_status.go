@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,7 +84,7 @@ func (a *ancestorState) set(typ string, ok bool, reason, msg string) {
 	}
 	c := metav1.Condition{Type: typ, Status: st, Reason: reason, Message: msg}
 	if typ == "Accepted" {
-		// Accepted leads, whatever was written before it (warnings).
+		// Accepted comes first, whatever was noted before it.
 		a.conds = append([]metav1.Condition{c}, a.conds...)
 		return
 	}
@@ -143,15 +144,35 @@ func (p *policy) fail(s *scope, msg string) {
 
 // warn adds a Warning condition where the policy claimed s (every scope when
 // s is nil): something was accepted but is not what the user may expect.
+// Several warnings on one ancestor share the condition, as Envoy Gateway
+// writes them: messages joined by "; ", reason "Warnings" when they differ.
 func (p *policy) warn(s *scope, reason, msg string) {
 	for _, cs := range p.st.scopes {
 		if s != nil && cs.s != *s {
 			continue
 		}
 		for _, a := range cs.anc {
-			a.set("Warning", true, reason, msg)
+			a.warn(reason, msg)
 		}
 	}
+}
+
+func (a *ancestorState) warn(reason, msg string) {
+	for i := range a.conds {
+		c := &a.conds[i]
+		if c.Type != "Warning" {
+			continue
+		}
+		if strings.Contains(c.Message, msg) {
+			return
+		}
+		c.Message += "; " + msg
+		if c.Reason != reason {
+			c.Reason = "Warnings"
+		}
+		return
+	}
+	a.conds = append(a.conds, metav1.Condition{Type: "Warning", Status: metav1.ConditionTrue, Reason: reason, Message: msg})
 }
 
 // finishStatuses completes every policy of ix: Accepted where nothing
@@ -253,32 +274,46 @@ func (ix *attachIndex) writeStatuses(b *builder, set *resource.Set) []Problem {
 	return sink.list
 }
 
-// aggregateAncestors keeps 16 ancestors, refusals first, and says on the
-// last one kept how many were left out, as the status API allows no more.
+// aggregateAncestors keeps the 16 ancestors Envoy Gateway keeps (refused
+// first, then overridden, then the rest, each by namespace and name) and
+// says on the last one kept that some were left out, as the status API
+// allows no more.
 func aggregateAncestors(in []gwv1.PolicyAncestorStatus, b *builder) []gwv1.PolicyAncestorStatus {
-	bad := func(a gwv1.PolicyAncestorStatus) bool {
+	rank := func(a *gwv1.PolicyAncestorStatus) int {
 		for _, c := range a.Conditions {
 			if c.Type == "Accepted" && c.Status == metav1.ConditionFalse {
-				return true
+				return 0
 			}
 		}
-		return false
-	}
-	out := make([]gwv1.PolicyAncestorStatus, 0, 16)
-	for _, a := range in {
-		if bad(a) && len(out) < 16 {
-			out = append(out, a)
+		for _, c := range a.Conditions {
+			if c.Type == "Overridden" && c.Status == metav1.ConditionTrue {
+				return 1
+			}
 		}
+		return 2
 	}
-	for _, a := range in {
-		if !bad(a) && len(out) < 16 {
-			out = append(out, a)
+	str := func(p *gwv1.Namespace) string {
+		if p == nil {
+			return ""
 		}
+		return string(*p)
 	}
+	out := append([]gwv1.PolicyAncestorStatus(nil), in...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, c := &out[i], &out[j]
+		if ra, rc := rank(a), rank(c); ra != rc {
+			return ra < rc
+		}
+		if na, nc := str(a.AncestorRef.Namespace), str(c.AncestorRef.Namespace); na != nc {
+			return na < nc
+		}
+		return a.AncestorRef.Name < c.AncestorRef.Name
+	})
+	out = out[:16]
 	last := &out[len(out)-1]
-	last.Conditions = append(last.Conditions, metav1.Condition{
+	last.Conditions = append(append([]metav1.Condition(nil), last.Conditions...), metav1.Condition{
 		Type: "Aggregated", Status: metav1.ConditionTrue, Reason: "Aggregated",
-		Message:            fmt.Sprintf("%d more ancestors are not listed (a status holds 16)", len(in)-16),
+		Message:            fmt.Sprintf("Ancestors have been truncated because the number of policy ancestors exceeds 16 (%d more are not listed).", len(in)-16),
 		ObservedGeneration: last.Conditions[0].ObservedGeneration, LastTransitionTime: b.now,
 	})
 	return out

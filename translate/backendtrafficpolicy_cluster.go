@@ -74,7 +74,7 @@ func clusterSettings(spec *egv1a1.BackendTrafficPolicySpec) (*ir.ClusterSettings
 		cs.HealthCheck = hc
 	}
 	if k := spec.TCPKeepalive; k != nil {
-		ka := &ir.TCPKeepalive{}
+		ka := &ir.UpstreamTCPKeepalive{}
 		if k.Probes != nil {
 			ka.Probes = *k.Probes
 		}
@@ -696,7 +696,7 @@ func http2Settings(in *egv1a1.HTTP2Settings) (*ir.HTTP2, error) {
 		}
 	}
 	if k := in.ConnectionKeepalive; k != nil {
-		ka := &ir.HTTP2Keepalive{JitterPercent: k.IntervalJitter}
+		ka := &ir.UpstreamHTTP2Keepalive{JitterPercent: k.IntervalJitter}
 		for _, d := range []struct {
 			name string
 			in   *gwv1.Duration

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/egctl/egctl/ir"
 )
@@ -326,10 +325,6 @@ func compressors(field string, in []*egv1a1.Compression, needBlock bool) ([]*ir.
 	return out, nil
 }
 
-// responseBodyKey is the ConfigMap key a responseOverride body is read from
-// (the first key in name order otherwise, as documented by Envoy Gateway).
-const responseBodyKey = "response.body"
-
 func (b *builder) responseOverride(in []*egv1a1.ResponseOverride, policy, ns string) (*ir.ResponseOverride, error) {
 	ro := &ir.ResponseOverride{}
 	for i, o := range in {
@@ -489,64 +484,26 @@ func (b *builder) customResponse(f string, in *egv1a1.CustomResponse, ns string)
 		}
 	}
 	if body := in.Body; body != nil {
-		if body.Type != nil && *body.Type == egv1a1.ResponseValueTypeValueRef {
-			if body.ValueRef == nil {
-				return nil, fmt.Errorf("%s.body: valueRef must be set for type ValueRef", f)
-			}
-			if body.ValueRef.Kind != "ConfigMap" || (body.ValueRef.Group != "" && body.ValueRef.Group != "core") {
-				return nil, fmt.Errorf("%s.body.valueRef: only a ConfigMap is supported, not %s", f, groupKind(string(body.ValueRef.Group), string(body.ValueRef.Kind)))
-			}
-			text, err := b.configMapBody(ns, string(body.ValueRef.Name))
-			if err != nil {
-				return nil, fmt.Errorf("%s.body.valueRef: %v", f, err)
-			}
-			cr.Body, cr.HasBody = text, true
-		} else {
-			if body.Type != nil && *body.Type != egv1a1.ResponseValueTypeInline {
-				return nil, fmt.Errorf("%s.body.type: unknown value %q", f, *body.Type)
-			}
-			if body.Inline == nil {
-				return nil, fmt.Errorf("%s.body: inline must be set for type Inline", f)
-			}
-			cr.Body, cr.HasBody = *body.Inline, true
+		// Read as an HTTPRouteFilter's direct response body is
+		// (httproutefilter.go): inline, or a ConfigMap's "response.body"
+		// key, else its first key by name; binaryData is sent as it is.
+		text, binary, msg := b.responseBody(ns, body)
+		if msg != "" {
+			return nil, fmt.Errorf("%s.body%s", f, msg)
 		}
+		if binary {
+			cr.BinaryBody = []byte(text)
+		} else {
+			// Text is a format string: a stray '%' would make Envoy
+			// refuse the whole configuration.
+			if msg := checkCommandOperators(text); msg != "" {
+				return nil, fmt.Errorf("%s.body: %s", f, msg)
+			}
+			cr.Body = text
+		}
+		cr.HasBody = true
 	}
 	return cr, nil
-}
-
-// configMapBody reads a response body from ConfigMap ns/name: its
-// "response.body" key, else its only or first (by name) key.
-func (b *builder) configMapBody(ns, name string) (string, error) {
-	var cm *corev1.ConfigMap
-	for _, c := range b.out.ConfigMaps {
-		if c.Namespace == ns && c.Name == name {
-			cm = c
-			break
-		}
-	}
-	if cm == nil {
-		return "", fmt.Errorf("ConfigMap %s/%s not found", ns, name)
-	}
-	if v, ok := cm.Data[responseBodyKey]; ok {
-		return v, nil
-	}
-	keys := make([]string, 0, len(cm.Data))
-	for k := range cm.Data {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	if len(keys) > 0 {
-		return cm.Data[keys[0]], nil
-	}
-	bkeys := make([]string, 0, len(cm.BinaryData))
-	for k := range cm.BinaryData {
-		bkeys = append(bkeys, k)
-	}
-	sort.Strings(bkeys)
-	if len(bkeys) > 0 {
-		return string(cm.BinaryData[bkeys[0]]), nil
-	}
-	return "", fmt.Errorf("ConfigMap %s/%s has no %q key and no data", ns, name, responseBodyKey)
 }
 
 func bandwidthLimit(in *egv1a1.BandwidthLimitSpec) (*ir.BandwidthLimit, error) {

@@ -73,6 +73,8 @@ func TestUnsupportedPoliciesFailClosed(t *testing.T) {
 		name   string
 		policy string
 		closed map[string]bool
+		// why is in the problem's message; "does not translate" when empty.
+		why string
 	}{
 		{"route target", `
 apiVersion: gateway.envoyproxy.io/v1alpha1
@@ -82,14 +84,17 @@ spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: guarded}]
   authorization:
     rules: [{action: Deny, cel: "request.method == 'DELETE'"}]
-`, map[string]bool{"default/guarded": true, "default/open": false}},
+`, map[string]bool{"default/guarded": true, "default/open": false}, ""},
+		// A ClientTrafficPolicy egctl cannot honour on its listener: no
+		// hostname to give HTTP/1.0 requests.
 		{"gateway listener target", `
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: ClientTrafficPolicy
 metadata: {name: ctp, namespace: default}
 spec:
   targetRef: {group: gateway.networking.k8s.io, kind: Gateway, name: eg, sectionName: other}
-`, map[string]bool{"default/guarded": false, "default/open": true}},
+  http1: {http10: {useDefaultHost: true}}
+`, map[string]bool{"default/guarded": false, "default/open": true}, "no default host"},
 		{"label selector picks the labelled route", `
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: BackendTrafficPolicy
@@ -97,7 +102,7 @@ metadata: {name: btp, namespace: default}
 spec:
   targetSelectors: [{kind: HTTPRoute, matchLabels: {team: a}}]
   loadBalancer: {type: DynamicModule, dynamicModule: {name: m, lbPolicyName: p}}
-`, map[string]bool{"default/guarded": true, "default/open": false}},
+`, map[string]bool{"default/guarded": true, "default/open": false}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,7 +124,11 @@ spec:
 					t.Errorf("%s fails closed = %v, want %v", k, got[k], want)
 				}
 			}
-			if len(res.Problems) != 1 || res.Problems[0].Reason != "Invalid" || !strings.Contains(res.Problems[0].Message, "does not translate") {
+			why := tt.why
+			if why == "" {
+				why = "does not translate"
+			}
+			if len(res.Problems) != 1 || res.Problems[0].Reason != "Invalid" || !strings.Contains(res.Problems[0].Message, why) {
 				t.Fatalf("problems = %+v, want one Invalid policy problem", res.Problems)
 			}
 		})

@@ -60,6 +60,10 @@ type feature struct {
 	// static bootstrap: SDS references the feature put in per-route
 	// configuration become references to static secrets.
 	staticRoutes func(rc *routev3.RouteConfiguration) error
+	// staticHTTPFilter changes an HCM's HTTP filter (a copy) for a static
+	// bootstrap: SDS references in its configuration become references to
+	// the bootstrap's static secrets.
+	staticHTTPFilter func(f *hcmv3.HttpFilter) error
 }
 
 var features, finishers []*feature
@@ -87,6 +91,8 @@ type hcmBuild struct {
 	statPrefix string
 	routeName  string // the route configuration's name
 	secure     bool
+	// quic: the HCM of an HTTP/3 (QUIC) listener (client_http3.go).
+	quic bool
 }
 
 // routes calls fn for every IR route the HCM serves, stopping at the first
@@ -427,4 +433,20 @@ func featureState[T any](b *builder, key string, mk func() *T) *T {
 	st := mk()
 	b.featState[key] = st
 	return st
+}
+
+// staticHTTPFilterFeatures prepares the HTTP filters of an HCM inlined into
+// a static bootstrap.
+func staticHTTPFilterFeatures(hcm *hcmv3.HttpConnectionManager) error {
+	for _, f := range features {
+		if f.staticHTTPFilter == nil {
+			continue
+		}
+		for _, hf := range hcm.GetHttpFilters() {
+			if err := f.staticHTTPFilter(hf); err != nil {
+				return fmt.Errorf("%s: HTTP filter %q: %w", f.name, hf.GetName(), err)
+			}
+		}
+	}
+	return nil
 }

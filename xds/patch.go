@@ -133,7 +133,9 @@ func (b *builder) applyPolicy(proxy string, ep *ir.EnvoyPatch) ir.PatchResult {
 		st := work[k]
 		m, _ := newResource(k.typ)
 		if err := patchUnmarshal.Unmarshal(st.doc, m); err != nil {
-			res.Errors = append(res.Errors, fmt.Sprintf("%s %q after patching: %v", shortType(k.typ), k.name, err))
+			// protojson picks a space or a no-break space after "proto:"
+			// from the binary's hash, on purpose; the output must not move.
+			res.Errors = append(res.Errors, fmt.Sprintf("%s %q after patching: %s", shortType(k.typ), k.name, strings.ReplaceAll(err.Error(), "\u00a0", " ")))
 			continue
 		}
 		if err := m.(validator).ValidateAll(); err != nil {

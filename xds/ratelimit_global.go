@@ -94,9 +94,10 @@ func globalRateLimitOf(r *ir.HTTPRoute) *ir.GlobalRateLimit {
 	return r.Traffic.RateLimit.Global
 }
 
-// globalRateLimitFilter is the ratelimit filter of one domain. The HCM is
-// where ClientTrafficPolicy's header switches (disableRateLimitHeaders,
-// enableEnvoyHeaders) will come from once that kind is translated.
+// globalRateLimitFilter is the ratelimit filter of one domain.
+// ClientTrafficPolicy's header switches (disableRateLimitHeaders,
+// enableEnvoyHeaders) are applied to it with the rest of the HCM
+// (client_hcm.go).
 func globalRateLimitFilter(_ *hcmBuild, svc *ir.RateLimitService, domain string) (*anyMsg, error) {
 	f := &ratelimitfilterv3.RateLimit{
 		Domain: domain,

@@ -232,7 +232,10 @@ func responseAction(rule *ir.ResponseOverrideRule) (*anypb.Any, error) {
 	}
 	cr := rule.Response
 	p := &localresponsev3.LocalResponsePolicy{}
-	if cr.HasBody {
+	switch {
+	case cr.BinaryBody != nil:
+		p.Body = &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: cr.BinaryBody}}
+	case cr.HasBody:
 		p.BodyFormat = &corev3.SubstitutionFormatString{Format: &corev3.SubstitutionFormatString_TextFormat{TextFormat: cr.Body}}
 	}
 	if cr.StatusCode > 0 {

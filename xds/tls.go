@@ -69,6 +69,9 @@ func (b *builder) buildDownstreamTLS(l *ir.HTTPListener) (*corev3.TransportSocke
 	if err := applyClientValidation(ctx, t.ClientValidation); err != nil { // upstream_tls.go
 		return nil, err
 	}
+	if err := applyClientTLS(ctx, t.Client); err != nil { // client_tls.go
+		return nil, err
+	}
 	typed, err := toAny(ctx)
 	if err != nil {
 		return nil, err

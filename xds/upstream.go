@@ -32,7 +32,6 @@ func init() {
 const (
 	proxyProtocolSocketName = "envoy.transport_sockets.upstream_proxy_protocol"
 	rawBufferSocketName     = "envoy.transport_sockets.raw_buffer"
-	dnsClusterTypeName      = "envoy.cluster.dns"
 	admissionControlName    = "envoy.filters.http.admission_control"
 	upstreamCodecName       = "envoy.filters.http.upstream_codec"
 )

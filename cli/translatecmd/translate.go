@@ -52,6 +52,9 @@ type Options struct {
 	KeepPrivilegedPorts bool
 	AdminAddress        string
 	ShowSecrets         bool
+	// Pretty indents JSON output (--pretty); compact is the default, as
+	// Envoy Gateway prints it.
+	Pretty bool
 	// The rate-limit service global rate limits ask (ratelimit.go).
 	RateLimitService    string
 	RateLimitTimeout    time.Duration
@@ -64,6 +67,7 @@ type Options struct {
 	XDSCertsDir  string
 	MaxInputSize cli.ByteSize
 	AllowEmpty   bool
+	Defaults     cli.EnvoyGatewayDefaults
 
 	// Accepted for compatibility with Envoy Gateway's egctl.
 	DNSDomain           string
@@ -140,6 +144,7 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 	f.StringSliceVar(&o.To, "to", []string{toGatewayAPI, toXDS}, "output types, comma separated: "+strings.Join(validTo, ", "))
 	f.StringVarP(&o.Type, "type", "t", "all", "xDS resource type for --to xds: "+strings.Join(validTypes, ", "))
 	f.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
+	f.BoolVar(&o.Pretty, "pretty", false, "with -o json: indent by two spaces (default: compact, keys sorted, as Envoy Gateway's egctl prints)")
 	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
 	f.StringVar(&o.ControllerName, "controller-name", defaultControllerName, "GatewayClass controllerName that egctl acts for")
 	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several)")
@@ -154,6 +159,7 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 	o.OIDC.AddFlags(f)
 	f.Var(&o.MaxInputSize, "max-input-size", "largest total input size to read (e.g. 256Mi, 1Gi)")
 	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "succeed when the input holds no objects (by default that fails: an empty kustomize build is rarely intended)")
+	o.Defaults.AddFlags(f)
 	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "cluster DNS domain of the default --ratelimit-service, as in Envoy Gateway's egctl")
 	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "accepted for compatibility with Envoy Gateway's egctl; egctl reports missing objects in status instead")
 	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -174,6 +180,9 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 func (o *Options) complete(cmd *cobra.Command) error {
 	if len(o.Files) == 0 {
 		return cli.UsageErrorf("no input: give manifests with -f FILE|DIR|-")
+	}
+	if err := o.Defaults.Validate(cmd.Flags()); err != nil {
+		return err
 	}
 	if o.From != "gateway-api" {
 		return cli.UsageErrorf("--from %q is not supported; the only input type is gateway-api", o.From)
@@ -260,7 +269,7 @@ func run(o *Options) error {
 	if err != nil {
 		return cli.UsageError(err)
 	}
-	res, err := translate.Translate(set, translate.Options{
+	topts := translate.Options{
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
 		OIDCDiscovery:       discover,
@@ -271,7 +280,9 @@ func run(o *Options) error {
 		RateLimitService: o.rateLimitService(),
 		// Wasm code in OCI images is read here (registries, image files).
 		WasmImages: &wasmimage.Resolver{},
-	})
+	}
+	o.Defaults.Apply(&topts)
+	res, err := translate.Translate(set, topts)
 	if err != nil {
 		return err
 	}

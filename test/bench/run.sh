@@ -111,6 +111,23 @@ for n in $SIZES; do
 	done
 done
 
+# Policies at 10,000 routes: the same yaml run with a Gateway-wide
+# ClientTrafficPolicy (listener-side settings, then also HTTP/1 options on
+# every backend cluster), against the run without.
+if [[ -n ${yaml_cpu[10000]:-} ]]; then
+	echo
+	echo "== 10000 routes, yaml, with a ClientTrafficPolicy on the Gateway (cost = cpu over the run without)"
+	row routes mode wall_s cpu_s rss_mb out_bytes in_bytes
+	for ctp in listener clusters; do
+		in=$work/routes-10000-ctp-$ctp.yaml
+		"$work/genroutes" -routes 10000 -ctp "$ctp" >"$in"
+		if timed "$work/out-10000-ctp-$ctp.yaml" x translate -f "$in" $(mode_args yaml); then
+			row 10000 "ctp-$ctp" "$wall" "$cpu" "$rss" "$(stat -c %s "$work/out-10000-ctp-$ctp.yaml")" "$(stat -c %s "$in")"
+			awk -v c="$cpu" -v b="${yaml_cpu[10000]}" -v m="ctp-$ctp" 'BEGIN { if (b > 0) printf "%s: cpu %+.1f %% over yaml without policy\n", m, (c / b - 1) * 100 }'
+		fi
+	done
+fi
+
 echo
 echo "== egctl version (best of 10) and binary size"
 best=

@@ -305,6 +305,11 @@ func compareStatus(want *egOut, res *translate.Result) []string {
 			res.Status.SecurityPolicies, res.Status.EnvoyExtensionPolicies, res.Status.EnvoyPatchPolicies))...)
 }
 
+// kindComparers are extra comparisons a policy kind adds in its own file
+// (kind_*_test.go): what its settings became, beside statuses and routes.
+// Each returns mismatch lines, as the other comparisons do.
+var kindComparers []func(c *egCase, res *translate.Result) []string
+
 // policyStatus is one policy's status, whatever its kind.
 type policyStatus struct {
 	Kind, Key string

@@ -73,6 +73,9 @@ func TestEnvoyGatewayCases(t *testing.T) {
 			}
 		}
 		diffs := append(compareStatus(c.Want, res), compareIR(c.Want.XdsIR, res.IR)...)
+		for _, cmp := range kindComparers {
+			diffs = append(diffs, cmp(c, res)...)
+		}
 		if len(diffs) == 0 {
 			clean++
 			continue

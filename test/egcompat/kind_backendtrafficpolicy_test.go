@@ -26,8 +26,6 @@ const (
 		"egctl sorts, so of two policies with no timestamps on one target the other one wins"
 	whyBTPTargetNotFound = "a policy whose target does not exist (or is another namespace's, a targetRef being namespace-local): " +
 		"EG stays silent, egctl reports TargetNotFound (offline, the input is all there is; a typo would leave a route unprotected)"
-	whyTruncated = "more than 16 ancestors: which 16 a policy status keeps (egctl: refusals first, then input order) and where " +
-		"the Aggregated condition goes; both are within the API's limit"
 	whyFromSame = "EG's test harness rejects a route in the Gateway's own namespace under allowedRoutes from: Same " +
 		"(NotAllowedByListeners); the spec allows it, as egctl does"
 	whySplit = "one rule reached through listeners whose policies ask for different cluster settings: EG builds one cluster " +
@@ -68,21 +66,11 @@ var weightedZoneCases = []string{
 	"backendtrafficpolicy-with-weighted-zones",
 }
 
-// emptyMatchListenerSetCases are ListenerSet cases (comparable since
-// ListenerSets are read) whose only difference is the match/-1 naming.
-var emptyMatchListenerSetCases = []string{
-	"listenerset-conflict-route-attachment", "listenerset-cross-namespace", "listenerset-grpcroute", "listenerset-httproute",
-	"listenerset-https-tls-mixed-valid-and-missing-secret", "listenerset-https-tls-same-namespace", "listenerset-invalid",
-	"listenerset-no-maching-listener",
-}
-
 // btpExpectations are the accepted differences for this kind's cases.
 var btpExpectations = join(
 	// Each of these GRPCRoute lines is the rule named match/-1 by EG and
 	// match/0 by egctl (missing in one, only in the other).
 	each(grpcEmptyMatchCases, "route grpcroute/", "b", whyEmptyMatch),
-	each(emptyMatchListenerSetCases, "/match/-1/", "b", whyEmptyMatch),
-	each(emptyMatchListenerSetCases, "/match/0/", "b", whyEmptyMatch),
 	each(weightedZoneCases, "Accepted EG=True/Accepted egctl=False/Invalid", "c", whyWeightedZones),
 	each(weightedZoneCases, "egctl=direct 500", "c", whyWeightedZones),
 	[]expectation{
@@ -106,19 +94,13 @@ var btpExpectations = join(
 		{"backendtrafficpolicy-status-conditions", "ancestor status only in egctl", "b", whyBTPTargetNotFound},
 		{"backendtrafficpolicy-status-conditions", "listener https", "b", whyCRDInvalidEG},
 		{"backendtrafficpolicy-status-conditions", "not-same-namespace", "b", whyFromSame},
-		{"backendtrafficpolicy-status-conditions-truncated", "", "b", whyTruncated},
 		{"httproute-with-externalname-service-backend", "", "b", whyExternalName},
 		{"backendtrafficpolicy-listenerset", "/variant/1", "b", whySplit},
 		{"backendtrafficpolicy-listenerset-merge", "/variant/1", "b", whySplit},
 		{"backendtrafficpolicy-route-listenerset", "/variant/1", "b", whySplit},
 		{"backendtrafficpolicy-listenerset-merge", "#ext-http-", "b", whyBTPMergedAncestor},
-		{"backendtrafficpolicy-listenerset-merge", "Overridden EG=True/Overridden egctl=absent", "b", whyStructuralOverride},
 		{"backendtrafficpolicy-listenerset-invalid", "Overridden EG=True/Overridden egctl=absent", "b", whyStructuralOverride},
-		// Other kinds' ListenerSet cases, comparable since ListenerSets
-		// are read: the attachment engine's differences, as above.
-		{"securitypolicy-listenerset-invalid", "Overridden EG=True/Overridden egctl=absent", "b", whyStructuralOverride},
-		{"securitypolicy-listenerset-merge", "Overridden EG=True/Overridden egctl=absent", "b", whyStructuralOverride},
-		{"securitypolicy-listenerset-merge", "#ext-http-", "b", whyBTPMergedAncestor},
-		{"envoyextensionpolicy-listenerset-invalid", "Overridden EG=True/Overridden egctl=absent", "b", whyStructuralOverride},
+		// Comparable now that its BackendTrafficPolicy is translated.
+		{"httproute-dynamic-resolver-host-rewriting", "", "c", whyDynamic},
 	},
 )

@@ -19,12 +19,10 @@ const (
 		"so it is almost always a typo); EG stays silent in case another controller owns it"
 	whyDuplicateName = "the input has two objects of one kind, namespace and name (impossible in a cluster); egctl keeps the first read, EG processes both"
 	whyPolicyOrder   = "policies without creationTimestamp tie; EG's test harness keeps input order, egctl sorts ties by namespace/name as EG's provider does, so the other policy wins the conflict"
-	whyTruncation    = "a status holds 16 ancestors: which ones are kept is implementation-specific; egctl keeps refusals first so no problem is hidden, EG keeps input order"
 	whyTargetKindRef = "an unsupported targetRef kind: egctl names the ancestor as the targetRef does (kind MyGateway), EG writes kind Gateway"
 	whySameNamespace = "spec: allowedRoutes from Same admits routes in the Gateway's namespace (apis/v1/gateway_types.go FromNamespaces); EG refuses this one"
 
 	// (c) unsupported in egctl.
-	whyMixedBackend = "unsupported: a Backend mixing IP and unix endpoints (egctl wants one Backend per address type; EG allows IP+UDS)"
 )
 
 // eepExpectations are the accepted differences for these kinds' cases.
@@ -39,8 +37,6 @@ var eepExpectations = join(
 		{"envoyextensionpolicy-status-conditions", "listener https: Accepted EG=absent egctl=False/UnsupportedValue", "b", whyCRDInvalidEG},
 		{"envoyextensionpolicy-status-conditions", "listener https: attachedRoutes EG=1 egctl=0", "b", whyCRDInvalidEG},
 		{"envoyextensionpolicy-status-conditions", "not-same-namespace", "b", whySameNamespace},
-		{"envoyextensionpolicy-status-conditions-truncated", "", "b", whyTruncation},
-		{"envoyextensionpolicy-with-extproc-with-mixed-backendrefs", "", "c", whyMixedBackend},
 		{"envoypatchpolicy-cross-ns-target", "ancestor status only in egctl", "b", whyTargetNotFound},
 		{"envoypatchpolicy-invalid-target-name", "ancestor status only in egctl", "b", whyTargetNotFound},
 		{"envoypatchpolicy-no-status-for-unknown-gateway", "ancestor status only in egctl", "b", whyTargetNotFound},

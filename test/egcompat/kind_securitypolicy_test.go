@@ -11,8 +11,6 @@ const (
 		"then by namespace/name, as egctl does, so without creationTimestamps the other policy of the pair wins the target"
 	whySPTargetNotFound = "a policy whose target is not in the input: egctl says Accepted=False/TargetNotFound " +
 		"(offline the input is all there is; a typo would leave the intended target unprotected), EG writes nothing"
-	whySPTruncated = "more than 16 ancestors: egctl keeps the refused ones first and marks the last kept Aggregated; " +
-		"EG keeps the first 16 in its order"
 	whySPTCPInvalid = "an invalid SecurityPolicy on a TCPRoute: EG leaves the connections open (a TCP route has no " +
 		"direct response), egctl refuses them; the listener's policy is reported merged, not overridden, as the route's " +
 		"policy was merged onto it before the result was refused"
@@ -39,7 +37,6 @@ var spExpectations = join(
 		{"securitypolicy-status-conditions", "target-unknown-", "b", whySPTargetNotFound},
 		{"securitypolicy-invalid-cross-ns-ref", "ancestor status only in egctl", "b", whySPTargetNotFound},
 		{"securitypolicy-status-conditions", "listener https: ", "b", whyNoCerts},
-		{"securitypolicy-status-conditions-truncated", "", "b", whySPTruncated},
 		{"securitypolicy-with-merge-tcp-invalid", "", "b", whySPTCPInvalid},
 		{"securitypolicy-with-extauth-invalid-no-service", "EG=dest", "b", whySPFailOpenInvalid},
 	},

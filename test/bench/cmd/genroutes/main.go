@@ -14,6 +14,7 @@ import (
 
 func main() {
 	routes := flag.Int("routes", 1000, "number of HTTPRoutes to generate")
+	ctp := flag.String("ctp", "", `add a ClientTrafficPolicy attached to the Gateway: "listener" (listener-side settings) or "clusters" (also HTTP/1 options on every backend cluster)`)
 	flag.Parse()
 	if flag.NArg() != 0 {
 		fmt.Fprintf(os.Stderr, "genroutes: unexpected arguments %q\nusage: genroutes -routes N > routes.yaml\n", flag.Args())
@@ -22,5 +23,16 @@ func main() {
 	if err := gen.Write(os.Stdout, *routes); err != nil {
 		fmt.Fprintf(os.Stderr, "genroutes: %v\n", err)
 		os.Exit(1)
+	}
+	switch *ctp {
+	case "":
+	case "listener", "clusters":
+		if err := gen.WriteClientTrafficPolicy(os.Stdout, *ctp == "clusters"); err != nil {
+			fmt.Fprintf(os.Stderr, "genroutes: %v\n", err)
+			os.Exit(1)
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "genroutes: -ctp %q: want listener or clusters\n", *ctp)
+		os.Exit(2)
 	}
 }
