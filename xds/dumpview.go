@@ -34,6 +34,9 @@ type DumpView struct {
 // written by the one goroutine that cuts the dump section holding it.
 type anyIndex struct {
 	m map[*anypb.Any]*packedAny
+	// deep: stand-ins may sit in any message, not only in admin ones
+	// (a BootstrapView's, in its listeners' filters).
+	deep bool
 }
 
 type packedAny struct {
@@ -172,7 +175,8 @@ func (x *anyIndex) real(m proto.Message) (proto.Message, error) {
 }
 
 // rebuild is m with each stand-in Any replaced by what swap gives for it;
-// the admin messages on the way are copied, the rest shared.
+// the admin messages on the way (every message, when deep) are copied, the
+// rest shared.
 func (x *anyIndex) rebuild(m proto.Message, swap func(*anypb.Any, *packedAny) (proto.Message, error)) (proto.Message, error) {
 	if x == nil {
 		return m, nil
@@ -181,7 +185,7 @@ func (x *anyIndex) rebuild(m proto.Message, swap func(*anypb.Any, *packedAny) (p
 		return swap(m.(*anypb.Any), p)
 	}
 	rm := m.ProtoReflect()
-	if !isAdminMessage(rm.Descriptor()) {
+	if !x.deep && !isAdminMessage(rm.Descriptor()) {
 		return m, nil
 	}
 	out := rm.New()
