@@ -27,6 +27,28 @@ import (
 type DumpView struct {
 	dump *adminv3.ConfigDump
 	anys *anyIndex
+	// section, when set, is what the view prints: the one section of the
+	// dump (SingleSection).
+	section *anypb.Any
+}
+
+// printed is the message the view prints.
+func (v *DumpView) printed() proto.Message {
+	if v.section != nil {
+		return v.section
+	}
+	return v.dump
+}
+
+// SingleSection is the view printing the dump's only section by itself, as
+// Envoy Gateway's egctl prints one resource type (`x translate -t route`):
+// the RoutesConfigDump with its "@type", not a ConfigDump holding it. It
+// fails when the dump does not have exactly one section.
+func (v *DumpView) SingleSection() (*DumpView, error) {
+	if n := len(v.dump.GetConfigs()); n != 1 {
+		return nil, fmt.Errorf("xds: the dump has %d sections, not one", n)
+	}
+	return &DumpView{dump: v.dump, anys: v.anys, section: v.dump.GetConfigs()[0]}, nil
 }
 
 // anyIndex maps the stand-in Anys of a DumpView to their messages. It is
@@ -92,7 +114,7 @@ func WriteYAMLDumpViews(w io.Writer, key string, views map[string]*DumpView) err
 	msgs := make(map[string]proto.Message, len(views))
 	idx := make(map[string]*anyIndex, len(views))
 	for n, v := range views {
-		msgs[n] = v.dump
+		msgs[n] = v.printed()
 		idx[n] = v.anys
 	}
 	return writeYAMLMessages(w, key, msgs, idx)

@@ -284,6 +284,13 @@ func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]*xds.DumpView, error
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Name, err)
 		}
+		if o.Type != xds.DumpAll {
+			// One type prints as that type's dump, without the ConfigDump
+			// around it, as Envoy Gateway's egctl prints it.
+			if dump, err = dump.SingleSection(); err != nil {
+				return nil, fmt.Errorf("%s: %w", r.Name, err)
+			}
+		}
 		byName[r.Name] = dump
 	}
 	return byName, nil
