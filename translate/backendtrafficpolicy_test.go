@@ -473,6 +473,7 @@ func TestBTPRefusals(t *testing.T) {
 		{"telemetry: {metrics: {routeStatName: '%FOO%'}}", "unsupported operator %FOO%", false},
 		{"http2: {connectionKeepalive: {interval: 5s, timeout: 10s}}", "timeout must be less than interval", true},
 		{"routingType: Magic", `spec.routingType: "Magic" is not Service or Endpoint`, false},
+		{"responseOverride: [{match: {statusCodes: [{value: 404}]}, response: {body: {inline: '50% off'}}}]", "spec.responseOverride[0].response.body: '%' at byte 2 does not start an Envoy command operator", false},
 		{"compression: [{type: Gzip}]\n  compressor: [{type: Gzip, gzip: {}}]", "either compression or compressor can be set, not both", true},
 		{"requestBuffer: {limit: 1Mi}\n  httpUpgrade: [{type: websocket}]", "spec.requestBuffer cannot be used together with spec.httpUpgrade", true},
 		{"connection: {preconnect: {predictivePercent: 200}}", "predictivePercent: needs loadBalancer.type RoundRobin or Random", true},

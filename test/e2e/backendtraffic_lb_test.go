@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -14,13 +13,16 @@ import (
 func TestBackendTrafficLoadBalancing(t *testing.T) {
 	envoyTest(t)
 	hold := newGate(t)
-	var held atomic.Int32
+	held := make(chan struct{}, 1)
 	// pool0 holds "X-Hold" requests open until the test ends: a busy
 	// endpoint for least request to avoid.
 	pool := startPool(t, "pool", 3, func(name string) func(http.ResponseWriter, *http.Request) bool {
 		return func(w http.ResponseWriter, r *http.Request) bool {
 			if name == "pool0" && r.Header.Get("X-Hold") != "" {
-				held.Add(1)
+				select {
+				case held <- struct{}{}:
+				default:
+				}
 				hold.wait(r.Context())
 			}
 			return false
@@ -88,19 +90,30 @@ spec:
 	})
 
 	t.Run("LeastRequest avoids the busy endpoint", func(t *testing.T) {
-		// Keep one request in flight on pool0.
-		for i := 0; held.Load() == 0; i++ {
-			if i == 100 {
+		// Keep one request in flight on pool0: send X-Hold requests one
+		// at a time until one is held there (the others come back at
+		// once from pool1 and pool2).
+		for i := 0; ; i++ {
+			if i == 60 {
 				t.Fatal("no held request reached pool0")
 			}
+			req := p.NewRequest(t, http.MethodGet, "lr.example.com", "/")
+			req.Header.Set("X-Hold", "1")
+			done := make(chan struct{})
 			go func() {
-				req := p.NewRequest(t, http.MethodGet, "lr.example.com", "/")
-				req.Header.Set("X-Hold", "1")
+				defer close(done)
 				if resp, err := httpClient.Do(req); err == nil {
 					resp.Body.Close()
 				}
 			}()
-			time.Sleep(20 * time.Millisecond)
+			select {
+			case <-held:
+			case <-done:
+				continue
+			case <-time.After(10 * time.Second):
+				t.Fatal("an X-Hold request neither came back nor was held")
+			}
+			break
 		}
 		count := map[string]int{}
 		for range 90 {

@@ -81,6 +81,11 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: not-found, namespace: default}
 data: {response.body: "nothing here, says egctl"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: raw, namespace: default}
+binaryData: {response.body: AAEC/w==}
 `+btpRoute("retry", "flaky", `  retry:
     numRetries: 3
     perRetry: {backOff: {baseInterval: 10ms}}
@@ -106,6 +111,10 @@ data: {response.body: "nothing here, says egctl"}
       statusCode: 502
       contentType: application/json
       body: {inline: '{"error": "upstream failed"}'}
+  - match: {statusCodes: [{value: 410}]}
+    response:
+      contentType: application/octet-stream
+      body: {type: ValueRef, valueRef: {group: "", kind: ConfigMap, name: raw}}
 `)+btpRoute("buffer", "text", `  requestBuffer: {limit: 1Ki}
 `)+btpRoute("breaker", "busy", `  circuitBreaker: {maxConnections: 1, maxPendingRequests: 1, maxParallelRequests: 1}
 `)+btpRoute("stats", "text", `  telemetry: {metrics: {routeStatName: "%ROUTE_KIND%-%ROUTE_NAME%"}}
@@ -201,7 +210,7 @@ data: {response.body: "nothing here, says egctl"}
 		}
 	})
 
-	t.Run("responseOverride: a 404 gets the ConfigMap's body, a 5xx another status", func(t *testing.T) {
+	t.Run("responseOverride: a 404 gets the ConfigMap's body, a 5xx another status, a 410 binary bytes", func(t *testing.T) {
 		r := p.ExpectStatus(t, http.StatusNotFound, "override.example.com", "/404")
 		if string(r.Body) != "nothing here, says egctl" || r.Header.Get("Content-Type") != "text/plain" {
 			t.Errorf("404: %s", r)
@@ -209,6 +218,10 @@ data: {response.body: "nothing here, says egctl"}
 		r = p.ExpectStatus(t, http.StatusBadGateway, "override.example.com", "/503")
 		if string(r.Body) != `{"error": "upstream failed"}` || r.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("503: %s", r)
+		}
+		r = p.ExpectStatus(t, http.StatusGone, "override.example.com", "/410")
+		if !bytes.Equal(r.Body, []byte{0, 1, 2, 0xff}) || r.Header.Get("Content-Type") != "application/octet-stream" {
+			t.Errorf("410: body %q, %s", r.Body, r)
 		}
 		r = p.ExpectStatus(t, http.StatusOK, "override.example.com", "/200")
 		if string(r.Body) != "backend says 200" {
