@@ -6,10 +6,9 @@ package statuscmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,9 +16,8 @@ import (
 
 	"github.com/egctl/egctl/admin"
 	"github.com/egctl/egctl/cli"
+	"github.com/egctl/egctl/cli/compile"
 	"github.com/egctl/egctl/cli/diffcmd"
-	"github.com/egctl/egctl/manifest"
-	"github.com/egctl/egctl/translate"
 )
 
 const (
@@ -34,21 +32,14 @@ var validOutputs = []string{outTable, outJSON, outYAML}
 type Options struct {
 	IO *cli.IOStreams
 
-	Files               []string
-	Admins              []string
-	Output              string
-	Namespace           string
-	ControllerName      string
-	KeepPrivilegedPorts bool
-	ShowSecrets         bool
-	OIDC                cli.OIDCDiscovery
-	Gateway             string
-	Timeout             time.Duration
-	MaxInputSize        cli.ByteSize
-	AllowEmpty          bool
-	AdminAddress        string
+	// The flags every compiling command shares (cli/compile).
+	compile.Options
 
-	adminPort uint32
+	Admins      []string
+	Output      string
+	ShowSecrets bool
+	Gateway     string
+	Timeout     time.Duration
 }
 
 // Report is the whole answer, as -o json|yaml prints it.
@@ -63,7 +54,7 @@ func NewCmd(ios *cli.IOStreams) *cobra.Command {
 }
 
 func newCmd(ios *cli.IOStreams, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: ios, MaxInputSize: manifest.DefaultMaxInputBytes}
+	o := &Options{IO: ios, Options: *compile.NewOptions()}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the status of Gateway API objects and of running Envoys",
@@ -107,26 +98,27 @@ invalid manifests.`,
 			return runF(cmd.Context(), o)
 		},
 	}
+	o.AddInputFlags(cmd, compile.WithFiles|compile.WithStdin)
+	o.Options.AddFlags(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.Files, "file", "f", nil, "manifest file, directory or - for stdin; repeatable")
 	f.StringArrayVar(&o.Admins, "admin", nil, "Envoy admin address HOST:PORT; repeatable")
 	f.StringVarP(&o.Output, "output", "o", outTable, "output format: "+strings.Join(validOutputs, ", "))
-	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for manifest objects that do not name one")
-	f.StringVar(&o.ControllerName, "controller-name", translate.DefaultControllerName, "GatewayClass controllerName that egctl acts for")
-	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "compile listener ports below 1024 as written (as translate's flag of that name)")
-	o.OIDC.AddFlags(f)
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "compare secret material as is when checking drift")
 	f.StringVar(&o.Gateway, "gateway", "", "check drift against this Gateway (namespace/name) when the proxies' node ids do not name one")
 	f.DurationVar(&o.Timeout, "timeout", admin.DefaultTimeout, "time limit for each call to a proxy's admin API")
-	f.Var(&o.MaxInputSize, "max-input-size", "largest total manifest size to read (e.g. 256Mi, 1Gi)")
-	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "succeed when the manifests hold no objects")
-	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address of the bootstraps (as translate's flag): a listener on its port is refused")
+	_ = cmd.RegisterFlagCompletionFunc("output", compile.FixedCompletions(validOutputs...))
+	_ = cmd.RegisterFlagCompletionFunc("gateway", compile.GatewayCompletion(&o.Options))
+	_ = cmd.RegisterFlagCompletionFunc("admin", compile.FixedCompletions(compile.DefaultAdminAddress))
+	_ = cmd.RegisterFlagCompletionFunc("timeout", compile.FixedCompletions("5s", "30s"))
 	return cmd
 }
 
 func (o *Options) complete() error {
-	if len(o.Files) == 0 && len(o.Admins) == 0 {
-		return cli.UsageErrorf("nothing to show: give manifests with -f FILE|DIR|- and/or proxies with --admin HOST:PORT")
+	if len(o.Files) == 0 && len(o.Kustomize) == 0 && len(o.Admins) == 0 {
+		return cli.UsageErrorf("nothing to show: give manifests with -f FILE|DIR|- or -k DIR, and/or proxies with --admin HOST:PORT")
+	}
+	if err := o.Options.Complete(false); err != nil {
+		return err
 	}
 	if !slices.Contains(validOutputs, o.Output) {
 		return cli.UsageErrorf("--output %q is not one of %s", o.Output, strings.Join(validOutputs, ", "))
@@ -141,14 +133,8 @@ func (o *Options) complete() error {
 	if o.Timeout <= 0 {
 		return cli.UsageErrorf("--timeout %s: want a positive duration", o.Timeout)
 	}
-	if _, port, err := net.SplitHostPort(o.AdminAddress); err != nil {
-		return cli.UsageErrorf("--admin-address %q: %v", o.AdminAddress, err)
-	} else if p, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return cli.UsageErrorf("--admin-address %q: port %q is not a number from 0 to 65535", o.AdminAddress, port)
-	} else {
-		o.adminPort = uint32(p)
-	}
-	if o.Gateway != "" && (strings.Count(o.Gateway, "/") != 1 || len(o.Files) == 0 || len(o.Admins) == 0) {
+	hasManifests := len(o.Files) > 0 || len(o.Kustomize) > 0
+	if o.Gateway != "" && (strings.Count(o.Gateway, "/") != 1 || !hasManifests || len(o.Admins) == 0) {
 		return cli.UsageErrorf("--gateway %q: want namespace/name, with both -f and --admin", o.Gateway)
 	}
 	return nil
@@ -161,33 +147,27 @@ func run(ctx context.Context, o *Options) error {
 	warn := func(format string, args ...any) {
 		fmt.Fprintf(o.IO.ErrOut, "warning: "+format+"\n", args...)
 	}
-	discover, err := o.OIDC.Resolver()
+	settings, err := o.Settings(false)
 	if err != nil {
-		return cli.UsageError(err)
+		return err
 	}
 	lo := diffcmd.LoadOptions{
-		Namespace:           o.Namespace,
-		ControllerName:      o.ControllerName,
-		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
-		Timeout:             o.Timeout,
-		OIDCDiscovery:       discover,
-		Stdin:               o.IO.In,
-		MaxInputBytes:       int64(o.MaxInputSize),
-		AdminPort:           o.adminPort,
-		Warn:                warn,
+		Compile:  settings,
+		Manifest: o.LoadOptions(nil),
+		Timeout:  o.Timeout,
+		Stdin:    o.IO.In,
+		Warn:     warn,
 	}
 	rep := &Report{}
 	var manifests *diffcmd.Input
-	if len(o.Files) > 0 {
-		in, err := diffcmd.CompileManifests(strings.Join(o.Files, ","), o.Files, lo)
+	if len(o.Files) > 0 || len(o.Kustomize) > 0 {
+		in, err := diffcmd.CompileManifests(strings.Join(append(append([]string(nil), o.Files...), o.Kustomize...), ","), o.Files, lo)
+		if errors.Is(err, diffcmd.ErrEmpty) {
+			fmt.Fprintln(o.IO.ErrOut, cli.EmptyInputMessage)
+			return &cli.ExitError{Code: cli.ExitProblems}
+		}
 		if err != nil {
 			return cli.UsageError(err)
-		}
-		if in.Status == nil || len(in.Status.Origins) == 0 {
-			if !o.AllowEmpty {
-				fmt.Fprintln(o.IO.ErrOut, cli.EmptyInputMessage)
-				return &cli.ExitError{Code: cli.ExitProblems}
-			}
 		}
 		manifests = in
 		rep.Objects = withUnserved(Objects(in.Status), in.Problems)

@@ -4,19 +4,15 @@ package translatecmd
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/egctl/egctl/cli"
-	"github.com/egctl/egctl/internal/wasmimage"
-	"github.com/egctl/egctl/manifest"
+	"github.com/egctl/egctl/cli/compile"
 	"github.com/egctl/egctl/resource"
 	"github.com/egctl/egctl/translate"
 	"github.com/egctl/egctl/xds"
@@ -39,35 +35,22 @@ var (
 // Options are the flags of `egctl x translate`.
 type Options struct {
 	IO *cli.IOStreams
+	// The flags every compiling command shares: inputs, controller name,
+	// ports, the rate-limit service, OIDC discovery (cli/compile).
+	compile.Options
 
-	Files               []string
-	From                string
-	To                  []string
-	Type                string
-	Output              string
-	Namespace           string
-	ControllerName      string
-	Gateway             string
-	OutputDir           string
-	KeepPrivilegedPorts bool
-	AdminAddress        string
-	ShowSecrets         bool
-	// The rate-limit service global rate limits ask (ratelimit.go).
-	RateLimitService    string
-	RateLimitTimeout    time.Duration
-	RateLimitFailClosed bool
-	OIDC                cli.OIDCDiscovery
+	From        string
+	To          []string
+	Type        string
+	Output      string
+	Gateway     string
+	OutputDir   string
+	ShowSecrets bool
 	// XDSServer, with --to bootstrap, prints bootstraps that fetch their
 	// configuration from `egctl x serve` there instead of static ones.
-	XDSServer    string
-	XDSDelta     bool
-	XDSCertsDir  string
-	MaxInputSize cli.ByteSize
-	AllowEmpty   bool
-
-	// Accepted for compatibility with Envoy Gateway's egctl.
-	DNSDomain           string
-	AddMissingResources bool
+	XDSServer   string
+	XDSDelta    bool
+	XDSCertsDir string
 
 	// compiled holds the xDS resources of every proxy when they had to be
 	// built before printing (EnvoyPatchPolicy status), so they are built
@@ -81,7 +64,7 @@ func NewCmd(ios *cli.IOStreams) *cobra.Command {
 }
 
 func newCmd(ios *cli.IOStreams, runF func(*Options) error) *cobra.Command {
-	o := &Options{IO: ios, MaxInputSize: manifest.DefaultMaxInputBytes}
+	o := &Options{IO: ios, Options: *compile.NewOptions()}
 	cmd := &cobra.Command{
 		Use:   "translate",
 		Short: "Translate Gateway API manifests into Envoy configuration",
@@ -134,46 +117,35 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 			return runF(o)
 		},
 	}
+	o.AddInputFlags(cmd, compile.WithFiles|compile.WithStdin)
+	o.Options.AddFlags(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.Files, "file", "f", nil, "manifest file, directory (recursive) or - for stdin; repeatable")
 	f.StringVar(&o.From, "from", "gateway-api", "input type: gateway-api")
 	f.StringSliceVar(&o.To, "to", []string{toGatewayAPI, toXDS}, "output types, comma separated: "+strings.Join(validTo, ", "))
 	f.StringVarP(&o.Type, "type", "t", "all", "xDS resource type for --to xds: "+strings.Join(validTypes, ", "))
 	f.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
-	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
-	f.StringVar(&o.ControllerName, "controller-name", defaultControllerName, "GatewayClass controllerName that egctl acts for")
 	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several)")
 	f.StringVar(&o.OutputDir, "output-dir", "", "write files into this directory instead of stdout: one bootstrap per Gateway (--to bootstrap), the rate-limit service configuration in ratelimit/config (--to ratelimit)")
-	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "bind listener ports below 1024 as written instead of port+10000")
-	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address in the bootstrap")
 	f.StringVar(&o.XDSServer, "xds-server", "", "with --to bootstrap: HOST:PORT of egctl x serve; print bootstraps that get their configuration from it over ADS")
 	f.BoolVar(&o.XDSDelta, "xds-delta", false, "with --xds-server: use delta (incremental) xDS instead of state of the world")
 	f.StringVar(&o.XDSCertsDir, "xds-certs-dir", "", "with --xds-server: mutual TLS with egctl x certgen's envoy/{tls.crt,tls.key,ca.crt} in this directory, as the proxy's host sees it")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print private keys in --to xds and --to ir output (bootstraps always carry them)")
-	addRateLimitFlags(f, o) // ratelimit.go
-	o.OIDC.AddFlags(f)
-	f.Var(&o.MaxInputSize, "max-input-size", "largest total input size to read (e.g. 256Mi, 1Gi)")
-	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "succeed when the input holds no objects (by default that fails: an empty kustomize build is rarely intended)")
-	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "cluster DNS domain of the default --ratelimit-service, as in Envoy Gateway's egctl")
-	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "accepted for compatibility with Envoy Gateway's egctl; egctl reports missing objects in status instead")
-	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return values, cobra.ShellCompDirectiveNoFileComp
-		}
-	}
+	fixed := compile.FixedCompletions
 	_ = cmd.RegisterFlagCompletionFunc("to", fixed(validTo...))
 	_ = cmd.RegisterFlagCompletionFunc("type", fixed(validTypes...))
 	_ = cmd.RegisterFlagCompletionFunc("output", fixed("yaml", "json"))
 	_ = cmd.RegisterFlagCompletionFunc("from", fixed("gateway-api"))
-	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json")
-	_ = f.MarkHidden("add-missing-resources")
+	_ = cmd.RegisterFlagCompletionFunc("gateway", compile.GatewayCompletion(&o.Options))
+	_ = cmd.RegisterFlagCompletionFunc("xds-server", cobra.NoFileCompletions)
+	_ = cmd.MarkFlagDirname("output-dir")
+	_ = cmd.MarkFlagDirname("xds-certs-dir")
 	return cmd
 }
 
 // complete checks and normalises the flags.
 func (o *Options) complete(cmd *cobra.Command) error {
-	if len(o.Files) == 0 {
-		return cli.UsageErrorf("no input: give manifests with -f FILE|DIR|-")
+	if err := o.Options.Complete(true); err != nil {
+		return err
 	}
 	if o.From != "gateway-api" {
 		return cli.UsageErrorf("--from %q is not supported; the only input type is gateway-api", o.From)
@@ -194,9 +166,6 @@ func (o *Options) complete(cmd *cobra.Command) error {
 	if o.OutputDir != "" && slices.ContainsFunc(o.To, func(t string) bool { return t != toBootstrap && t != toRateLimit }) {
 		return cli.UsageErrorf("--output-dir goes with --to bootstrap and/or ratelimit")
 	}
-	if err := o.completeRateLimit(cmd); err != nil { // ratelimit.go
-		return err
-	}
 	if !slices.Contains(validTypes, o.Type) {
 		return cli.UsageErrorf("--type %q is not one of %s", o.Type, strings.Join(validTypes, ", "))
 	}
@@ -216,26 +185,10 @@ func (o *Options) complete(cmd *cobra.Command) error {
 	} else if o.XDSDelta || o.XDSCertsDir != "" {
 		return cli.UsageErrorf("--xds-delta and --xds-certs-dir go with --xds-server")
 	}
-	if _, _, err := splitHostPort(o.AdminAddress); err != nil {
-		return cli.UsageErrorf("--admin-address %q: %v", o.AdminAddress, err)
-	}
-	if o.AddMissingResources {
-		fmt.Fprintln(o.IO.ErrOut, "warning: --add-missing-resources is ignored: egctl reports missing objects in status instead of inventing them")
-	}
 	return nil
 }
 
-func splitHostPort(addr string) (string, uint32, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", 0, err
-	}
-	p, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
-		return "", 0, fmt.Errorf("port %q is not a number from 0 to 65535", port)
-	}
-	return host, uint32(p), nil
-}
+var splitHostPort = compile.SplitHostPort
 
 func run(o *Options) error {
 	// egctl is a short-lived batch job whose live heap is mostly input and
@@ -244,56 +197,42 @@ func run(o *Options) error {
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(batchGCPercent))
 	}
-	set, warnings, err := manifest.Load(o.Files, manifest.Options{Namespace: o.Namespace, Stdin: o.IO.In, MaxInputBytes: int64(o.MaxInputSize)})
+	set, warnings, err := o.Load(o.IO.In)
 	for _, w := range warnings {
 		fmt.Fprintf(o.IO.ErrOut, "warning: %s\n", w)
 	}
 	if err != nil {
 		return cli.UsageError(err)
 	}
-	if len(set.Origins) == 0 && !o.AllowEmpty {
-		fmt.Fprintln(o.IO.ErrOut, cli.EmptyInputMessage)
-		return &cli.ExitError{Code: cli.ExitProblems}
-	}
-	_, adminPort, _ := splitHostPort(o.AdminAddress)
-	discover, err := o.OIDC.Resolver()
-	if err != nil {
-		return cli.UsageError(err)
-	}
-	res, err := translate.Translate(set, translate.Options{
-		ControllerName:      o.ControllerName,
-		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
-		OIDCDiscovery:       discover,
-		AdminPort:           adminPort,
-		// Statuses are only printed for --to gateway-api; copying every
-		// object for them costs memory on large inputs.
-		SkipStatus:       !slices.Contains(o.To, toGatewayAPI),
-		RateLimitService: o.rateLimitService(),
-		// Wasm code in OCI images is read here (registries, image files).
-		WasmImages: &wasmimage.Resolver{},
-	})
+	// Statuses are only printed for --to gateway-api; copying every
+	// object for them costs memory on large inputs.
+	settings, err := o.Settings(!slices.Contains(o.To, toGatewayAPI))
 	if err != nil {
 		return err
 	}
-	// Invalid IR is a bug in egctl, not in the input: refuse to print
-	// configuration Envoy might half-accept.
-	if err := res.IR.Validate(); err != nil {
-		return fmt.Errorf("internal error: the translation broke an invariant; please report it with the input:\n%w", err)
+	res, err := settings.Compile(set)
+	if err != nil {
+		return err
+	}
+	for _, n := range res.Added {
+		fmt.Fprintf(o.IO.ErrOut, "note: %s\n", n)
+	}
+	if err := settings.EmptyError(res, o.IO.ErrOut); err != nil {
+		return err
 	}
 	// EnvoyPatchPolicies apply to the xDS resources: whether they did (their
 	// Programmed status, their problems) is known once those are built.
-	if res.IR.HasPatches() {
-		all, err := xds.Translate(res.IR)
+	if res.NeedsBuild() {
+		all, err := res.Build()
 		if err != nil {
 			return err
 		}
-		res.RecordPatchResults(xds.PatchResults(all))
 		o.compiled = make(map[string]*xds.Resources, len(all))
 		for _, r := range all {
 			o.compiled[r.Name] = r
 		}
 	}
-	if err := o.emit(set, res); err != nil {
+	if err := o.emit(set, res.Result); err != nil {
 		if cli.Code(err) == cli.ExitProblems {
 			// Nothing to emit (no Gateway of ours): the problems say why.
 			_ = reportProblems(o.IO, res.Problems)
@@ -337,9 +276,6 @@ func gatewayKey(nsName string) resource.Key {
 	ns, name, _ := strings.Cut(nsName, "/")
 	return resource.Key{Group: resource.GroupGatewayAPI, Kind: "Gateway", Namespace: ns, Name: name}
 }
-
-// defaultControllerName is Envoy Gateway's, so its GatewayClasses work as written.
-const defaultControllerName = "gateway.envoyproxy.io/gatewayclass-controller"
 
 func plural(n int, one, many string) string {
 	if n == 1 {
