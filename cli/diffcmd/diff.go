@@ -198,7 +198,7 @@ func run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	ro := diff.RenderOptions{OldLabel: o.Old, NewLabel: o.New, Color: o.IO.OutIsTTY}
+	ro := diff.RenderOptions{OldLabel: o.Old, NewLabel: o.New, Color: o.IO.Color()}
 	switch o.Output {
 	case outJSON:
 		err = diff.WriteJSON(o.IO.Out, res)

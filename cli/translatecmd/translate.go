@@ -13,8 +13,9 @@ import (
 
 	"github.com/egctl/egctl/cli"
 	"github.com/egctl/egctl/cli/compile"
+	"github.com/egctl/egctl/cli/envoycheck"
+	"github.com/egctl/egctl/cli/report"
 	"github.com/egctl/egctl/resource"
-	"github.com/egctl/egctl/translate"
 	"github.com/egctl/egctl/xds"
 )
 
@@ -51,6 +52,13 @@ type Options struct {
 	XDSServer   string
 	XDSDelta    bool
 	XDSCertsDir string
+	// Report, Suppress: how problems are reported (report.go);
+	// EnvoyValidate: --envoy-validate.
+	Report        report.Flags
+	EnvoyValidate string
+	envoyBin      string
+	// findings collects what --report prints.
+	findings []report.Finding
 
 	// compiled holds the xDS resources of every proxy when they had to be
 	// built before printing (EnvoyPatchPolicy status), so they are built
@@ -137,6 +145,8 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 	_ = cmd.RegisterFlagCompletionFunc("from", fixed("gateway-api"))
 	_ = cmd.RegisterFlagCompletionFunc("gateway", compile.GatewayCompletion(&o.Options))
 	_ = cmd.RegisterFlagCompletionFunc("xds-server", cobra.NoFileCompletions)
+	o.Report.AddFlags(cmd, "report", "")
+	envoycheck.AddFlag(cmd, &o.EnvoyValidate)
 	_ = cmd.MarkFlagDirname("output-dir")
 	_ = cmd.MarkFlagDirname("xds-certs-dir")
 	return cmd
@@ -185,6 +195,14 @@ func (o *Options) complete(cmd *cobra.Command) error {
 	} else if o.XDSDelta || o.XDSCertsDir != "" {
 		return cli.UsageErrorf("--xds-delta and --xds-certs-dir go with --xds-server")
 	}
+	if err := o.Report.Complete(); err != nil {
+		return err
+	}
+	bin, _, err := envoycheck.Find(o.EnvoyValidate)
+	if err != nil {
+		return cli.UsageError(err)
+	}
+	o.envoyBin = bin
 	return nil
 }
 
@@ -198,12 +216,10 @@ func run(o *Options) error {
 		defer debug.SetGCPercent(debug.SetGCPercent(batchGCPercent))
 	}
 	set, warnings, err := o.Load(o.IO.In)
-	for _, w := range warnings {
-		fmt.Fprintf(o.IO.ErrOut, "warning: %s\n", w)
-	}
 	if err != nil {
-		return cli.UsageError(err)
+		return o.loadFailed(err, warnings) // report.go
 	}
+	o.loadWarnings(warnings)
 	// Statuses are only printed for --to gateway-api; copying every
 	// object for them costs memory on large inputs.
 	settings, err := o.Settings(!slices.Contains(o.To, toGatewayAPI))
@@ -214,15 +230,14 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range res.Added {
-		fmt.Fprintf(o.IO.ErrOut, "note: %s\n", n)
-	}
+	o.added(res.Added)
 	if err := settings.EmptyError(res, o.IO.ErrOut); err != nil {
 		return err
 	}
 	// EnvoyPatchPolicies apply to the xDS resources: whether they did (their
 	// Programmed status, their problems) is known once those are built.
-	if res.NeedsBuild() {
+	// --envoy-validate checks them all.
+	if res.NeedsBuild() || o.envoyBin != "" {
 		all, err := res.Build()
 		if err != nil {
 			return err
@@ -235,40 +250,15 @@ func run(o *Options) error {
 	if err := o.emit(set, res.Result); err != nil {
 		if cli.Code(err) == cli.ExitProblems {
 			// Nothing to emit (no Gateway of ours): the problems say why.
-			_ = reportProblems(o.IO, res.Problems)
+			_ = o.finish(set, res, nil)
 		}
 		return err
 	}
-	// Warnings never change the exit code; they say what no status does.
-	for _, w := range res.Warnings {
-		if loc := w.Origin.String(); loc != "" {
-			fmt.Fprintf(o.IO.ErrOut, "warning: %s: %s\n", loc, w)
-		} else {
-			fmt.Fprintf(o.IO.ErrOut, "warning: %s\n", w)
-		}
+	rejected, err := o.envoyValidate(set, res) // report.go
+	if err != nil {
+		return err
 	}
-	return reportProblems(o.IO, res.Problems)
-}
-
-// reportProblems prints one line per object that is not accepted and turns
-// them into exit status 1.
-func reportProblems(ios *cli.IOStreams, problems []translate.Problem) error {
-	if len(problems) == 0 {
-		return nil
-	}
-	for _, p := range problems {
-		if loc := p.Origin.String(); loc != "" {
-			fmt.Fprintf(ios.ErrOut, "%s: %s\n", loc, p)
-		} else {
-			fmt.Fprintln(ios.ErrOut, p)
-		}
-	}
-	objects := map[resource.Key]bool{}
-	for _, p := range problems {
-		objects[p.Key] = true
-	}
-	fmt.Fprintf(ios.ErrOut, "%s in %s\n", plural(len(problems), "problem", "problems"), plural(len(objects), "object", "objects"))
-	return &cli.ExitError{Code: cli.ExitProblems}
+	return o.finish(set, res, rejected)
 }
 
 // keyOf is the resource.Key of a Gateway named "ns/name".
