@@ -40,6 +40,12 @@ type Options struct {
 	ShowSecrets bool
 	Gateway     string
 	Timeout     time.Duration
+	// Type, AllNamespaces: Envoy Gateway's `x status TYPE [-A]` (types.go).
+	Type          string
+	AllNamespaces bool
+
+	types     []statusType
+	typedName bool
 }
 
 // Report is the whole answer, as -o json|yaml prints it.
@@ -56,7 +62,7 @@ func NewCmd(ios *cli.IOStreams) *cobra.Command {
 func newCmd(ios *cli.IOStreams, runF func(context.Context, *Options) error) *cobra.Command {
 	o := &Options{IO: ios, Options: *compile.NewOptions()}
 	cmd := &cobra.Command{
-		Use:   "status",
+		Use:   "status [TYPE]",
 		Short: "Show the status of Gateway API objects and of running Envoys",
 		Long: `Status answers "is it working?" offline, live, or both.
 
@@ -65,6 +71,14 @@ object with a status is listed: its Accepted, ResolvedRefs and Programmed
 conditions, and the reason and message of the first one that is not OK.
 Routes get one row per parent, policies one per ancestor, Gateways one per
 listener too.
+
+With a TYPE (all, xroute, xpolicy, gatewayclass, gateway, httproute, ...,
+securitypolicy, or Envoy Gateway's short names gc, gtw, btp, ctp, sp, epp,
+eep), the table is Envoy Gateway's 'egctl x status TYPE': one row per
+condition, newest first; -q keeps the first condition of each, -v adds the
+message, observed generation and last transition time. As there, only
+the objects of -n's namespace (default "default") are listed; -A lists
+every namespace and adds a NAMESPACE column.
 
 With --admin HOST:PORT (repeatable), each Envoy is asked through its admin
 API for its state (LIVE, DRAINING, PRE_INITIALIZING, INITIALIZING), version,
@@ -85,13 +99,30 @@ invalid manifests.`,
 		Example: `  # Which objects are not accepted, and why?
   egctl x status -f manifests/
 
+  # Envoy Gateway's tables: every route of every namespace, with messages
+  egctl x status xroute -A -v -f manifests/
+
   # Is the proxy up and its backends healthy?
   egctl x status --admin 127.0.0.1:19000
 
   # Does every proxy run what git says?
   egctl x status -f manifests/ --admin 10.0.0.7:19000 --admin 10.0.0.8:19000 -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return cli.UsageErrorf("at most one TYPE (%s), got %q", strings.Join(TypeNames(), ", "), args)
+			}
+			return nil
+		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return TypeNames(), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.Type = args[0]
+			}
 			if err := o.complete(); err != nil {
 				return err
 			}
@@ -106,6 +137,7 @@ invalid manifests.`,
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "compare secret material as is when checking drift")
 	f.StringVar(&o.Gateway, "gateway", "", "check drift against this Gateway (namespace/name) when the proxies' node ids do not name one")
 	f.DurationVar(&o.Timeout, "timeout", admin.DefaultTimeout, "time limit for each call to a proxy's admin API")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "with TYPE: list objects of every namespace (without it, only -n's), as Envoy Gateway's egctl")
 	_ = cmd.RegisterFlagCompletionFunc("output", compile.FixedCompletions(validOutputs...))
 	_ = cmd.RegisterFlagCompletionFunc("gateway", compile.GatewayCompletion(&o.Options))
 	_ = cmd.RegisterFlagCompletionFunc("admin", compile.FixedCompletions(compile.DefaultAdminAddress))
@@ -119,6 +151,18 @@ func (o *Options) complete() error {
 	}
 	if err := o.Options.Complete(false); err != nil {
 		return err
+	}
+	if o.Type != "" {
+		types, typed, err := parseType(o.Type)
+		if err != nil {
+			return cli.UsageError(err)
+		}
+		if len(o.Files) == 0 && len(o.Kustomize) == 0 {
+			return cli.UsageErrorf("TYPE lists objects from manifests: give them with -f FILE|DIR|- or -k DIR")
+		}
+		o.types, o.typedName = types, typed
+	} else if o.AllNamespaces {
+		return cli.UsageErrorf("-A goes with a TYPE (egctl x status all -A -f DIR); without one every namespace is listed")
 	}
 	if !slices.Contains(validOutputs, o.Output) {
 		return cli.UsageErrorf("--output %q is not one of %s", o.Output, strings.Join(validOutputs, ", "))
@@ -171,9 +215,15 @@ func run(ctx context.Context, o *Options) error {
 		}
 		manifests = in
 		rep.Objects = withUnserved(Objects(in.Status), in.Problems)
+		if o.types != nil {
+			rep.Objects = typeFilter(rep.Objects, o.types, o.tableOptions())
+		}
 	}
 	rep.Proxies = liveAll(ctx, o, lo, manifests)
 
+	if o.types != nil && o.Output == outTable && manifests != nil {
+		return o.writeTypes(rep, manifests)
+	}
 	if err := write(o.IO, rep, o.Output); err != nil {
 		return err
 	}
