@@ -30,6 +30,10 @@ type IOStreams struct {
 	Quiet bool
 	// Getenv reads the environment (NO_COLOR, TERM); nil is os.Getenv.
 	Getenv func(string) string
+
+	// progress is the running progress line, erased while Warnf and
+	// Notef print.
+	progress *Progress
 }
 
 // System returns the process's own streams.
@@ -76,7 +80,9 @@ func (s *IOStreams) Warnf(format string, args ...any) {
 	if s.Quiet {
 		return
 	}
-	fmt.Fprintf(s.ErrOut, "%s"+format+"\n", append([]any{s.prefix("warning", "\x1b[33m")}, args...)...)
+	s.progress.above(func() {
+		fmt.Fprintf(s.ErrOut, "%s"+format+"\n", append([]any{s.prefix("warning", "\x1b[33m")}, args...)...)
+	})
 }
 
 // Notef prints "note: ..." on ErrOut, unless Quiet.
@@ -84,7 +90,9 @@ func (s *IOStreams) Notef(format string, args ...any) {
 	if s.Quiet {
 		return
 	}
-	fmt.Fprintf(s.ErrOut, "%s"+format+"\n", append([]any{s.prefix("note", "\x1b[36m")}, args...)...)
+	s.progress.above(func() {
+		fmt.Fprintf(s.ErrOut, "%s"+format+"\n", append([]any{s.prefix("note", "\x1b[36m")}, args...)...)
+	})
 }
 
 // ErrorPrefix is "error: ", coloured when ErrOut takes colour: the one

@@ -99,6 +99,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace for namespaced objects that do not name one")
 	o.addTranslateFlags(f)
+	_ = cmd.RegisterFlagCompletionFunc("namespace", NamespaceCompletion(o))
 	_ = cmd.RegisterFlagCompletionFunc("controller-name", FixedCompletions(translate.DefaultControllerName))
 	_ = cmd.RegisterFlagCompletionFunc("admin-address", FixedCompletions(DefaultAdminAddress))
 	_ = cmd.RegisterFlagCompletionFunc("ratelimit-service", cobra.NoFileCompletions)

@@ -157,9 +157,7 @@ func run(ctx context.Context, o *Options) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	warn := func(format string, args ...any) {
-		fmt.Fprintf(o.IO.ErrOut, "warning: "+format+"\n", args...)
-	}
+	warn := o.IO.Warnf
 	settings, err := o.Settings(false)
 	if err != nil {
 		return err
@@ -171,10 +169,14 @@ func run(ctx context.Context, o *Options) error {
 		Stdin:    o.IO.In,
 		Warn:     warn,
 	}
+	prog := o.IO.StartProgress("reading " + o.Old)
+	defer prog.Done()
 	var inputs [2]*Input
 	for i, arg := range []string{o.Old, o.New} {
+		prog.Stage("reading " + arg)
 		in, err := Load(ctx, arg, lo)
 		if errors.Is(err, ErrEmpty) {
+			prog.Done()
 			fmt.Fprintln(o.IO.ErrOut, err)
 			return &cli.ExitError{Code: cli.ExitProblems}
 		}
@@ -194,7 +196,9 @@ func run(ctx context.Context, o *Options) error {
 	if ctxLines == 0 {
 		ctxLines = -1 // diff.Options: negative means none
 	}
+	prog.Stage("comparing")
 	res, err := diff.Compare(a, b, diff.Options{ShowSecrets: o.ShowSecrets, Context: ctxLines})
+	prog.Done()
 	if err != nil {
 		return err
 	}
@@ -202,6 +206,11 @@ func run(ctx context.Context, o *Options) error {
 	switch o.Output {
 	case outJSON:
 		err = diff.WriteJSON(o.IO.Out, res)
+		// A type not compared is not "no difference": said on stderr, as
+		// the JSON array has no room for it.
+		for _, n := range res.SkipNotes() {
+			o.IO.Warnf("%s", n)
+		}
 	case outMarkdown:
 		err = diff.WriteMarkdown(o.IO.Out, res, ro)
 	default:

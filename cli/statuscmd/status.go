@@ -188,9 +188,7 @@ func run(ctx context.Context, o *Options) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	warn := func(format string, args ...any) {
-		fmt.Fprintf(o.IO.ErrOut, "warning: "+format+"\n", args...)
-	}
+	warn := o.IO.Warnf
 	settings, err := o.Settings(false)
 	if err != nil {
 		return err
@@ -204,9 +202,12 @@ func run(ctx context.Context, o *Options) error {
 	}
 	rep := &Report{}
 	var manifests *diffcmd.Input
+	prog := o.IO.StartProgress("compiling manifests")
+	defer prog.Done()
 	if len(o.Files) > 0 || len(o.Kustomize) > 0 {
 		in, err := diffcmd.CompileManifests(strings.Join(append(append([]string(nil), o.Files...), o.Kustomize...), ","), o.Files, lo)
 		if errors.Is(err, diffcmd.ErrEmpty) {
+			prog.Done()
 			fmt.Fprintln(o.IO.ErrOut, cli.EmptyInputMessage)
 			return &cli.ExitError{Code: cli.ExitProblems}
 		}
@@ -219,7 +220,9 @@ func run(ctx context.Context, o *Options) error {
 			rep.Objects = typeFilter(rep.Objects, o.types, o.tableOptions())
 		}
 	}
+	prog.Stage("reading proxies")
 	rep.Proxies = liveAll(ctx, o, lo, manifests)
+	prog.Done()
 
 	if o.types != nil && o.Output == outTable && manifests != nil {
 		return o.writeTypes(rep, manifests)

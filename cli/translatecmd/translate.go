@@ -215,8 +215,13 @@ func run(o *Options) error {
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(batchGCPercent))
 	}
+	// Long runs (tens of thousands of routes) say what they are doing, on
+	// a terminal; the line is gone before anything else is printed.
+	prog := o.IO.StartProgress("reading manifests")
+	defer prog.Done()
 	set, warnings, err := o.Load(o.IO.In)
 	if err != nil {
+		prog.Done()
 		return o.loadFailed(err, warnings) // report.go
 	}
 	o.loadWarnings(warnings)
@@ -226,6 +231,7 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
+	prog.Stage("translating")
 	res, err := settings.Compile(set)
 	if err != nil {
 		return err
@@ -238,6 +244,7 @@ func run(o *Options) error {
 	// Programmed status, their problems) is known once those are built.
 	// --envoy-validate checks them all.
 	if res.NeedsBuild() || o.envoyBin != "" {
+		prog.Stage("building xDS resources")
 		all, err := res.Build()
 		if err != nil {
 			return err
@@ -247,14 +254,23 @@ func run(o *Options) error {
 			o.compiled[r.Name] = r
 		}
 	}
-	if err := o.emit(set, res.Result); err != nil {
+	out := o.IO.Out
+	o.IO.Out = prog.Writer("writing output", out)
+	err = o.emit(set, res.Result)
+	o.IO.Out = out
+	if err != nil {
+		prog.Done()
 		if cli.Code(err) == cli.ExitProblems {
 			// Nothing to emit (no Gateway of ours): the problems say why.
 			_ = o.finish(set, res, nil)
 		}
 		return err
 	}
+	if o.envoyBin != "" {
+		prog.Stage("envoy --mode validate")
+	}
 	rejected, err := o.envoyValidate(set, res) // report.go
+	prog.Done()
 	if err != nil {
 		return err
 	}

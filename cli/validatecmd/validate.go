@@ -109,9 +109,12 @@ func run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return cli.UsageError(err)
 	}
+	prog := o.IO.StartProgress("reading manifests")
+	defer prog.Done()
 	set, warns, loadErr := o.Load(o.IO.In)
 	findings := report.FromLoad(loadErr, warns)
 	if loadErr != nil {
+		prog.Done()
 		if err := o.write(findings, nil); err != nil {
 			return err
 		}
@@ -121,6 +124,7 @@ func run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	prog.Stage("translating")
 	res, err := settings.Compile(set)
 	if err != nil {
 		return err
@@ -131,6 +135,7 @@ func run(ctx context.Context, o *Options) error {
 	if res.Empty && !settings.AllowEmpty {
 		findings = append(findings, report.Empty(cli.EmptyInputMessage))
 	}
+	prog.Stage("building xDS resources")
 	all, err := res.Build()
 	if err != nil {
 		return err
@@ -142,6 +147,7 @@ func run(ctx context.Context, o *Options) error {
 		findings = append(findings, report.FromWarning(w))
 	}
 	if check {
+		prog.Stage("envoy --mode validate")
 		host, port := o.AdminHostPort()
 		verdicts, err := envoycheck.Validate(ctx, bin, all, xds.BootstrapOptions{AdminAddress: host, AdminPort: port})
 		if err != nil {
@@ -153,6 +159,7 @@ func run(ctx context.Context, o *Options) error {
 			}
 		}
 	}
+	prog.Done()
 	return o.write(findings, checked(set))
 }
 
