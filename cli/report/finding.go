@@ -180,7 +180,7 @@ func Empty(msg string) Finding {
 // refused (--envoy-validate).
 func EnvoyRejected(gateway string, origin resource.Origin, msg string) Finding {
 	ns, name, _ := strings.Cut(gateway, "/")
-	return newFinding(CodeEnvoyRejected, origin, &Object{Kind: "Gateway", Namespace: ns, Name: name}, msg)
+	return newFinding(CodeEnvoyRejected, origin, &Object{Kind: "Gateway", Namespace: ns, Name: name}, "Envoy rejects the configuration compiled for it: "+msg)
 }
 
 // Sort orders findings by file, line, code and object, for stable output.

@@ -18,6 +18,13 @@ import (
 func Execute(ios *cli.IOStreams, args []string) int {
 	root := NewCmd(ios)
 	root.SetArgs(args)
+	// `egctl x transalte -f q.yaml` would otherwise fail on the flag
+	// (which the group does not have) before cobra looks at the word.
+	if g, typed := unknownSubcommand(root, args); g != nil {
+		fmt.Fprintf(ios.ErrOut, "%s%s\n", ios.ErrorPrefix(), unknownCommand(g, typed))
+		fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", g.CommandPath())
+		return cli.ExitUsage
+	}
 	cmd, err := root.ExecuteC()
 	if err == nil {
 		return 0
@@ -79,6 +86,10 @@ func wireGroups(c *cobra.Command) {
 		return
 	}
 	c.Args = cobra.ArbitraryArgs
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[groupAnnotation] = "true"
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return cmd.Help()
@@ -86,6 +97,47 @@ func wireGroups(c *cobra.Command) {
 		return cli.UsageError(&usageError{unknownCommand(cmd, args[0])})
 	}
 }
+
+// unknownSubcommand finds the group command args stop at and the first
+// word after it that names none of its subcommands, if there is one.
+// A flag it does not know is taken to carry a value, as cobra does.
+func unknownSubcommand(root *cobra.Command, args []string) (*cobra.Command, string) {
+	if len(args) > 0 && strings.HasPrefix(args[0], "__complete") {
+		return nil, "" // cobra's hidden completion command, added when it runs
+	}
+	c, rest, err := root.Find(args)
+	if err != nil || c.Annotations[groupAnnotation] == "" {
+		return nil, ""
+	}
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case a == "--":
+			return nil, ""
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			if strings.Contains(a, "=") {
+				continue
+			}
+			name := strings.TrimLeft(a, "-")
+			var f *pflag.Flag
+			if strings.HasPrefix(a, "--") {
+				f = c.Flags().Lookup(name)
+			} else if len(name) == 1 {
+				f = c.Flags().ShorthandLookup(name)
+			}
+			if f == nil || f.NoOptDefVal == "" {
+				i++ // the flag's value
+			}
+		case a == "help":
+			return nil, ""
+		default:
+			return c, a
+		}
+	}
+	return nil, ""
+}
+
+const groupAnnotation = "egctl/group"
 
 func unknownCommand(cmd *cobra.Command, typed string) string {
 	msg := fmt.Sprintf("unknown command %q for %q", typed, cmd.CommandPath())
