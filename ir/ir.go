@@ -44,6 +44,9 @@ type Proxy struct {
 	// Patches are the EnvoyPatchPolicies of the proxy, in the order they
 	// apply (patch.go).
 	Patches []*EnvoyPatch `json:",omitempty"`
+	// Defaults are Envoy Gateway's defaults xds adds (defaults.go); nil
+	// for egctl's lean output.
+	Defaults *Defaults `json:",omitempty"`
 }
 
 // Metadata names the input object (and optionally its section) that an
@@ -145,6 +148,13 @@ type HTTPRoute struct {
 	Traffic    *TrafficSettings   `json:",omitempty"`
 	Security   *SecuritySettings  `json:",omitempty"`
 	Extensions *ExtensionSettings `json:",omitempty"`
+
+	// SessionPersistence keeps a client on the backend endpoint it was
+	// first sent to (session.go).
+	SessionPersistence *SessionPersistence `json:",omitempty"`
+	// CredentialInjection adds a credential to requests before they go
+	// upstream (Envoy Gateway HTTPRouteFilter, httproutefilter.go).
+	CredentialInjection *CredentialInjection `json:",omitempty"`
 }
 
 // PathMatchType says how HTTPMatch.Path is compared.
@@ -176,6 +186,8 @@ type HTTPMatch struct {
 	QueryParams []StringMatch
 	// GRPC marks a gRPC route (content-type application/grpc).
 	GRPC bool
+	// Cookies must all match (Envoy Gateway HTTPRouteFilter matches).
+	Cookies []StringMatch `json:",omitempty"`
 }
 
 // StringMatch matches a header or a query parameter.
@@ -200,6 +212,12 @@ type RouteDestination struct {
 	// (traffic.go). Destinations are shared between routes: copy before
 	// setting it.
 	Cluster *ClusterSettings `json:",omitempty"`
+	// OneCluster keeps every backend in one Envoy cluster even when they
+	// could be split into one cluster each: what session persistence and
+	// fallback priorities need, since both pick a host inside one cluster.
+	// A backend with a Priority above 0 implies it. The backends agree on
+	// protocol, TLS and per-backend filters (translate checks it).
+	OneCluster bool `json:",omitempty"`
 }
 
 // AppProtocol is the upstream protocol.
@@ -237,12 +255,28 @@ type Backend struct {
 	Metadata        *Metadata
 	// TLS, when set, makes the connection to this backend TLS (tls.go).
 	TLS *BackendTLS `json:",omitempty"`
+	// CredentialInjection adds a credential to requests sent to this
+	// backend only (an HTTPRouteFilter on the backendRef).
+	CredentialInjection *CredentialInjection `json:",omitempty"`
+	// Priority 0 backends take the traffic while enough of their endpoints
+	// are healthy; higher priorities (an Envoy Gateway Backend with
+	// fallback: true is 1) only when they are not (failover).
+	Priority uint32 `json:",omitempty"`
 }
 
 // Endpoint is one address. For AddressUnix, Host is the socket path and Port 0.
 type Endpoint struct {
 	Host string
 	Port uint32
+	// Hostname names the endpoint (Envoy Gateway Backend endpoints'
+	// hostname): the upstream SNI when TLS takes it from the endpoint, the
+	// Host header when a rewrite takes it from the backend.
+	Hostname string `json:",omitempty"`
+	// Zone is the endpoint's zone, for zone-aware load balancing.
+	Zone string `json:",omitempty"`
+	// Unix marks a unix socket (Host its path) among the static IPs of an
+	// AddressIP backend (an Envoy Gateway Backend may mix the two).
+	Unix bool `json:",omitempty"`
 }
 
 // Header is a header name and value.
@@ -277,25 +311,54 @@ type PathModifierType string
 const (
 	FullPathReplace    PathModifierType = "ReplaceFullPath"
 	PrefixMatchReplace PathModifierType = "ReplacePrefixMatch"
+	// RegexReplace replaces what Pattern matches in the path with Value
+	// (Envoy Gateway HTTPRouteFilter); rewrites only.
+	RegexReplace PathModifierType = "ReplaceRegexMatch"
 )
 
 // PathModifier rewrites a path. For PrefixMatchReplace the route's match is
-// a PathPrefix and Value replaces the matched prefix.
+// a PathPrefix and Value replaces the matched prefix; for RegexReplace
+// Value replaces what Pattern matches.
 type PathModifier struct {
-	Type  PathModifierType
-	Value string
+	Type    PathModifierType
+	Value   string
+	Pattern string `json:",omitempty"`
 }
 
 // URLRewrite changes host and path before the request goes upstream.
+// At most one way of rewriting the host is set.
 type URLRewrite struct {
 	Hostname string // "" keeps the Host header
 	Path     *PathModifier
+	// HostFromHeader takes the host from this request header;
+	// HostFromBackend from the endpoint (its hostname, or the DNS name of
+	// an FQDN backend); HostPathRegex from the path, rewritten by a
+	// regular expression (Envoy Gateway HTTPRouteFilter).
+	HostFromHeader  string        `json:",omitempty"`
+	HostFromBackend bool          `json:",omitempty"`
+	HostPathRegex   *RegexRewrite `json:",omitempty"`
+	// AppendXForwardedHost keeps the original host in X-Forwarded-Host
+	// when the host is rewritten.
+	AppendXForwardedHost bool `json:",omitempty"`
+}
+
+// RegexRewrite replaces what Pattern (RE2) matches with Substitution, in
+// which \1 … name capture groups.
+type RegexRewrite struct {
+	Pattern      string
+	Substitution string
 }
 
 // DirectResponse answers without an upstream.
 type DirectResponse struct {
 	StatusCode uint32
 	Body       string `ir:"text"`
+	// Formatted says Body holds Envoy command operators (%REQ(:path)%, …)
+	// to expand for each request.
+	Formatted bool `json:",omitempty"`
+	// BinaryBody, when set, is sent instead of Body as it is (a
+	// ConfigMap's binaryData: an image, say).
+	BinaryBody []byte `json:",omitempty"`
 }
 
 // Mirror sends a copy of a share of requests to another destination.

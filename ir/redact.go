@@ -30,6 +30,7 @@ func RedactSecrets(p *Proxy) *Proxy {
 	cp.HTTP = redactBackendClientKeys(cp.HTTP) // tls.go
 	cp.HTTP = redactAuthSecrets(cp.HTTP)       // security_oidc.go
 	cp.HTTP = redactSecurity(cp.HTTP)          // security_redact.go
+	cp.HTTP = redactCredentials(cp.HTTP)       // httproutefilter.go
 	cp.TCP = redactTCPListenerKeys(cp.TCP)     // tls.go
 	cp.Patches = redactPatches(cp.Patches)     // patch.go
 	return &cp

@@ -1,5 +1,7 @@
 package ir
 
+import "reflect"
+
 // ClientValidation asks downstream clients for a certificate and checks it
 // against trust anchors (Gateway spec.tls.frontend).
 type ClientValidation struct {
@@ -11,25 +13,42 @@ type ClientValidation struct {
 	AllowInsecureFallback bool
 }
 
-// BackendTLS makes the connection to a backend TLS (BackendTLSPolicy).
+// BackendTLS makes the connection to a backend TLS (BackendTLSPolicy, or
+// an Envoy Gateway Backend's spec.tls).
 type BackendTLS struct {
 	// SNI is the server name sent, and the default name the backend's
-	// certificate must carry.
+	// certificate must carry. Empty when AutoSNI or AutoHostSNI say where
+	// the name comes from.
 	SNI string
+	// AutoSNI sends each request's Host as SNI; AutoHostSNI the endpoint's
+	// hostname (the DNS name of an FQDN endpoint, or its hostname field).
+	// The certificate must then carry the name sent.
+	AutoSNI     bool `json:",omitempty"`
+	AutoHostSNI bool `json:",omitempty"`
 	// CACertificates is a PEM bundle of trust anchors; empty when
-	// UseSystemCA is set.
+	// UseSystemCA or InsecureSkipVerify is set.
 	CACertificates string `ir:"text"`
 	// UseSystemCA trusts the system's certificate store
 	// (wellKnownCACertificates: System).
 	UseSystemCA bool
+	// InsecureSkipVerify accepts whatever certificate the backend shows.
+	InsecureSkipVerify bool `json:",omitempty"`
 	// SubjectAltNames the backend certificate must carry one of; empty
 	// means SNI must match a DNS name of the certificate.
 	SubjectAltNames []SubjectAltName `json:",omitempty"`
 	// ClientCertificate is presented to the backend when set (the
-	// Gateway's spec.tls.backend.clientCertificateRef).
+	// Backend's own, else the Gateway's spec.tls.backend.clientCertificateRef).
 	ClientCertificate *Certificate `json:",omitempty"`
-	// ALPNProtocols offered to the backend; empty offers none.
+	// ALPNProtocols offered to the backend; empty offers none (or h2 for
+	// an HTTP/2 backend).
 	ALPNProtocols []string `json:",omitempty"`
+	// TLS parameters: versions "1.0".."1.3" ("" for Envoy's default), and
+	// the cipher suites, ECDH curves and signature algorithms offered.
+	MinVersion          string   `json:",omitempty"`
+	MaxVersion          string   `json:",omitempty"`
+	Ciphers             []string `json:",omitempty"`
+	ECDHCurves          []string `json:",omitempty"`
+	SignatureAlgorithms []string `json:",omitempty"`
 }
 
 // SANType is the kind of a subject alternative name.
@@ -47,33 +66,21 @@ type SubjectAltName struct {
 }
 
 // Equal reports whether two backend TLS settings are the same; backends of
-// one cluster must agree on them.
+// one cluster must agree on them. Client certificates compare by name.
 func (t *BackendTLS) Equal(o *BackendTLS) bool {
 	if t == nil || o == nil {
 		return t == o
 	}
-	if t.SNI != o.SNI || t.CACertificates != o.CACertificates || t.UseSystemCA != o.UseSystemCA {
+	a, b := *t, *o
+	ac, bc := a.ClientCertificate, b.ClientCertificate
+	a.ClientCertificate, b.ClientCertificate = nil, nil
+	if !reflect.DeepEqual(a, b) {
 		return false
 	}
-	if len(t.SubjectAltNames) != len(o.SubjectAltNames) || len(t.ALPNProtocols) != len(o.ALPNProtocols) {
-		return false
+	if ac == nil || bc == nil {
+		return ac == bc
 	}
-	for i := range t.SubjectAltNames {
-		if t.SubjectAltNames[i] != o.SubjectAltNames[i] {
-			return false
-		}
-	}
-	for i := range t.ALPNProtocols {
-		if t.ALPNProtocols[i] != o.ALPNProtocols[i] {
-			return false
-		}
-	}
-	switch {
-	case t.ClientCertificate == nil || o.ClientCertificate == nil:
-		return t.ClientCertificate == o.ClientCertificate
-	default:
-		return t.ClientCertificate.Name == o.ClientCertificate.Name
-	}
+	return ac.Name == bc.Name
 }
 
 // redactBackendClientKeys returns listeners whose backend client

@@ -103,6 +103,9 @@ func (p *Proxy) Validate() error {
 	if err := p.validateClient(); err != nil { // client_validate.go
 		errs = append(errs, err)
 	}
+	if err := p.Defaults.validate(); err != nil { // defaults.go
+		add("%v", err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -167,6 +170,9 @@ func (r *HTTPRoute) validate() error {
 	}
 	if rd := r.Redirect; rd != nil && rd.Path != nil && rd.Path.Type == PrefixMatchReplace && r.Match.PathType != PathPrefix {
 		return errors.New("ReplacePrefixMatch redirect needs a PathPrefix match")
+	}
+	if err := r.validateHTTPRouteFilter(); err != nil { // httproutefilter.go
+		return err
 	}
 	return r.Extensions.validate() // extension.go
 }

@@ -2,112 +2,16 @@ package translate
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"sort"
 	"strconv"
 
-	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/egctl/egctl/ir"
 	"github.com/egctl/egctl/resource"
 )
-
-// backendState is one Envoy Gateway Backend after validation.
-type backendState struct {
-	be        *egv1a1.Backend
-	ok        bool
-	msg       string
-	addrType  ir.AddressType
-	endpoints []ir.Endpoint
-	protocol  ir.AppProtocol
-}
-
-// processBackends validates every Backend up front: its status does not
-// depend on who references it, and routes only need the verdict.
-func (b *builder) processBackends() {
-	for _, be := range b.out.Backends {
-		k := nsName{be.Namespace, be.Name}
-		if _, dup := b.egBackend[k]; dup {
-			continue
-		}
-		st := validateBackend(be)
-		b.egBackend[k] = st
-		c := newConditions(be.Generation, b.now)
-		if st.ok {
-			c.set(string(egv1a1.BackendConditionAccepted), true, string(egv1a1.BackendReasonAccepted), "The Backend was accepted")
-		} else {
-			c.set(string(egv1a1.BackendConditionAccepted), false, string(egv1a1.BackendReasonInvalid), st.msg)
-		}
-		be.Status.Conditions = c.list
-	}
-}
-
-func validateBackend(be *egv1a1.Backend) *backendState {
-	st := &backendState{be: be, protocol: ir.ProtocolHTTP1}
-	fail := func(format string, a ...any) *backendState {
-		st.ok, st.msg, st.endpoints = false, fmt.Sprintf(format, a...), nil
-		return st
-	}
-	if be.Spec.Type != nil && *be.Spec.Type != egv1a1.BackendTypeEndpoints {
-		return fail("spec.type %q is not supported yet", *be.Spec.Type)
-	}
-	if be.Spec.TLS != nil {
-		return fail("spec.tls is not supported yet")
-	}
-	for _, p := range be.Spec.AppProtocols {
-		switch p {
-		case egv1a1.AppProtocolTypeH2C:
-			st.protocol = ir.ProtocolHTTP2
-		case egv1a1.AppProtocolTypeWS:
-			st.protocol = ir.ProtocolWS
-		default:
-			return fail("spec.appProtocols: %q is not supported yet", p)
-		}
-	}
-	if len(be.Spec.Endpoints) == 0 {
-		return fail("spec.endpoints is empty")
-	}
-	for i, ep := range be.Spec.Endpoints {
-		var t ir.AddressType
-		var e ir.Endpoint
-		n := 0
-		if ep.IP != nil {
-			n++
-			t, e = ir.AddressIP, ir.Endpoint{Host: ep.IP.Address, Port: uint32(ep.IP.Port)}
-			if net.ParseIP(ep.IP.Address) == nil {
-				return fail("spec.endpoints[%d].ip.address %q is not an IP address", i, ep.IP.Address)
-			}
-		}
-		if ep.FQDN != nil {
-			n++
-			t, e = ir.AddressFQDN, ir.Endpoint{Host: ep.FQDN.Hostname, Port: uint32(ep.FQDN.Port)}
-		}
-		if ep.Unix != nil {
-			n++
-			t, e = ir.AddressUnix, ir.Endpoint{Host: ep.Unix.Path}
-		}
-		if n != 1 {
-			return fail("spec.endpoints[%d] must set exactly one of ip, fqdn, unix", i)
-		}
-		if t != ir.AddressUnix && (e.Port == 0 || e.Port > 65535) {
-			return fail("spec.endpoints[%d]: port %d is out of range", i, e.Port)
-		}
-		if e.Host == "" {
-			return fail("spec.endpoints[%d]: address is empty", i)
-		}
-		if st.addrType != "" && st.addrType != t {
-			return fail("spec.endpoints mixes address types %s and %s; use one Backend per type", st.addrType, t)
-		}
-		st.addrType = t
-		st.endpoints = append(st.endpoints, e)
-	}
-	sortEndpoints(st.endpoints)
-	st.ok = true
-	return st
-}
 
 // refError is why a backend reference did not resolve: a ResolvedRefs
 // reason and a message naming the reference.
@@ -153,14 +57,7 @@ func (b *builder) resolveBackend(from objRef, ref *gwv1.BackendObjectReference) 
 		md.SectionName = strconv.Itoa(int(*ref.Port))
 	}
 	if kind == "Backend" {
-		st := b.egBackend[nsName{ns, name}]
-		if st == nil {
-			return nil, &refError{"BackendNotFound", fmt.Sprintf("Backend %s/%s not found", ns, name)}
-		}
-		if !st.ok {
-			return nil, &refError{"BackendNotFound", fmt.Sprintf("Backend %s/%s is invalid: %s", ns, name, st.msg)}
-		}
-		return &ir.Backend{AddressType: st.addrType, Endpoints: append([]ir.Endpoint(nil), st.endpoints...), Protocol: st.protocol, Metadata: md}, nil
+		return b.resolveBackendKind(from.kind, ns, name, ref.Port, md) // backendkind.go
 	}
 	if ref.Port == nil {
 		return nil, &refError{"BackendNotFound", fmt.Sprintf("Service %s/%s: backendRef port is required", ns, name)}

@@ -26,16 +26,34 @@ type btlsPolicy struct {
 	conflictedOn              []string // targets it lost, for the message
 }
 
-type btlsKey struct{ ns, service, section string }
+// btlsKey is a policy target: a Service (kind "Service") or an Envoy
+// Gateway Backend (kind backendKind), and a section (a Service port name,
+// a Backend port number) or "".
+type btlsKey struct{ kind, ns, service, section string }
+
+// backendKind is the target kind of an Envoy Gateway Backend.
+const backendKind = "Backend"
+
+// btlsTargetKind returns the key kind of a target, or "" when the policy
+// cannot target it.
+func btlsTargetKind(group, kind string) string {
+	switch {
+	case group == "" && kind == "Service":
+		return "Service"
+	case group == resource.GroupEnvoyGateway && kind == backendKind:
+		return backendKind
+	}
+	return ""
+}
 
 // btlsIndex holds every BackendTLSPolicy, and for each target the one that
 // takes precedence.
 type btlsIndex struct {
 	all      []*btlsPolicy
 	byTarget map[btlsKey]*btlsPolicy
-	// svcUsers lists, per Service, the Gateways whose routes send traffic
-	// to it: the ancestors of the policies targeting it.
-	svcUsers map[nsName][]nsName
+	// svcUsers lists, per Service or Backend, the Gateways whose routes
+	// send traffic to it: the ancestors of the policies targeting it.
+	svcUsers map[btlsUser][]nsName
 }
 
 // backendTLSPolicies builds the index on first use.
@@ -67,16 +85,17 @@ func (b *builder) backendTLSPolicies() *btlsIndex {
 		// An invalid policy still claims its targets: the user asked for
 		// TLS there, so they fail instead of going out in plain text.
 		for _, t := range bp.p.Spec.TargetRefs {
-			if t.Group != "" || t.Kind != "Service" {
+			kind := btlsTargetKind(string(t.Group), string(t.Kind))
+			if kind == "" {
 				continue
 			}
-			key := btlsKey{bp.p.Namespace, string(t.Name), ""}
+			key := btlsKey{kind, bp.p.Namespace, string(t.Name), ""}
 			if t.SectionName != nil {
 				key.section = string(*t.SectionName)
 			}
 			if winner, taken := idx.byTarget[key]; taken {
-				bp.conflictedOn = append(bp.conflictedOn, fmt.Sprintf("Service %s/%s%s (taken by %s/%s)",
-					key.ns, key.service, sectionSuffix(key.section), winner.p.Namespace, winner.p.Name))
+				bp.conflictedOn = append(bp.conflictedOn, fmt.Sprintf("%s %s/%s%s (taken by %s/%s)",
+					key.kind, key.ns, key.service, sectionSuffix(key.section), winner.p.Namespace, winner.p.Name))
 				continue
 			}
 			idx.byTarget[key] = bp
@@ -99,8 +118,9 @@ func (b *builder) validateBackendTLSPolicy(p *gwv1.BackendTLSPolicy) *btlsPolicy
 		return bp
 	}
 	for i, t := range p.Spec.TargetRefs {
-		if t.Group != "" || t.Kind != "Service" {
-			return invalid(fmt.Sprintf("spec.targetRefs[%d]: %s is not supported; only core Service", i, groupKind(string(t.Group), string(t.Kind))))
+		if btlsTargetKind(string(t.Group), string(t.Kind)) == "" {
+			return invalid(fmt.Sprintf("spec.targetRefs[%d]: %s is not supported; only core Service and %s/Backend",
+				i, groupKind(string(t.Group), string(t.Kind)), resource.GroupEnvoyGateway))
 		}
 	}
 	if len(p.Spec.Options) > 0 {
@@ -172,12 +192,27 @@ func (b *builder) validateBackendTLSPolicy(p *gwv1.BackendTLSPolicy) *btlsPolicy
 // the port by sectionName before one for the whole Service.
 func (idx *btlsIndex) policyFor(ns, svc string, sp *corev1.ServicePort) *btlsPolicy {
 	if sp != nil && sp.Name != "" {
-		if bp := idx.byTarget[btlsKey{ns, svc, sp.Name}]; bp != nil {
+		if bp := idx.byTarget[btlsKey{"Service", ns, svc, sp.Name}]; bp != nil {
 			return bp
 		}
 	}
-	return idx.byTarget[btlsKey{ns, svc, ""}]
+	return idx.byTarget[btlsKey{"Service", ns, svc, ""}]
 }
+
+// policyForBackend returns the policy that applies to a reference to an
+// Envoy Gateway Backend through port (a number, or "" without one): one
+// naming the port by sectionName before one for the whole Backend.
+func (idx *btlsIndex) policyForBackend(ns, name, port string) *btlsPolicy {
+	if port != "" {
+		if bp := idx.byTarget[btlsKey{backendKind, ns, name, port}]; bp != nil {
+			return bp
+		}
+	}
+	return idx.byTarget[btlsKey{backendKind, ns, name, ""}]
+}
+
+// btlsUser is a Service or a Backend a Gateway's routes send traffic to.
+type btlsUser struct{ kind, ns, name string }
 
 // wantsTLS reports whether a Service appProtocol means TLS to the backend.
 func wantsTLS(appProtocol *string) bool {
@@ -230,7 +265,7 @@ func (b *builder) recordBackendTLSAncestors(g *gatewayState) {
 	}
 	idx := b.backendTLSPolicies()
 	if idx.svcUsers == nil {
-		idx.svcUsers = map[nsName][]nsName{}
+		idx.svcUsers = map[btlsUser][]nsName{}
 	}
 	gk := nsName{g.gw.Namespace, g.gw.Name}
 	note := func(d *ir.RouteDestination) {
@@ -238,10 +273,10 @@ func (b *builder) recordBackendTLSAncestors(g *gatewayState) {
 			return
 		}
 		for _, be := range d.Backends {
-			if be == nil || be.Metadata == nil || be.Metadata.Kind != "Service" {
+			if be == nil || be.Metadata == nil || (be.Metadata.Kind != "Service" && be.Metadata.Kind != backendKind) {
 				continue
 			}
-			sk := nsName{be.Metadata.Namespace, be.Metadata.Name}
+			sk := btlsUser{be.Metadata.Kind, be.Metadata.Namespace, be.Metadata.Name}
 			if !slices.Contains(idx.svcUsers[sk], gk) {
 				idx.svcUsers[sk] = append(idx.svcUsers[sk], gk)
 			}
@@ -275,7 +310,8 @@ func (b *builder) writeBackendTLSStatus() {
 	for _, bp := range b.btls.all {
 		var anc []nsName
 		for _, t := range bp.p.Spec.TargetRefs {
-			for _, gk := range b.btls.svcUsers[nsName{bp.p.Namespace, string(t.Name)}] {
+			kind := btlsTargetKind(string(t.Group), string(t.Kind))
+			for _, gk := range b.btls.svcUsers[btlsUser{kind, bp.p.Namespace, string(t.Name)}] {
 				if !slices.Contains(anc, gk) {
 					anc = append(anc, gk)
 				}

@@ -36,6 +36,12 @@ type builder struct {
 	routes []*routeState
 	// btls indexes the BackendTLSPolicies (backendtlspolicy.go).
 	btls *btlsIndex
+	// mergedTLS holds a Backend's TLS merged with a BackendTLSPolicy's
+	// (backendkind_tls.go).
+	mergedTLS map[mergedTLSKey]*ir.BackendTLS
+	// hrfs are the HTTPRouteFilters compiled so far, nil for a missing
+	// one (httproutefilter.go).
+	hrfs map[nsName]*hrfState
 	// warnings collects Result.Warnings (warnings.go).
 	warnings []Warning
 	// bindIPs is the IP each Gateway asked for in spec.addresses

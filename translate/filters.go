@@ -11,7 +11,11 @@ import (
 
 // applyFilters sets the rule's filter fields. It returns false when the rule
 // must fail closed; the reason is already recorded on rs.
-func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTPRouteRule, matches []gwv1.HTTPRouteMatch, where string) bool {
+//
+// rf holds what the rule's HTTPRouteFilters (ExtensionRef filters, resolved
+// before the matches: their cookie matches multiply them) ask; it is merged
+// here with the Gateway API filters.
+func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTPRouteRule, matches []gwv1.HTTPRouteMatch, rf *ruleFilters, where string) bool {
 	t := &cr.tmpl
 	ok := true
 	// bad: unsupported or an unknown enum value, the rule answers 500;
@@ -28,9 +32,9 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 		f := &rule.Filters[fi]
 		// fw names the filter in messages; built only when one is needed.
 		fw := filterPath{where, fi}
-		// Only RequestMirror may repeat (Gateway API); a second header
-		// modifier would silently override the first.
-		if f.Type != gwv1.HTTPRouteFilterRequestMirror && repeatsType(rule.Filters[:fi], f.Type) {
+		// Only RequestMirror and ExtensionRef may repeat (Gateway API); a
+		// second header modifier would silently override the first.
+		if f.Type != gwv1.HTTPRouteFilterRequestMirror && f.Type != gwv1.HTTPRouteFilterExtensionRef && repeatsType(rule.Filters[:fi], f.Type) {
 			invalid("%s: filter type %s appears more than once in the rule", fw, f.Type)
 			continue
 		}
@@ -131,7 +135,7 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 				invalid("%s: requestMirror is missing", fw)
 				continue
 			}
-			m, err := b.mirror(rs, f.RequestMirror, cr.idx, len(t.Mirrors), fw.String())
+			m, err := b.mirror(rs, f.RequestMirror, cr.idx, fi, fw.String())
 			if err != "" {
 				invalid("%s", err)
 				continue
@@ -146,19 +150,22 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 			}
 			t.CORS = corsOf(f.CORS)
 		case gwv1.HTTPRouteFilterExtensionRef:
-			ref := "<missing>"
-			if f.ExtensionRef != nil {
-				ref = groupKind(string(f.ExtensionRef.Group), string(f.ExtensionRef.Kind)) + " " + string(f.ExtensionRef.Name)
-			}
-			bad("UnsupportedValue", "%s: ExtensionRef filter (%s) is not supported yet", fw, ref)
+			// Resolved before the matches, into rf (httproutefilter.go).
 		case gwv1.HTTPRouteFilterExternalAuth:
 			bad("UnsupportedValue", "%s: ExternalAuth filter is not supported yet", fw)
 		default:
 			bad("UnsupportedValue", "%s: unknown filter type %q", fw, f.Type)
 		}
 	}
+	if ok && rf != nil && !applyRuleFilters(rs, t, rf, where) { // httproutefilter.go
+		ok = false
+	}
 	if t.Redirect != nil && t.URLRewrite != nil {
 		bad("IncompatibleFilters", "%s: RequestRedirect and URLRewrite cannot be used together", where)
+	}
+	if t.Redirect != nil && len(t.Mirrors) > 0 {
+		// A redirect forwards nothing: the mirror would be dropped.
+		bad("IncompatibleFilters", "%s: RequestMirror cannot be used with RequestRedirect (a redirect forwards no request to mirror)", where)
 	}
 	return ok
 }
@@ -191,8 +198,12 @@ func (b *builder) mirror(rs *routeState, m *gwv1.HTTPRequestMirrorFilter, rule, 
 		rs.unresolved(rerr.reason, fmt.Sprintf("%s.requestMirror.backendRef: %s", fw, rerr.msg))
 		return nil, ""
 	}
-	name := rs.prefix + "/rule/" + itoa(rule) + "/mirror/" + itoa(k)
-	be.Name = name + "/backend/0"
+	// Named as Envoy Gateway names it: the rule's destination, then the
+	// mirror filter's index among the rule's filters.
+	name := rs.prefix + "/rule/" + itoa(rule) + "-mirror-" + itoa(k)
+	// Envoy Gateway's locality name for a mirror's backend (index -1: it
+	// is no backendRef of the rule).
+	be.Name = name + "/backend/-1"
 	be.Weight = 1
 	md := &ir.Metadata{Kind: rs.kind, Namespace: rs.r.Namespace, Name: rs.r.Name}
 	out.Destination = &ir.RouteDestination{Name: name, Backends: []*ir.Backend{be}, Metadata: md}
@@ -219,6 +230,10 @@ func (b *builder) applyBackendFilters(rs *routeState, be *ir.Backend, filters []
 				continue
 			}
 			be.ResponseHeaders = headerModifier(f.ResponseHeaderModifier)
+		case f.Type == gwv1.HTTPRouteFilterExtensionRef:
+			if !b.backendExtensionFilter(rs, be, f, fw.String()) { // httproutefilter.go
+				ok = false
+			}
 		default:
 			rs.unsupported("UnsupportedValue", fmt.Sprintf("%s: filter %s is not supported on a backendRef yet", fw, f.Type))
 			ok = false

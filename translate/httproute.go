@@ -316,36 +316,42 @@ func (b *builder) compileRoute(rs *routeState) {
 		if len(matches) == 0 {
 			matches = []gwv1.HTTPRouteMatch{{}}
 		}
-		for j := range matches {
-			m, err := compileMatch(&matches[j])
-			if err != nil {
-				msg := fmt.Sprintf("%s.matches[%d]: %v (match not programmed)", where, j, err)
-				rs.rejectValue(err, msg)
-				continue
-			}
-			e := &matchEntry{route: rs, rule: cr, j: j, match: m}
-			e.key = newPrecKey(rs, i, j, &e.match)
-			cr.entries = append(cr.entries, e)
-		}
+		rf, rfOK := b.ruleExtensionFilters(rs, rule.Filters, where) // httproutefilter.go
+		b.compileMatches(rs, cr, matches, rf.cookieSets(), where)
 
-		ok := b.applyFilters(rs, cr, rule, matches, where)
-		if rule.SessionPersistence != nil {
-			rs.unsupported("UnsupportedValue", where+".sessionPersistence is not supported yet")
+		ok := b.applyFilters(rs, cr, rule, matches, rf, where) && rfOK
+		sp, spOK := b.sessionPersistence(rs, rule.SessionPersistence, i, where) // sessionpersistence.go
+		if !spOK {
 			ok = false
 		}
+		cr.tmpl.SessionPersistence = sp
 		if !b.applyTimeouts(rs, cr, rule, where) {
 			ok = false
 		}
 		if !b.applyRetry(rs, cr, rule, where) {
 			ok = false
 		}
-		if cr.tmpl.Redirect != nil {
+		switch {
+		case cr.tmpl.Redirect != nil:
 			if len(rule.BackendRefs) > 0 {
 				rs.unsupported("IncompatibleFilters", where+": RequestRedirect cannot be combined with backendRefs")
 				ok = false
 			}
-		} else if !b.buildDestination(rs, cr, rule, i, where) {
+		case cr.tmpl.DirectResponse != nil:
+			// An HTTPRouteFilter answers; the backendRefs are still
+			// resolved so their status is reported.
+			dr := cr.tmpl.DirectResponse
+			cr.tmpl.DirectResponse = nil
+			if len(rule.BackendRefs) > 0 && !b.buildDestination(rs, cr, rule, i, where) {
+				ok = false
+			}
+			cr.tmpl.Destination, cr.tmpl.DirectResponse = nil, dr
+		case !b.buildDestination(rs, cr, rule, i, where):
 			ok = false
+		default:
+			if !keepTogether(rs, cr.tmpl.Destination, sp != nil, where) { // onecluster.go
+				ok = false
+			}
 		}
 		if !ok {
 			// Fail closed: the rule still matches its traffic and answers 500.

@@ -52,15 +52,15 @@ spec:
 		{"extensionRef", `  parentRefs: [{name: gw}]
   rules:
   - filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Thing, name: t}}]
-    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "ExtensionRef filter (example.com/Thing t) is not supported yet"},
+    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "ExtensionRef filter example.com/Thing t is not supported"},
 		{"externalAuth", `  parentRefs: [{name: gw}]
   rules:
   - filters: [{type: ExternalAuth, externalAuth: {protocol: HTTP, backendRef: {name: web, port: 80}}}]
     backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "ExternalAuth"},
 		{"session persistence", `  parentRefs: [{name: gw}]
   rules:
-  - sessionPersistence: {sessionName: s}
-    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "sessionPersistence"},
+  - sessionPersistence: {sessionName: s, absoluteTimeout: 1h}
+    backendRefs: [{name: web, port: 80}]`, "False/UnsupportedValue", "True/ResolvedRefs", "absoluteTimeout with a Session cookie"},
 		{"redirect and rewrite", `  parentRefs: [{name: gw}]
   rules:
   - filters:
@@ -258,8 +258,8 @@ func TestFiltersAndRuleSettings(t *testing.T) {
 	}
 	if len(r.Mirrors) != 2 || r.Mirrors[0].Numerator != 25 || r.Mirrors[0].Denominator != 100 ||
 		r.Mirrors[1].Numerator != 1 || r.Mirrors[1].Denominator != 3 ||
-		r.Mirrors[0].Destination.Name != "httproute/infra/r/rule/0/mirror/0" ||
-		r.Mirrors[1].Destination.Backends[0].Name != "httproute/infra/r/rule/0/mirror/1/backend/0" {
+		r.Mirrors[0].Destination.Name != "httproute/infra/r/rule/0-mirror-3" ||
+		r.Mirrors[1].Destination.Backends[0].Name != "httproute/infra/r/rule/0-mirror-4/backend/-1" {
 		t.Fatalf("mirrors = %+v", r.Mirrors)
 	}
 	if c := r.CORS; c == nil || c.MaxAge != time.Minute || !c.AllowCredentials || c.AllowOrigins[0] != "https://*.example.com" {
@@ -321,7 +321,7 @@ apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: Backend
 metadata: {name: mixed, namespace: infra}
 spec:
-  endpoints: [{unix: {path: /x.sock}}, {ip: {address: 10.1.0.1, port: 1}}]
+  endpoints: [{unix: {path: /x.sock}}, {fqdn: {hostname: a.example.org, port: 1}}]
 `)
 	d := vhost(t, proxy(t, res, "infra/gw"), "infra/gw/http/*_example_com").Routes[0].Destination
 	if len(d.Backends) != 3 || d.InvalidWeight != 1 {

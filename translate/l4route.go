@@ -175,6 +175,13 @@ func (b *builder) compileL4(r *l4Route) {
 		// No backendRefs, or all of weight 0: nothing may be reached.
 		d.InvalidWeight = 1
 	}
+	if hasFallback(d) { // onecluster.go
+		d.OneCluster = true
+		if msg := oneClusterProblem(d, "a fallback Backend"); msg != "" {
+			r.badMsg = "rules[0]: " + msg
+			return
+		}
+	}
 	r.dest = d
 }
 

@@ -83,6 +83,8 @@ func decodeInto(set *resource.Set, data []byte) error {
 			set.ListenerSets, err = appendDoc(set.ListenerSets, doc)
 		case "Backend":
 			set.Backends, err = appendDoc(set.Backends, doc)
+		case "HTTPRouteFilter":
+			set.HTTPRouteFilters, err = appendDoc(set.HTTPRouteFilters, doc)
 		case "EnvoyProxy":
 			set.EnvoyProxies, err = appendDoc(set.EnvoyProxies, doc)
 		case "":

@@ -107,7 +107,7 @@ func TestUnsupportedRuleFailsClosed(t *testing.T) {
 	res := run(t, egRepro+routeYAML(`  - matches: [{path: {type: PathPrefix, value: /ok}}]
     backendRefs: [{name: svc, port: 3000}]
   - matches: [{path: {type: PathPrefix, value: /sticky}}]
-    sessionPersistence: {sessionName: s}
+    sessionPersistence: {sessionName: s, absoluteTimeout: 1h}
     backendRefs: [{name: svc, port: 3000}]`))
 	conds := parentConds(t, routeOut(t, res, "default", "r"))
 	wantCond(t, conds, "Accepted", "False", "UnsupportedValue")

@@ -26,25 +26,40 @@ type precKey struct {
 	method  bool
 	headers int
 	query   int
-	created int64 // creationTimestamp, unix nanoseconds: older first
-	nsName  string
-	rule    int
-	match   int
+	// HTTPRouteFilter cookie matches, after the spec's criteria: more
+	// first, then more exact ones (as Envoy Gateway ranks them).
+	cookies, exactCookies int
+	created               int64 // creationTimestamp, unix nanoseconds: older first
+	nsName                string
+	rule                  int
+	match                 int
 }
 
 func newPrecKey(rs *routeState, rule, j int, m *ir.HTTPMatch) precKey {
 	return precKey{
-		exact:   m.PathType == ir.PathExact,
-		pathLen: len(m.Path),
-		regex:   m.PathType == ir.PathRegex,
-		method:  m.Method != "",
-		headers: len(m.Headers),
-		query:   len(m.QueryParams),
-		created: rs.r.CreationTimestamp.UnixNano(),
-		nsName:  rs.nsName,
-		rule:    rule,
-		match:   j,
+		exact:        m.PathType == ir.PathExact,
+		pathLen:      len(m.Path),
+		regex:        m.PathType == ir.PathRegex,
+		method:       m.Method != "",
+		headers:      len(m.Headers),
+		query:        len(m.QueryParams),
+		cookies:      len(m.Cookies),
+		exactCookies: exactMatches(m.Cookies),
+		created:      rs.r.CreationTimestamp.UnixNano(),
+		nsName:       rs.nsName,
+		rule:         rule,
+		match:        j,
 	}
+}
+
+func exactMatches(ms []ir.StringMatch) int {
+	n := 0
+	for _, m := range ms {
+		if m.Type != ir.MatchRegex {
+			n++
+		}
+	}
+	return n
 }
 
 func boolCmp(a, b bool) int { // true first
@@ -84,6 +99,12 @@ func comparePrec(a, b *precKey) int {
 		return c
 	}
 	if c := intDesc(a.query, b.query); c != 0 {
+		return c
+	}
+	if c := intDesc(a.cookies, b.cookies); c != 0 {
+		return c
+	}
+	if c := intDesc(a.exactCookies, b.exactCookies); c != 0 {
 		return c
 	}
 	if a.created != b.created {

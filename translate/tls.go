@@ -301,6 +301,9 @@ func finishBackendTLS(p *ir.Proxy, cert *ir.Certificate) {
 			if be == nil || be.TLS == nil {
 				continue
 			}
+			if !strip && be.TLS.ClientCertificate != nil {
+				continue // a Backend's own client certificate wins
+			}
 			if nd == d {
 				cp := *d
 				cp.Backends = append([]*ir.Backend(nil), d.Backends...)

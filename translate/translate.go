@@ -56,6 +56,15 @@ type Options struct {
 	// the output is for; a listener binding it is refused (unserved.go).
 	// 0 checks nothing.
 	AdminPort uint32
+	// EnvoyGatewayDefaults emits what Envoy Gateway configures when
+	// nothing asks otherwise, so that the xDS is Envoy Gateway's: its
+	// readiness listener, circuit breakers and listener settings
+	// (defaults.go, xds/defaults.go). The zero value is egctl's lean
+	// output; the CLI turns it on unless --lean.
+	EnvoyGatewayDefaults bool
+	// ReadyPort is the port of the readiness listener under
+	// EnvoyGatewayDefaults; 0 means Envoy Gateway's, DefaultReadyPort.
+	ReadyPort uint32
 }
 
 // Problem is one condition that says an object is not OK.
@@ -150,6 +159,7 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	eppProblems, epp := b.applyEnvoyPatchPolicies(cfg) // envoypatchpolicy.go
 	problems = append(problems, eppProblems...)
 	problems = append(problems, unservedProblems(in, opts.ControllerName)...) // unserved.go
+	applyDefaults(cfg, opts)                                                  // defaults.go
 	sortProblems(problems)
 	res := &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList(), epp: epp}
 	if opts.SkipStatus {

@@ -72,6 +72,9 @@ func StaticBootstrap(r *Resources, o BootstrapOptions) (*bootstrapv3.Bootstrap, 
 		if err := staticUpstreamTLS(sc); err != nil { // upstream_tls.go
 			return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
 		}
+		if err := staticClusterCredentials(sc); err != nil { // httproutefilter.go
+			return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
+		}
 		static.Clusters = append(static.Clusters, sc)
 	}
 	for _, s := range r.Secrets {
@@ -115,6 +118,9 @@ func staticListener(l *listenerv3.Listener, routes map[string]*routev3.RouteConf
 					return nil, fmt.Errorf("route configuration %q: %w", rc.GetName(), err)
 				}
 				hcm.RouteSpecifier = &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: src}
+			}
+			if err := staticHTTPFilterFeatures(hcm); err != nil { // features.go
+				return nil, fmt.Errorf("filter chain %q: %w", fc.GetName(), err)
 			}
 			a, err := toAny(hcm)
 			if err != nil {

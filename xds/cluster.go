@@ -31,9 +31,13 @@ const (
 // singleCluster reports whether d can be one cluster with one locality per
 // backend: Envoy then balances across backends by locality weight. That
 // needs one discovery type, one upstream protocol, no per-backend header
-// changes and no fail-closed share.
+// changes, no fail-closed share and no backend without endpoints beside
+// one with: Envoy gives a locality without hosts no traffic, so its share
+// would go to the others, where Gateway API says requests for a backend
+// without ready endpoints get 503 (as with Envoy Gateway). In a cluster of
+// its own the share keeps its weight and Envoy answers it 503.
 func singleCluster(d *ir.RouteDestination) bool {
-	if d.InvalidWeight > 0 {
+	if d.InvalidWeight > 0 || partlyEmpty(d.Backends) {
 		return false
 	}
 	if len(d.Backends) > 0 && !sameBackendTLS(d) { // upstream_tls.go
@@ -43,7 +47,7 @@ func singleCluster(d *ir.RouteDestination) bool {
 		if be.AddressType != d.Backends[0].AddressType || be.Protocol != d.Backends[0].Protocol {
 			return false
 		}
-		if be.RequestHeaders != nil || be.ResponseHeaders != nil {
+		if be.RequestHeaders != nil || be.ResponseHeaders != nil || be.CredentialInjection != nil {
 			return false
 		}
 	}
@@ -69,6 +73,9 @@ func (b *builder) setDestination(action *routev3.RouteAction, d *ir.RouteDestina
 		}}
 		action.ClusterNotFoundResponseCode = routev3.RouteAction_INTERNAL_SERVER_ERROR
 		return nil
+	}
+	if oneCluster(d) { // failover.go
+		return b.setOneCluster(action, d)
 	}
 	if singleCluster(d) {
 		if err := b.addCluster(d, d.Name, d.Backends); err != nil {
@@ -113,6 +120,23 @@ func (b *builder) setDestination(action *routev3.RouteAction, d *ir.RouteDestina
 	return nil
 }
 
+// partlyEmpty reports whether some weighted backend has endpoints and
+// another has none.
+func partlyEmpty(backends []*ir.Backend) bool {
+	var empty, full bool
+	for _, be := range backends {
+		if be.Weight == 0 {
+			continue
+		}
+		if len(be.Endpoints) == 0 {
+			empty = true
+		} else {
+			full = true
+		}
+	}
+	return empty && full
+}
+
 func totalWeight(backends []*ir.Backend) uint64 {
 	var sum uint64
 	for _, be := range backends {
@@ -128,14 +152,13 @@ func (b *builder) addCluster(d *ir.RouteDestination, name string, backends []*ir
 	if _, ok := b.clusters[name]; ok {
 		return nil
 	}
-	addrType, proto := ir.AddressIP, ir.ProtocolHTTP1
+	proto := ir.ProtocolHTTP1
 	if len(backends) > 0 {
-		addrType, proto = backends[0].AddressType, backends[0].Protocol
+		proto = backends[0].Protocol
 	}
-	for _, be := range backends {
-		if be.AddressType != addrType {
-			return fmt.Errorf("cluster %q: backends mix address types %s and %s", name, addrType, be.AddressType)
-		}
+	addrType, err := clusterAddressType(name, backends) // failover.go
+	if err != nil {
+		return err
 	}
 	cla, err := b.buildLoadAssignment(name, backends)
 	if err != nil {
@@ -185,6 +208,11 @@ func (b *builder) addCluster(d *ir.RouteDestination, name string, backends []*ir
 		return err
 	}
 	if err := b.patchClusterFeatures(d, backends, c); err != nil { // features.go
+		return err
+	}
+	// Last, over whatever the features set: what the backends themselves
+	// ask of the cluster (upstream SNI, failover detection).
+	if err := b.finishBackendCluster(c, backends); err != nil { // failover.go
 		return err
 	}
 	b.clusters[name] = c

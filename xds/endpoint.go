@@ -24,8 +24,13 @@ type hostsKey struct {
 // backend name) weighted by the backend's weight, so that one cluster
 // splits traffic between backendRefs as Gateway API weights say.
 // Backends of weight 0 get no locality: they must receive nothing.
+//
+// A backend's Priority (fallback Backends) is its localities' priority,
+// counted from the lowest one present, so a destination of fallbacks only
+// is an ordinary one.
 func (b *builder) buildLoadAssignment(cluster string, backends []*ir.Backend) (*endpointv3.ClusterLoadAssignment, error) {
 	cla := &endpointv3.ClusterLoadAssignment{ClusterName: cluster}
+	base := basePriority(backends) // failover.go
 	for _, be := range backends {
 		if be.Weight == 0 {
 			continue
@@ -39,6 +44,7 @@ func (b *builder) buildLoadAssignment(cluster string, backends []*ir.Backend) (*
 			LoadBalancingWeight: b.weight(be.Weight),
 			Metadata:            b.metadata(be.Metadata),
 			LbEndpoints:         hosts,
+			Priority:            be.Priority - base,
 		})
 	}
 	return cla, nil
@@ -62,7 +68,9 @@ func (b *builder) lbEndpoints(be *ir.Backend) ([]*endpointv3.LbEndpoint, error) 
 			return nil, fmt.Errorf("Endpoints[%d]: %w", i, err)
 		}
 		hosts = append(hosts, &endpointv3.LbEndpoint{
-			HostIdentifier:      &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: addr}},
+			// Hostname names the host for auto_host_sni and
+			// auto_host_rewrite (Envoy Gateway Backend endpoints).
+			HostIdentifier:      &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: addr, Hostname: ep.Hostname}},
 			LoadBalancingWeight: b.weight(1),
 		})
 	}
@@ -91,7 +99,7 @@ func endpointAddress(t ir.AddressType, ep ir.Endpoint) (*corev3.Address, error) 
 	if ep.Host == "" {
 		return nil, fmt.Errorf("empty Host")
 	}
-	if t == ir.AddressUnix {
+	if t == ir.AddressUnix || ep.Unix {
 		return &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: ep.Host}}}, nil
 	}
 	if ep.Port == 0 || ep.Port > 65535 {

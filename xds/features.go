@@ -60,6 +60,10 @@ type feature struct {
 	// static bootstrap: SDS references the feature put in per-route
 	// configuration become references to static secrets.
 	staticRoutes func(rc *routev3.RouteConfiguration) error
+	// staticHTTPFilter changes an HCM's HTTP filter (a copy) for a static
+	// bootstrap: SDS references in its configuration become references to
+	// the bootstrap's static secrets.
+	staticHTTPFilter func(f *hcmv3.HttpFilter) error
 }
 
 var features, finishers []*feature
@@ -421,4 +425,20 @@ func featureState[T any](b *builder, key string, mk func() *T) *T {
 	st := mk()
 	b.featState[key] = st
 	return st
+}
+
+// staticHTTPFilterFeatures prepares the HTTP filters of an HCM inlined into
+// a static bootstrap.
+func staticHTTPFilterFeatures(hcm *hcmv3.HttpConnectionManager) error {
+	for _, f := range features {
+		if f.staticHTTPFilter == nil {
+			continue
+		}
+		for _, hf := range hcm.GetHttpFilters() {
+			if err := f.staticHTTPFilter(hf); err != nil {
+				return fmt.Errorf("%s: HTTP filter %q: %w", f.name, hf.GetName(), err)
+			}
+		}
+	}
+	return nil
 }

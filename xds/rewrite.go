@@ -7,6 +7,7 @@ import (
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/egctl/egctl/ir"
 )
@@ -56,9 +57,20 @@ func replacePrefix(m *ir.HTTPMatch, value string) (pathRewrite, error) {
 
 // applyURLRewrite sets the host and path rewrites of a route action.
 func applyURLRewrite(a *routev3.RouteAction, u *ir.URLRewrite, m *ir.HTTPMatch) error {
-	if u.Hostname != "" {
+	switch {
+	case u.Hostname != "":
 		a.HostRewriteSpecifier = &routev3.RouteAction_HostRewriteLiteral{HostRewriteLiteral: u.Hostname}
+	case u.HostFromHeader != "":
+		a.HostRewriteSpecifier = &routev3.RouteAction_HostRewriteHeader{HostRewriteHeader: u.HostFromHeader}
+	case u.HostFromBackend:
+		a.HostRewriteSpecifier = &routev3.RouteAction_AutoHostRewrite{AutoHostRewrite: wrapperspb.Bool(true)}
+	case u.HostPathRegex != nil:
+		a.HostRewriteSpecifier = &routev3.RouteAction_HostRewritePathRegex{HostRewritePathRegex: &matcherv3.RegexMatchAndSubstitute{
+			Pattern:      &matcherv3.RegexMatcher{Regex: u.HostPathRegex.Pattern},
+			Substitution: u.HostPathRegex.Substitution,
+		}}
 	}
+	a.AppendXForwardedHost = u.AppendXForwardedHost && a.HostRewriteSpecifier != nil
 	if u.Path == nil {
 		return nil
 	}
@@ -75,6 +87,14 @@ func applyURLRewrite(a *routev3.RouteAction, u *ir.URLRewrite, m *ir.HTTPMatch) 
 		}
 		a.PrefixRewrite = pr.prefix
 		a.RegexRewrite = pr.regex
+	case ir.RegexReplace:
+		if err := checkRegex(u.Path.Pattern); err != nil {
+			return fmt.Errorf("Path: %w", err)
+		}
+		a.RegexRewrite = &matcherv3.RegexMatchAndSubstitute{
+			Pattern:      &matcherv3.RegexMatcher{Regex: u.Path.Pattern},
+			Substitution: u.Path.Value,
+		}
 	default:
 		return fmt.Errorf("Path.Type: unknown type %q", u.Path.Type)
 	}

@@ -188,6 +188,21 @@ func (b *builder) setTCPDestination(tp *tcpproxyv3.TcpProxy, d *ir.RouteDestinat
 	case len(live) == 0:
 		tp.ClusterSpecifier = &tcpproxyv3.TcpProxy_Cluster{Cluster: InvalidBackendCluster}
 		return nil
+	case oneCluster(d): // fallback priorities live in one cluster (failover.go)
+		if err := b.addCluster(d, d.Name, live); err != nil {
+			return err
+		}
+		if d.InvalidWeight == 0 {
+			tp.ClusterSpecifier = &tcpproxyv3.TcpProxy_Cluster{Cluster: d.Name}
+			return nil
+		}
+		tp.ClusterSpecifier = &tcpproxyv3.TcpProxy_WeightedClusters{WeightedClusters: &tcpproxyv3.TcpProxy_WeightedCluster{
+			Clusters: []*tcpproxyv3.TcpProxy_WeightedCluster_ClusterWeight{
+				{Name: d.Name, Weight: uint32(totalWeight(live))},
+				{Name: InvalidBackendCluster, Weight: d.InvalidWeight},
+			},
+		}}
+		return nil
 	case len(live) == 1 && d.InvalidWeight == 0:
 		if err := b.addCluster(d, d.Name, live); err != nil {
 			return err

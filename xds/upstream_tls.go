@@ -56,11 +56,25 @@ func (b *builder) applyUpstreamTLS(c *clusterv3.Cluster, backends []*ir.Backend)
 }
 
 func (b *builder) upstreamTLSContext(t *ir.BackendTLS, proto ir.AppProtocol) (*tlsv3.UpstreamTlsContext, error) {
-	if t.SNI == "" {
-		return nil, fmt.Errorf("SNI is required")
+	autos := 0
+	for _, set := range []bool{t.SNI != "", t.AutoSNI, t.AutoHostSNI} {
+		if set {
+			autos++
+		}
 	}
+	if autos != 1 {
+		return nil, fmt.Errorf("exactly one of SNI, AutoSNI and AutoHostSNI must be set")
+	}
+	ctx := &tlsv3.UpstreamTlsContext{Sni: t.SNI, AutoHostSni: t.AutoHostSNI}
+	common := &tlsv3.CommonTlsContext{AlpnProtocols: append([]string(nil), t.ALPNProtocols...)}
+	ctx.CommonTlsContext = common
 	vc := &tlsv3.CertificateValidationContext{}
 	switch {
+	case t.InsecureSkipVerify:
+		if t.UseSystemCA || t.CACertificates != "" || len(t.SubjectAltNames) > 0 {
+			return nil, fmt.Errorf("InsecureSkipVerify with trust anchors or names to check")
+		}
+		vc = nil // no trust anchors: Envoy accepts any certificate
 	case t.UseSystemCA && t.CACertificates != "":
 		return nil, fmt.Errorf("both UseSystemCA and CACertificates are set")
 	case t.UseSystemCA:
@@ -68,35 +82,43 @@ func (b *builder) upstreamTLSContext(t *ir.BackendTLS, proto ir.AppProtocol) (*t
 	case t.CACertificates != "":
 		vc.TrustedCa = &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: t.CACertificates}}
 	default:
-		return nil, fmt.Errorf("no trust anchors (CACertificates or UseSystemCA)")
+		return nil, fmt.Errorf("no trust anchors (CACertificates, UseSystemCA or InsecureSkipVerify)")
 	}
-	sans := t.SubjectAltNames
-	if len(sans) == 0 {
-		// Gateway API: without subjectAltNames the certificate must be
-		// valid for the hostname sent as SNI.
-		sans = []ir.SubjectAltName{{Type: ir.SANDNS, Value: t.SNI}}
-	}
-	for i, s := range sans {
-		m := &tlsv3.SubjectAltNameMatcher{Matcher: &matcherv3.StringMatcher{
-			MatchPattern: &matcherv3.StringMatcher_Exact{Exact: s.Value},
-		}}
-		switch s.Type {
-		case ir.SANDNS:
-			m.SanType = tlsv3.SubjectAltNameMatcher_DNS
-		case ir.SANURI:
-			m.SanType = tlsv3.SubjectAltNameMatcher_URI
+	if vc != nil {
+		sans := t.SubjectAltNames
+		switch {
+		case len(sans) > 0:
+		case t.SNI != "":
+			// Gateway API: without subjectAltNames the certificate must be
+			// valid for the hostname sent as SNI.
+			sans = []ir.SubjectAltName{{Type: ir.SANDNS, Value: t.SNI}}
 		default:
-			return nil, fmt.Errorf("SubjectAltNames[%d]: unknown type %q", i, s.Type)
+			// The name sent is chosen per connection (the request's Host,
+			// the endpoint's hostname): check the certificate against it.
+			ctx.AutoSniSanValidation = true
 		}
-		vc.MatchTypedSubjectAltNames = append(vc.MatchTypedSubjectAltNames, m)
-	}
-	common := &tlsv3.CommonTlsContext{
-		ValidationContextType: &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc},
-		AlpnProtocols:         append([]string(nil), t.ALPNProtocols...),
+		for i, s := range sans {
+			m := &tlsv3.SubjectAltNameMatcher{Matcher: &matcherv3.StringMatcher{
+				MatchPattern: &matcherv3.StringMatcher_Exact{Exact: s.Value},
+			}}
+			switch s.Type {
+			case ir.SANDNS:
+				m.SanType = tlsv3.SubjectAltNameMatcher_DNS
+			case ir.SANURI:
+				m.SanType = tlsv3.SubjectAltNameMatcher_URI
+			default:
+				return nil, fmt.Errorf("SubjectAltNames[%d]: unknown type %q", i, s.Type)
+			}
+			vc.MatchTypedSubjectAltNames = append(vc.MatchTypedSubjectAltNames, m)
+		}
+		common.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
 	}
 	if len(common.AlpnProtocols) == 0 && proto == ir.ProtocolHTTP2 {
 		// The cluster speaks HTTP/2 only; say so in the handshake.
 		common.AlpnProtocols = []string{"h2"}
+	}
+	if err := upstreamTLSParams(common, t); err != nil {
+		return nil, err
 	}
 	if c := t.ClientCertificate; c != nil {
 		if c.Name == "" {
@@ -107,7 +129,37 @@ func (b *builder) upstreamTLSContext(t *ir.BackendTLS, proto ir.AppProtocol) (*t
 		}
 		common.TlsCertificateSdsSecretConfigs = []*tlsv3.SdsSecretConfig{{Name: c.Name, SdsConfig: adsConfigSource()}}
 	}
-	return &tlsv3.UpstreamTlsContext{Sni: t.SNI, CommonTlsContext: common}, nil
+	return ctx, nil
+}
+
+// upstreamTLSParams sets the versions, ciphers, curves and signature
+// algorithms a backend's TLS asks for.
+func upstreamTLSParams(common *tlsv3.CommonTlsContext, t *ir.BackendTLS) error {
+	minV, ok := tlsVersions[t.MinVersion] // tls.go
+	if !ok {
+		return fmt.Errorf("MinVersion %q", t.MinVersion)
+	}
+	maxV, ok := tlsVersions[t.MaxVersion]
+	if !ok {
+		return fmt.Errorf("MaxVersion %q", t.MaxVersion)
+	}
+	if minV == tlsv3.TlsParameters_TLSv1_3 && maxV == tlsv3.TlsParameters_TLS_AUTO {
+		// Envoy's automatic maximum for upstreams is TLS 1.2: a minimum of
+		// 1.3 alone would make every handshake fail.
+		maxV = tlsv3.TlsParameters_TLSv1_3
+	}
+	if minV == tlsv3.TlsParameters_TLS_AUTO && maxV == tlsv3.TlsParameters_TLS_AUTO &&
+		len(t.Ciphers) == 0 && len(t.ECDHCurves) == 0 && len(t.SignatureAlgorithms) == 0 {
+		return nil
+	}
+	common.TlsParams = &tlsv3.TlsParameters{
+		TlsMinimumProtocolVersion: minV,
+		TlsMaximumProtocolVersion: maxV,
+		CipherSuites:              append([]string(nil), t.Ciphers...),
+		EcdhCurves:                append([]string(nil), t.ECDHCurves...),
+		SignatureAlgorithms:       append([]string(nil), t.SignatureAlgorithms...),
+	}
+	return nil
 }
 
 // staticUpstreamTLS makes the SDS references of a cluster's TLS context

@@ -77,6 +77,8 @@ type builder struct {
 	bufferLimit    *wrapperspb.UInt32Value
 	edsSource      *corev3.ConfigSource
 	h2Options      *anyMsg
+	failoverOD     *clusterv3.OutlierDetection // failover.go
+	sessions       map[sessionKey]*anyMsg      // sessionpersistence.go
 	websocket      []*routev3.RouteAction_UpgradeConfig
 	metadataCache  map[ir.Metadata]*corev3.Metadata
 	recentMeta     [4]recentMetadata
@@ -137,6 +139,9 @@ func translateProxy(p *ir.Proxy) (*Resources, error) {
 		b.res.Secrets = append(b.res.Secrets, s)
 	}
 	sortResources(b.res)
+	if err := b.applyDefaults(p); err != nil { // defaults.go
+		return nil, err
+	}
 	if len(finishers) > 0 {
 		if err := b.finishFeatures(p); err != nil { // features.go
 			return nil, err

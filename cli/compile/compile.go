@@ -28,7 +28,7 @@ func (o *Options) Settings(skipStatus bool) (*Settings, error) {
 	if err != nil {
 		return nil, cli.UsageError(err)
 	}
-	return &Settings{
+	s := &Settings{
 		Translate: translate.Options{
 			ControllerName:      o.ControllerName,
 			KeepPrivilegedPorts: o.KeepPrivilegedPorts,
@@ -41,7 +41,9 @@ func (o *Options) Settings(skipStatus bool) (*Settings, error) {
 		},
 		AddMissing: o.AddMissingResources,
 		AllowEmpty: o.AllowEmpty,
-	}, nil
+	}
+	o.Defaults.Apply(&s.Translate)
+	return s, nil
 }
 
 // Load reads -f and -k. Errors are input errors (exit status 2).

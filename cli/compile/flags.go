@@ -45,7 +45,10 @@ type Options struct {
 	DNSDomain           string
 	OIDC                cli.OIDCDiscovery
 	AddMissingResources bool
+	// Envoy Gateway's defaults (the default) or --lean, --ready-port.
+	Defaults cli.EnvoyGatewayDefaults
 
+	flags     *pflag.FlagSet // to tell flags given from defaults
 	adminHost string
 	adminPort uint32
 	rlHost    string
@@ -60,6 +63,7 @@ func NewOptions() *Options {
 		ControllerName: translate.DefaultControllerName,
 		AdminAddress:   DefaultAdminAddress,
 		DNSDomain:      "cluster.local",
+		Defaults:       cli.EnvoyGatewayDefaults{ReadyPort: translate.DefaultReadyPort},
 	}
 }
 
@@ -99,6 +103,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVarP(&o.Namespace, "namespace", "n", o.Namespace, "namespace for namespaced objects that do not name one")
 	o.addTranslateFlags(f)
+	o.flags = f
 	_ = cmd.RegisterFlagCompletionFunc("namespace", NamespaceCompletion(o))
 	_ = cmd.RegisterFlagCompletionFunc("controller-name", FixedCompletions(translate.DefaultControllerName))
 	_ = cmd.RegisterFlagCompletionFunc("admin-address", FixedCompletions(DefaultAdminAddress))
@@ -106,6 +111,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("ratelimit-timeout", FixedCompletions("20ms", "100ms", "1s"))
 	_ = cmd.RegisterFlagCompletionFunc("dns-domain", FixedCompletions("cluster.local"))
 	_ = cmd.MarkFlagFilename("oidc-discovery", "json")
+	_ = cmd.RegisterFlagCompletionFunc("ready-port", FixedCompletions("19003"))
 }
 
 func (o *Options) addTranslateFlags(f *pflag.FlagSet) {
@@ -118,6 +124,7 @@ func (o *Options) addTranslateFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.DNSDomain, "dns-domain", o.DNSDomain, "cluster DNS domain of the default --ratelimit-service, as in Envoy Gateway's egctl")
 	o.OIDC.AddFlags(f)
 	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "as Envoy Gateway's egctl: invent what the input leaves out (Services that routes name, cluster IPs, a GatewayClass that Gateways name); each is reported on stderr")
+	o.Defaults.AddFlags(f)
 }
 
 // FixedCompletions completes a flag with fixed values.
@@ -135,6 +142,9 @@ func (o *Options) Complete(needInput bool) error {
 	}
 	if err := manifest.ValidateGlobs(o.Exclude); err != nil {
 		return cli.UsageError(err)
+	}
+	if err := o.Defaults.Validate(o.flags); err != nil {
+		return err
 	}
 	host, port, err := SplitHostPort(o.AdminAddress)
 	if err != nil {

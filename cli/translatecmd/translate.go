@@ -47,6 +47,9 @@ type Options struct {
 	Gateway     string
 	OutputDir   string
 	ShowSecrets bool
+	// Pretty indents JSON output (--pretty); compact is the default, as
+	// Envoy Gateway prints it.
+	Pretty bool
 	// XDSServer, with --to bootstrap, prints bootstraps that fetch their
 	// configuration from `egctl x serve` there instead of static ones.
 	XDSServer   string
@@ -132,6 +135,7 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 	f.StringSliceVar(&o.To, "to", []string{toGatewayAPI, toXDS}, "output types, comma separated: "+strings.Join(validTo, ", "))
 	f.StringVarP(&o.Type, "type", "t", "all", "xDS resource type for --to xds: "+strings.Join(validTypes, ", "))
 	f.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
+	f.BoolVar(&o.Pretty, "pretty", false, "with -o json: indent by two spaces (default: compact, keys sorted, as Envoy Gateway's egctl prints)")
 	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several)")
 	f.StringVar(&o.OutputDir, "output-dir", "", "write files into this directory instead of stdout: one bootstrap per Gateway (--to bootstrap), the rate-limit service configuration in ratelimit/config (--to ratelimit)")
 	f.StringVar(&o.XDSServer, "xds-server", "", "with --to bootstrap: HOST:PORT of egctl x serve; print bootstraps that get their configuration from it over ADS")

@@ -80,7 +80,6 @@ const (
 	whyNoCerts         = "HTTPS listener without certificateRefs (CRD-invalid): EG ResolvedRefs=True, egctl InvalidCertificateRef"
 
 	// (c) unsupported in egctl.
-	whyBackendTLS       = "unsupported: Backend spec.tls"
 	whyDynamic          = "unsupported: Backend type DynamicResolver"
 	whyBackendRefFilter = "unsupported: per-backendRef filters other than header modifiers (implementation-specific in the spec)"
 	whyTCPOnTLS         = "unsupported: TCPRoute on a TLS listener (EG lists TCPRoute in TLS listeners' supportedKinds)"
@@ -214,10 +213,6 @@ var expectations = join(
 	each(tlsKindsCases, "supportedKinds EG=[gateway.networking.k8s.io/TCPRoute,gateway.networking.k8s.io/TLSRoute] egctl=[gateway.networking.k8s.io/TLSRoute]", "c", whyTCPOnTLS),
 	[]expectation{
 		{"tcproute-attaching-to-gateway-with-listener-tls-terminate", "", "c", whyTCPOnTLS},
-		{"backend-system-truststore-per-resource-secret", "", "c", whyBackendTLS},
-		{"backend-system-truststore-shared-secret", "", "c", whyBackendTLS},
-		{"backend-tls-auto-host-sni", "", "c", whyBackendTLS},
-		{"httproute-rule-with-non-service-backends-and-websocket-app-protocols", "", "c", whyBackendTLS},
 		{"httproute-dynamic-resolver-with-mutliple-backends", "InvalidBackendRef egctl=False/BackendNotFound", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver", "", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver-with-multiple-backends", "", "c", whyDynamic},

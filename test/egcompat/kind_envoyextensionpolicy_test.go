@@ -23,7 +23,6 @@ const (
 	whySameNamespace = "spec: allowedRoutes from Same admits routes in the Gateway's namespace (apis/v1/gateway_types.go FromNamespaces); EG refuses this one"
 
 	// (c) unsupported in egctl.
-	whyMixedBackend = "unsupported: a Backend mixing IP and unix endpoints (egctl wants one Backend per address type; EG allows IP+UDS)"
 )
 
 // eepExpectations are the accepted differences for these kinds' cases.
@@ -38,7 +37,6 @@ var eepExpectations = join(
 		{"envoyextensionpolicy-status-conditions", "listener https: Accepted EG=absent egctl=False/UnsupportedValue", "b", whyCRDInvalidEG},
 		{"envoyextensionpolicy-status-conditions", "listener https: attachedRoutes EG=1 egctl=0", "b", whyCRDInvalidEG},
 		{"envoyextensionpolicy-status-conditions", "not-same-namespace", "b", whySameNamespace},
-		{"envoyextensionpolicy-with-extproc-with-mixed-backendrefs", "", "c", whyMixedBackend},
 		{"envoypatchpolicy-cross-ns-target", "ancestor status only in egctl", "b", whyTargetNotFound},
 		{"envoypatchpolicy-invalid-target-name", "ancestor status only in egctl", "b", whyTargetNotFound},
 		{"envoypatchpolicy-no-status-for-unknown-gateway", "ancestor status only in egctl", "b", whyTargetNotFound},

@@ -35,8 +35,6 @@ const (
 // spAuthExpectations are the accepted differences of those cases.
 var spAuthExpectations = join(
 	[]expectation{
-		{"securitypolicy-with-extauth-backend", "SecurityPolicy default/policy-for-http-route-1 ancestor", "c", whyBackendTLS},
-		{"securitypolicy-with-extauth-backend", "route httproute/default/httproute-1/rule/", "c", whyBackendTLS},
 		{"securitypolicy-with-extauth-externalname-service", "policy-for-http-route-1 ancestor default/gateway-1#http: Accepted EG=False/Invalid egctl=True/Accepted", "b", whyExtAuthExternalName},
 		{"securitypolicy-with-extauth-externalname-service", "EG=direct 500 egctl=dest", "b", whyExtAuthExternalName},
 	},

@@ -148,9 +148,6 @@ func loadCase(dir, name string, base []*corev1.Secret) (c *egCase, skip string, 
 			return nil, "uses " + k, nil
 		}
 	}
-	if strings.Contains(string(raw), "ExtensionRef") {
-		return nil, "uses an ExtensionRef filter", nil
-	}
 	set := &resource.Set{}
 	dec := func(key string, into any) error {
 		if m, ok := top[key]; ok {
@@ -189,10 +186,14 @@ func loadCase(dir, name string, base []*corev1.Secret) (c *egCase, skip string, 
 		{"configMaps", &set.ConfigMaps},
 		{"listenerSets", &set.ListenerSets},
 		{"httpFilters", &set.HTTPRouteFilters},
+		{"backendTLSPolicies", &set.BackendTLSPolicies},
 	} {
 		if err := dec(d.key, d.into); err != nil {
 			return nil, "", err
 		}
+	}
+	if foreignExtensionRef(set) { // kind_backend_test.go
+		return nil, "uses an ExtensionRef filter of another kind than HTTPRouteFilter", nil
 	}
 	if gc == nil {
 		gc = &gwv1.GatewayClass{Spec: gwv1.GatewayClassSpec{ControllerName: "gateway.envoyproxy.io/gatewayclass-controller"}}
