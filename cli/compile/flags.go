@@ -87,7 +87,7 @@ func (o *Options) AddInputFlags(cmd *cobra.Command, which InputFlags) {
 			help = "manifest file, directory (recursive) or - for stdin; repeatable"
 		}
 		f.StringArrayVarP(&o.Files, "file", "f", nil, help)
-		f.StringArrayVarP(&o.Kustomize, "kustomize", "k", nil, "kustomization directory, built in-process as `kubectl kustomize DIR` does; repeatable")
+		f.StringArrayVarP(&o.Kustomize, "kustomize", "k", nil, "kustomization directory, built in-process as 'kubectl kustomize DIR' does; repeatable")
 		_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json")
 		_ = cmd.MarkFlagDirname("kustomize")
 	}

@@ -30,7 +30,7 @@ const auto = "auto"
 // AddFlag registers --envoy-validate[=PATH] on cmd, bound to v.
 func AddFlag(cmd *cobra.Command, v *string) {
 	f := cmd.Flags()
-	f.StringVar(v, FlagName, "", "check every bootstrap with the real Envoy's `envoy --mode validate`; Envoy is $ENVOY_BIN, .envoy/ (make envoy) or envoy on PATH, or =PATH")
+	f.StringVar(v, FlagName, "", "check every bootstrap with the real Envoy's 'envoy --mode validate'; Envoy is $ENVOY_BIN, .envoy/ (make envoy) or envoy on PATH, or =PATH")
 	f.Lookup(FlagName).NoOptDefVal = auto
 	_ = cmd.RegisterFlagCompletionFunc(FlagName, func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return nil, cobra.ShellCompDirectiveDefault // a path to a binary

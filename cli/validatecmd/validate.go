@@ -4,6 +4,7 @@ package validatecmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -115,7 +116,9 @@ func run(ctx context.Context, o *Options) error {
 	findings := report.FromLoad(loadErr, warns)
 	if loadErr != nil {
 		prog.Done()
-		if err := o.write(findings, nil); err != nil {
+		// Input the API server would refuse is exit status 2, as
+		// everywhere in egctl, whatever else the report says.
+		if err := o.write(findings, nil); err != nil && !isExit(err, cli.ExitProblems) {
 			return err
 		}
 		return &cli.ExitError{Code: cli.ExitUsage}
@@ -180,6 +183,11 @@ func (o *Options) write(findings []report.Finding, objects []report.Checked) err
 		return &cli.ExitError{Code: cli.ExitProblems}
 	}
 	return nil
+}
+
+func isExit(err error, code int) bool {
+	var ee *cli.ExitError
+	return errors.As(err, &ee) && ee.Code == code && ee.Err == nil
 }
 
 // checked lists every input object, in file order.
