@@ -43,6 +43,8 @@ type Options struct {
 	// Type, AllNamespaces: Envoy Gateway's `x status TYPE [-A]` (types.go).
 	Type          string
 	AllNamespaces bool
+	// Serve is a running `egctl x serve`'s status address (serve.go).
+	Serve string
 
 	types     []statusType
 	typedName bool
@@ -86,6 +88,12 @@ uptime, listeners (active, warming, draining), clusters with healthy/total
 hosts, when its configuration last changed, and how many config updates it
 rejected (the *.update_rejected counters).
 
+With --serve HOST:PORT (egctl x serve's --status-address), the fleet of a
+running serve is shown from its /status: the Gateways served and their
+versions, each connected proxy with the version it acknowledged, its NACKs,
+and the manifests' problems (the objects not accepted, with why) or an
+edit held back.
+
 With both, each proxy is compared with the Gateway it serves (matched by
 node id, which egctl's bootstraps set to the Gateway's namespace/name, or
 directly when there is one of each): in sync, or the resources that
@@ -93,7 +101,7 @@ drifted (as 'egctl x diff' shows them).
 
 Exit status: 0 when everything is fine; 1 when an object is not accepted
 or has unresolved references, or compiles to nothing (as 'egctl x
-translate' says), or a proxy is unreachable, not LIVE, has rejected an
+translate' says), or a proxy is unreachable, not LIVE, rejected (NACKed) its configuration, has rejected an
 update, has an unhealthy host or has drifted; 2 for usage errors and
 invalid manifests.`,
 		Example: `  # Which objects are not accepted, and why?
@@ -106,7 +114,10 @@ invalid manifests.`,
   egctl x status --admin 127.0.0.1:19000
 
   # Does every proxy run what git says?
-  egctl x status -f manifests/ --admin 10.0.0.7:19000 --admin 10.0.0.8:19000 -o json`,
+  egctl x status -f manifests/ --admin 10.0.0.7:19000 --admin 10.0.0.8:19000 -o json
+
+  # The fleet of a running 'egctl x serve': proxies, versions, NACKs
+  egctl x status --serve 127.0.0.1:18001`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return cli.UsageErrorf("at most one TYPE (%s), got %q", strings.Join(TypeNames(), ", "), args)
@@ -137,6 +148,8 @@ invalid manifests.`,
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "compare secret material as is when checking drift")
 	f.StringVar(&o.Gateway, "gateway", "", "check drift against this Gateway (namespace/name) when the proxies' node ids do not name one")
 	f.DurationVar(&o.Timeout, "timeout", admin.DefaultTimeout, "time limit for each call to a proxy's admin API")
+	f.StringVar(&o.Serve, "serve", "", "HOST:PORT of a running 'egctl x serve --status-address': its connected proxies, the versions they acknowledged, NACKs and the manifests' problems")
+	_ = cmd.RegisterFlagCompletionFunc("serve", compile.FixedCompletions("127.0.0.1:18001"))
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "with TYPE: list objects of every namespace (without it, only -n's), as Envoy Gateway's egctl")
 	_ = cmd.RegisterFlagCompletionFunc("output", compile.FixedCompletions(validOutputs...))
 	_ = cmd.RegisterFlagCompletionFunc("gateway", compile.GatewayCompletion(&o.Options))
@@ -146,8 +159,20 @@ invalid manifests.`,
 }
 
 func (o *Options) complete() error {
+	if o.Serve != "" {
+		if len(o.Files) > 0 || len(o.Kustomize) > 0 || len(o.Admins) > 0 || o.Type != "" {
+			return cli.UsageErrorf("--serve goes alone: egctl x serve already compiles the manifests and knows its proxies")
+		}
+		if !slices.Contains(validOutputs, o.Output) {
+			return cli.UsageErrorf("--output %q is not one of %s", o.Output, strings.Join(validOutputs, ", "))
+		}
+		if o.Timeout <= 0 {
+			return cli.UsageErrorf("--timeout %s: want a positive duration", o.Timeout)
+		}
+		return nil
+	}
 	if len(o.Files) == 0 && len(o.Kustomize) == 0 && len(o.Admins) == 0 {
-		return cli.UsageErrorf("nothing to show: give manifests with -f FILE|DIR|- or -k DIR, and/or proxies with --admin HOST:PORT")
+		return cli.UsageErrorf("nothing to show: give manifests with -f FILE|DIR|- or -k DIR, and/or proxies with --admin HOST:PORT, or a running egctl x serve with --serve HOST:PORT")
 	}
 	if err := o.Options.Complete(false); err != nil {
 		return err
@@ -187,6 +212,9 @@ func (o *Options) complete() error {
 func run(ctx context.Context, o *Options) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if o.Serve != "" {
+		return runServe(ctx, o) // serve.go
 	}
 	warn := o.IO.Warnf
 	settings, err := o.Settings(false)
