@@ -138,4 +138,3 @@ func TestAppendJSONValues(t *testing.T) {
 		t.Error("invalid UTF-8 in a string field printed; protojson refuses it")
 	}
 }
-
