@@ -27,7 +27,7 @@ func (v *DumpView) WriteJSON(w io.Writer) error {
 		segs = append(segs, &seg{text: jw.buf}, &seg{a: a, p: p, done: make(chan struct{})})
 		jw.buf = nil
 	}
-	if err := jw.message(v.dump.ProtoReflect(), ""); err != nil {
+	if err := jw.message(v.printed().ProtoReflect(), ""); err != nil {
 		return err
 	}
 	segs = append(segs, &seg{text: jw.buf})

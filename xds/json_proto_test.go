@@ -138,3 +138,44 @@ func TestAppendJSONValues(t *testing.T) {
 		t.Error("invalid UTF-8 in a string field printed; protojson refuses it")
 	}
 }
+
+// One type prints as Envoy Gateway prints it: the section's Any by itself.
+func TestSingleSectionMatchesEnvoyGateway(t *testing.T) {
+	for name, r := range dumpViewCases(t) {
+		for _, typ := range []string{DumpRoute, DumpCluster, DumpListener, DumpEndpoint} {
+			v, err := NewDumpView(r, nil, []string{typ}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			one, err := v.SingleSection()
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, typ, err)
+			}
+			var got bytes.Buffer
+			if err := one.WriteJSON(&got); err != nil {
+				t.Fatal(err)
+			}
+			dump, err := v.Proto()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := envoyGatewayJSON(t, dump.GetConfigs()[0]); !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("%s %s: differs at byte %d", name, typ, firstDiff(got.Bytes(), want))
+			}
+			var y bytes.Buffer
+			if err := WriteYAMLDumpViews(&y, "xds", map[string]*DumpView{"ns/gw": one}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(y.Bytes(), []byte("  ns/gw:\n    '@type': type.googleapis.com/envoy.admin.v3.")) {
+				t.Errorf("%s %s: YAML does not hold the section under the Gateway:\n%.200s", name, typ, y.Bytes())
+			}
+		}
+	}
+	v, err := NewDumpView(dumpViewCases(t)["big"], nil, []string{DumpAll}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.SingleSection(); err == nil {
+		t.Error("a dump of every type made a single section")
+	}
+}

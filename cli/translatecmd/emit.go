@@ -284,6 +284,13 @@ func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]*xds.DumpView, error
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Name, err)
 		}
+		if o.Type != xds.DumpAll {
+			// One type prints as that type's dump, without the ConfigDump
+			// around it, as Envoy Gateway's egctl prints it.
+			if dump, err = dump.SingleSection(); err != nil {
+				return nil, fmt.Errorf("%s: %w", r.Name, err)
+			}
+		}
 		byName[r.Name] = dump
 	}
 	return byName, nil
@@ -337,12 +344,29 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 		return err
 	}
 	for _, r := range all {
+		if o.OutputDir == "" && o.Output == "yaml" && o.XDSServer == "" {
+			// Streamed, printed from a view that keeps the listeners'
+			// connection managers unpacked: a bootstrap of many routes
+			// is large. The resources are not used again: the view
+			// takes them as they are.
+			v, err := xds.StaticBootstrapView(r, xds.BootstrapOptions{AdminAddress: host, AdminPort: port, InPlace: true})
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.Name, err)
+			}
+			w := bufio.NewWriterSize(o.IO.Out, 1<<20)
+			if err := v.WriteYAML(w); err != nil {
+				return fmt.Errorf("%s: %w", r.Name, err)
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			continue
+		}
 		boot, err := o.bootstrap(r, host, port)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
 		if o.OutputDir == "" && o.Output == "yaml" {
-			// Streamed: a bootstrap of many routes is large.
 			w := bufio.NewWriterSize(o.IO.Out, 1<<20)
 			if err := xds.WriteYAML(w, boot); err != nil {
 				return fmt.Errorf("%s: %w", r.Name, err)
@@ -380,7 +404,8 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 // the Gateway's name, which is how serve picks the configuration.
 func (o *Options) bootstrap(r *xds.Resources, adminHost string, adminPort uint32) (*bootstrapv3.Bootstrap, error) {
 	if o.XDSServer == "" {
-		return xds.StaticBootstrap(r, xds.BootstrapOptions{AdminAddress: adminHost, AdminPort: adminPort})
+		// The resources are not used again: the bootstrap takes them as they are.
+		return xds.StaticBootstrap(r, xds.BootstrapOptions{AdminAddress: adminHost, AdminPort: adminPort, InPlace: true})
 	}
 	xh, xp, _ := splitHostPort(o.XDSServer)
 	opts := xds.DynamicBootstrapOptions{
