@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -59,9 +60,14 @@ func (c *docCtx) notKubernetes(line int, what string) bool {
 	if !c.src.walked {
 		return false
 	}
+	hint := "exclude such files with --exclude GLOB"
+	switch filepath.Base(c.src.name) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		hint = "a kustomization: build it with -k DIR, or exclude it with --exclude GLOB"
+	}
 	c.res.warns = append(c.res.warns, Warning{
 		Origin:  c.origin(line),
-		Message: "skipping " + what + ": not a Kubernetes object (exclude such files with --exclude GLOB)",
+		Message: "skipping " + what + ": not a Kubernetes object (" + hint + ")",
 	})
 	return true
 }
