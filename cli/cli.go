@@ -14,13 +14,96 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
-	// OutIsTTY says whether Out is a terminal (colour, tables).
+	// OutIsTTY says whether Out is a terminal (colour, tables); ErrIsTTY
+	// whether ErrOut is (progress).
 	OutIsTTY bool
+	ErrIsTTY bool
+
+	// Set from the root command's flags before a command runs.
+	//
+	// ColorMode is --color: auto, always or never.
+	ColorMode string
+	// Verbose (-v) asks for more: notes, timings, details.
+	Verbose bool
+	// Quiet (-q) keeps stderr to errors and problems: no warnings, notes
+	// or progress.
+	Quiet bool
+	// Getenv reads the environment (NO_COLOR, TERM); nil is os.Getenv.
+	Getenv func(string) string
+
+	// progress is the running progress line, erased while Warnf and
+	// Notef print.
+	progress *Progress
 }
 
 // System returns the process's own streams.
 func System() *IOStreams {
-	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutIsTTY: isTerminal(os.Stdout)}
+	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutIsTTY: isTerminal(os.Stdout), ErrIsTTY: isTerminal(os.Stderr)}
+}
+
+// Color modes of --color.
+const (
+	ColorAuto   = "auto"
+	ColorAlways = "always"
+	ColorNever  = "never"
+)
+
+// ColorModes are the values --color takes.
+var ColorModes = []string{ColorAuto, ColorAlways, ColorNever}
+
+func (s *IOStreams) getenv(k string) string {
+	if s.Getenv != nil {
+		return s.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+func (s *IOStreams) color(tty bool) bool {
+	switch s.ColorMode {
+	case ColorAlways:
+		return true
+	case ColorNever:
+		return false
+	}
+	// https://no-color.org: any non-empty NO_COLOR turns colour off.
+	return tty && s.getenv("NO_COLOR") == "" && s.getenv("TERM") != "dumb"
+}
+
+// Color says whether to colour what goes to Out.
+func (s *IOStreams) Color() bool { return s.color(s.OutIsTTY) }
+
+// ErrColor says whether to colour what goes to ErrOut.
+func (s *IOStreams) ErrColor() bool { return s.color(s.ErrIsTTY) }
+
+// Warnf prints "warning: ..." on ErrOut, unless Quiet.
+func (s *IOStreams) Warnf(format string, args ...any) {
+	if s.Quiet {
+		return
+	}
+	s.progress.above(func() {
+		fmt.Fprintf(s.ErrOut, "%s"+format+"\n", append([]any{s.prefix("warning", "\x1b[33m")}, args...)...)
+	})
+}
+
+// Notef prints "note: ..." on ErrOut, unless Quiet.
+func (s *IOStreams) Notef(format string, args ...any) {
+	if s.Quiet {
+		return
+	}
+	s.progress.above(func() {
+		fmt.Fprintf(s.ErrOut, "%s"+format+"\n", append([]any{s.prefix("note", "\x1b[36m")}, args...)...)
+	})
+}
+
+// ErrorPrefix is "error: ", coloured when ErrOut takes colour: the one
+// prefix of every error egctl prints.
+func (s *IOStreams) ErrorPrefix() string { return s.prefix("error", "\x1b[31m") }
+
+func (s *IOStreams) prefix(word, ansi string) string {
+	if s.ErrColor() {
+		return ansi + word + ":\x1b[0m "
+	}
+	return word + ": "
 }
 
 func isTerminal(f *os.File) bool {

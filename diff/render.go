@@ -212,3 +212,7 @@ func (r *Result) skipNotes() []string {
 	}
 	return out
 }
+
+// SkipNotes says which types were not compared, per proxy: the notes the
+// text and markdown outputs carry, for outputs that cannot (JSON).
+func (r *Result) SkipNotes() []string { return r.skipNotes() }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -45,7 +46,30 @@ func (c *docCtx) origin(line int) resource.Origin {
 	if line > 0 {
 		line += c.lineOff
 	}
+	if c.src.remap != nil {
+		return c.src.remap(line)
+	}
 	return resource.Origin{File: c.src.name, Line: line}
+}
+
+// notKubernetes skips a document that is no Kubernetes object at all, in a
+// file a directory walk found: the directory holds other YAML too (a Helm
+// values.yaml, a CI configuration). It reports false for a file named on
+// the command line, where such a document is an error.
+func (c *docCtx) notKubernetes(line int, what string) bool {
+	if !c.src.walked {
+		return false
+	}
+	hint := "exclude such files with --exclude GLOB"
+	switch filepath.Base(c.src.name) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		hint = "a kustomization: build it with -k DIR, or exclude it with --exclude GLOB"
+	}
+	c.res.warns = append(c.res.warns, Warning{
+		Origin:  c.origin(line),
+		Message: "skipping " + what + ": not a Kubernetes object (" + hint + ")",
+	})
+	return true
 }
 
 func (c *docCtx) errorf(line int, obj, path, format string, args ...any) {
@@ -124,7 +148,30 @@ func (c *docCtx) document(doc *yaml.Node) {
 	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
 		return // an empty document ("---" followed by nothing or comments)
 	}
+	if c.src.walked && !hasTypeMeta(root) {
+		what := "a mapping without apiVersion and kind"
+		if root.Kind != yaml.MappingNode {
+			what = describeNode(root)
+		}
+		if c.notKubernetes(root.Line, what) {
+			return
+		}
+	}
 	c.object(root, "", "")
+}
+
+// hasTypeMeta reports whether n is a mapping with an apiVersion or a kind
+// key: what makes a document meant as a Kubernetes object.
+func hasTypeMeta(n *yaml.Node) bool {
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := resolveAlias(n.Content[i]); k != nil && k.Kind == yaml.ScalarNode && (k.Value == "apiVersion" || k.Value == "kind") {
+			return true
+		}
+	}
+	return false
 }
 
 // header is what is read from an object before decoding it.

@@ -30,6 +30,12 @@ type Options struct {
 	// MaxInputBytes bounds the total size of what Load reads; 0 means
 	// DefaultMaxInputBytes.
 	MaxInputBytes int64
+	// Exclude are globs of files and directories a directory walk skips
+	// (exclude.go). Paths named directly are always read.
+	Exclude []string
+	// Kustomize are kustomization directories built in-process, as
+	// `kustomize build DIR` would, and loaded after Paths (kustomize.go).
+	Kustomize []string
 	// Cache, when set, skips decoding the files whose bytes have not
 	// changed since the last Load with the same Cache (see Cache).
 	Cache *Cache
@@ -43,6 +49,13 @@ type source struct {
 	name  string
 	index int
 	data  []byte
+	// walked is set for files found by walking a directory: a document
+	// there that is not a Kubernetes object at all (a Helm values.yaml, a
+	// CI configuration) is skipped with a warning instead of failing the run.
+	walked bool
+	// remap, when set, gives the origin of a line: the objects of a
+	// kustomize build are reported where they are written.
+	remap func(line int) resource.Origin
 }
 
 // Load reads every path (files, directories walked recursively for
@@ -61,7 +74,7 @@ func Load(paths []string, opts Options) (*resource.Set, []Warning, error) {
 	fail := func(file, msg string) {
 		errs = append(errs, &Error{Origin: resource.Origin{File: file}, Message: msg, fileIndex: len(srcs)})
 	}
-	add := func(name string, data []byte, err error) {
+	add := func(name string, data []byte, err error, walked bool) {
 		switch {
 		case errors.Is(err, errTooLarge):
 			fail(name, b.tooLarge())
@@ -73,7 +86,7 @@ func Load(paths []string, opts Options) (*resource.Set, []Warning, error) {
 				errs = append(errs, textErr(name, len(srcs), err))
 				return
 			}
-			srcs = append(srcs, source{name: name, index: len(srcs), data: data})
+			srcs = append(srcs, source{name: name, index: len(srcs), data: data, walked: walked})
 		}
 	}
 	for _, p := range paths {
@@ -86,17 +99,17 @@ func Load(paths []string, opts Options) (*resource.Set, []Warning, error) {
 				continue
 			}
 			data, err := b.read(opts.Stdin, -1)
-			add(StdinName, data, err)
+			add(StdinName, data, err, false)
 			continue
 		}
-		files, err := expand(p)
+		files, walked, err := expand(p, opts.Exclude)
 		if err != nil {
 			fail(p, err.Error())
 			continue
 		}
 		for _, f := range files {
 			data, err := b.readFile(f)
-			add(f, data, err)
+			add(f, data, err, walked)
 			if b.left < 0 || errors.Is(err, errTooLarge) {
 				// Nothing more is read: the run fails anyway, and
 				// reading on would only take time.
@@ -104,6 +117,17 @@ func Load(paths []string, opts Options) (*resource.Set, []Warning, error) {
 				break
 			}
 		}
+	}
+	for _, dir := range opts.Kustomize {
+		if b.left < 0 {
+			break
+		}
+		ks, err := kustomizeBuild(dir, b, len(srcs)) // kustomize.go
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		srcs = append(srcs, *ks)
 	}
 	if b.left < 0 {
 		// Over the limit: decoding what was read would take time and
@@ -135,20 +159,28 @@ func textErr(name string, index int, err error) *Error {
 	return e
 }
 
-// expand turns one path argument into the files it names.
-func expand(p string) ([]string, error) {
+// expand turns one path argument into the files it names, and says
+// whether they were found by walking a directory. Files and directories
+// matching an exclude glob are left out of a walk (exclude.go).
+func expand(p string, exclude []string) ([]string, bool, error) {
 	info, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("%s", cleanPathError(err))
+		return nil, false, fmt.Errorf("%s", cleanPathError(err))
 	}
 	if !info.IsDir() {
-		return []string{p}, nil
+		return []string{p}, false, nil
 	}
 	var files []string
 	// WalkDir visits entries in lexical order, which keeps output stable.
 	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if path != p && excluded(exclude, p, path) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		if d.IsDir() {
 			return nil
@@ -160,9 +192,9 @@ func expand(p string) ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s", cleanPathError(err))
+		return nil, true, fmt.Errorf("%s", cleanPathError(err))
 	}
-	return files, nil
+	return files, true, nil
 }
 
 // cleanPathError drops the "open <path>:" prefix the caller already shows.

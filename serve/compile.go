@@ -15,6 +15,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/egctl/egctl/cli"
+	egcompile "github.com/egctl/egctl/cli/compile"
 	"github.com/egctl/egctl/manifest"
 	"github.com/egctl/egctl/translate"
 	"github.com/egctl/egctl/xds"
@@ -22,13 +24,14 @@ import (
 
 // CompileOptions are the translate settings of a serve.
 type CompileOptions struct {
-	Files               []string
-	Namespace           string
-	ControllerName      string
-	KeepPrivilegedPorts bool
-	// EnvoyGatewayDefaults and ReadyPort are translate.Options'.
-	EnvoyGatewayDefaults bool
-	ReadyPort            uint32
+	Files []string
+	// Manifest are the loader's settings: default namespace, --exclude
+	// globs, the input size limit.
+	Manifest manifest.Options
+	// Settings are how every egctl command compiles (cli/compile):
+	// controller name, ports, the rate-limit service, OIDC discovery, Wasm
+	// images. Nil means the defaults.
+	Settings *egcompile.Settings
 }
 
 // compiled is one compilation of the manifests.
@@ -92,7 +95,9 @@ func compile(o CompileOptions, loads *manifest.Cache) *compiled {
 		*d, mark = now.Sub(mark), now
 	}
 	hits, misses := loads.Stats()
-	set, warns, err := manifest.Load(o.Files, manifest.Options{Namespace: o.Namespace, Cache: loads})
+	mo := o.Manifest
+	mo.Cache = loads
+	set, warns, err := manifest.Load(o.Files, mo)
 	lap(&c.stages.Load)
 	h, m := loads.Stats()
 	c.unchanged, c.decoded = h-hits, m-misses
@@ -104,16 +109,28 @@ func compile(o CompileOptions, loads *manifest.Cache) *compiled {
 		return c
 	}
 	c.objects = len(set.Origins)
-	res, err := translate.Translate(set, translate.Options{
-		ControllerName:       o.ControllerName,
-		KeepPrivilegedPorts:  o.KeepPrivilegedPorts,
-		SkipStatus:           true,
-		EnvoyGatewayDefaults: o.EnvoyGatewayDefaults,
-		ReadyPort:            o.ReadyPort,
-	})
+	settings := o.Settings
+	if settings == nil {
+		settings = &egcompile.Settings{Translate: translate.Options{SkipStatus: true}}
+	}
+	res, err := settings.Compile(set)
 	if err != nil {
 		c.err = err
 		return c
+	}
+	c.warnings = append(c.warnings, res.Added...)
+	lap(&c.stages.Translate)
+	// EnvoyPatchPolicies apply to the built resources: their problems are
+	// known once those are.
+	all, err := res.Build()
+	if err != nil {
+		c.err = err
+		return c
+	}
+	if res.Empty && !settings.AllowEmpty {
+		// A change that empties the input (a bad merge, a moved directory)
+		// is held back like any other that brings a problem.
+		c.problems = append(c.problems, problem{key: cli.EmptyInputMessage, text: cli.EmptyInputMessage})
 	}
 	for _, p := range res.Problems {
 		line := p.String()
@@ -128,16 +145,6 @@ func compile(o CompileOptions, loads *manifest.Cache) *compiled {
 			line = loc + ": " + line
 		}
 		c.warnings = append(c.warnings, line)
-	}
-	if err := res.IR.Validate(); err != nil {
-		c.err = fmt.Errorf("internal error: the translation broke an invariant: %w", err)
-		return c
-	}
-	lap(&c.stages.Translate)
-	all, err := xds.Translate(res.IR)
-	if err != nil {
-		c.err = err
-		return c
 	}
 	lap(&c.stages.Build)
 	defer lap(&c.stages.Version)

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	egcompile "github.com/egctl/egctl/cli/compile"
 	"github.com/egctl/egctl/manifest"
 	"github.com/egctl/egctl/test/bench/gen"
+	"github.com/egctl/egctl/translate"
 )
 
 // BenchmarkRecompile measures a serve's recompile after one file of the
@@ -45,7 +47,9 @@ func BenchmarkRecompile(b *testing.B) {
 		}
 	}
 	edits := 0
-	o := CompileOptions{Files: []string{dir}, EnvoyGatewayDefaults: true}
+	o := CompileOptions{Files: []string{dir}, Settings: &egcompile.Settings{Translate: translate.Options{
+		SkipStatus: true, EnvoyGatewayDefaults: true, ReadyPort: translate.DefaultReadyPort,
+	}}}
 	for _, bc := range []struct {
 		name  string
 		loads *manifest.Cache

@@ -82,7 +82,7 @@ type Server struct {
 
 // New checks the options and returns a Server; Run starts it.
 func New(o Options) (*Server, error) {
-	if len(o.Files) == 0 {
+	if len(o.Files) == 0 && len(o.Manifest.Kustomize) == 0 {
 		return nil, errors.New("no manifests: give files or directories to serve")
 	}
 	if o.XDSAddress == "" {
@@ -165,7 +165,10 @@ func (s *Server) Run(ctx context.Context) error {
 	s.recompile("start")
 	var w *watcher
 	if s.o.Watch {
-		w, err = newWatcher(s.o.Files, s.o.Debounce, func(f string, a ...any) { s.logf(f, a...) })
+		// A kustomization is watched as its directory: bases outside it are
+		// not (docs/serve.md).
+		paths := append(append([]string(nil), s.o.Files...), s.o.Manifest.Kustomize...)
+		w, err = newWatcher(paths, s.o.Debounce, func(f string, a ...any) { s.logf(f, a...) })
 		if err != nil {
 			lis.Close()
 			return err

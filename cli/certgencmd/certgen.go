@@ -86,6 +86,21 @@ Keys are ECDSA P-256 by default (--key-type rsa gives RSA 2048, as Envoy Gateway
 	f.StringVar(&o.secretName, "secret-name", "", `listener Secret name (default "<first hostname>-tls", '*' spelled "wildcard")`)
 	f.StringVar(&o.caCert, "ca-cert", "", "with --listener: sign with this CA certificate (PEM file)")
 	f.StringVar(&o.caKey, "ca-key", "", "with --listener: the CA's private key (PEM file)")
+	fixed := func(v ...string) func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return v, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	_ = cmd.RegisterFlagCompletionFunc("key-type", fixed(string(certgen.KeyECDSA), string(certgen.KeyRSA)))
+	_ = cmd.RegisterFlagCompletionFunc("namespace", fixed("envoy-gateway-system", "default"))
+	_ = cmd.RegisterFlagCompletionFunc("dns-domain", fixed(certgen.DefaultDNSDomain))
+	_ = cmd.RegisterFlagCompletionFunc("validity", fixed("365d", "1825d", "8760h"))
+	_ = cmd.RegisterFlagCompletionFunc("dns-names", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("listener", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("secret-name", cobra.NoFileCompletions)
+	_ = cmd.MarkFlagDirname("out-dir")
+	_ = cmd.MarkFlagFilename("ca-cert", "crt", "pem")
+	_ = cmd.MarkFlagFilename("ca-key", "key", "pem")
 	return cmd
 }
 

@@ -43,7 +43,7 @@ func Run(t testing.TB, newCmd func(*cli.IOStreams) *cobra.Command, stdin io.Read
 	err := cmd.Execute()
 	var ee *cli.ExitError
 	if err != nil && (!errors.As(err, &ee) || ee.Err != nil) {
-		errOut.WriteString("Error: " + err.Error() + "\n")
+		errOut.WriteString("error: " + err.Error() + "\n")
 	}
 	return Result{Stdout: out.String(), Stderr: errOut.String(), Code: cli.Code(err)}
 }

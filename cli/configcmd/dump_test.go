@@ -99,14 +99,14 @@ func TestGolden(t *testing.T) {
 		args    []string
 		wantURL string
 	}{
-		{"all.yaml", []string{"dump"}, "/config_dump"},
+		{"all.yaml", []string{"dump", "-o", "yaml"}, "/config_dump?include_eds="},
 		{"listener.json", []string{"dump", "listener", "-o", "json"}, "/config_dump"},
-		{"route-https.yaml", []string{"dump", "route", "--name", "default/eg/https"}, "/config_dump"},
-		{"cluster-glob.yaml", []string{"dump", "clusters", "--name", "httproute/default/back*/rule/*"}, "/config_dump"},
-		{"endpoint.yaml", []string{"dump", "endpoint"}, "/config_dump?include_eds="},
-		{"secret.yaml", []string{"dump", "secret"}, "/config_dump"},
+		{"route-https.yaml", []string{"dump", "route", "--name", "default/eg/https", "-o", "yaml"}, "/config_dump"},
+		{"cluster-glob.yaml", []string{"dump", "clusters", "--name", "httproute/default/back*/rule/*", "-o", "yaml"}, "/config_dump"},
+		{"endpoint.yaml", []string{"dump", "endpoint", "-o", "yaml"}, "/config_dump?include_eds="},
+		{"secret.yaml", []string{"dump", "secret", "-o", "yaml"}, "/config_dump"},
 		{"all-name.json", []string{"dump", "all", "--name", "default/eg/http", "-o", "json", "--include-eds"}, "/config_dump?include_eds="},
-		{"bootstrap.yaml", []string{"envoy-proxy", "bootstrap"}, "/config_dump"},
+		{"bootstrap.yaml", []string{"envoy-proxy", "bootstrap", "-o", "yaml"}, "/config_dump"},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			out, errOut, code := run(t, "", append(tc.args, "--admin", p.addr)...)
@@ -155,7 +155,7 @@ func TestRedaction(t *testing.T) {
 		t.Errorf("listener TLS context redaction wrong:\n%s", out)
 	}
 	// The bootstrap's static secret keeps its filename reference.
-	out, _, _ = run(t, "", "dump", "bootstrap", "--admin", p.addr)
+	out, _, _ = run(t, "", "dump", "bootstrap", "--admin", p.addr, "-o", "yaml")
 	if !strings.Contains(out, "filename: /certs/tls.crt") {
 		t.Errorf("filename reference lost:\n%s", out)
 	}
@@ -244,9 +244,11 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"dump", "listeners", "my-pod"}, "not by pod name"},
+		{[]string{"dump", "listeners", "my-pod", "--kubeconfig", "/nonexistent/config"}, "kubeconfig: "},
+		{[]string{"dump", "listeners", "my-pod", "--admin", "127.0.0.1:19000"}, "use one or the other"},
+		{[]string{"dump", "listeners", "my-pod", "extra"}, "at most TYPE and POD"},
 		{[]string{"dump", "rbac"}, `unknown type "rbac"`},
-		{[]string{"dump", "-o", "xml"}, "want yaml or json"},
+		{[]string{"dump", "-o", "xml"}, "want json or yaml"},
 		{[]string{"dump", "bootstrap", "--name", "x"}, "does not apply to the bootstrap"},
 		{[]string{"dump", "--admin-file", file}, file + ":2: admin address \"not-an-address\""},
 		{[]string{"dump", "--admin", "localhost"}, "want HOST:PORT"},
@@ -263,8 +265,8 @@ func TestUsageErrors(t *testing.T) {
 
 func TestYAMLIsJSONEquivalent(t *testing.T) {
 	p := newProxy(t, "dump.json")
-	y, _, _ := run(t, "", "dump", "--admin", p.addr)
-	j, _, _ := run(t, "", "dump", "--admin", p.addr, "-o", "json")
+	y, _, _ := run(t, "", "dump", "--admin", p.addr, "-o", "yaml")
+	j, _, _ := run(t, "", "dump", "--admin", p.addr)
 	var fromYAML, fromJSON any
 	if err := yaml.Unmarshal([]byte(y), &fromYAML); err != nil {
 		t.Fatal(err)
@@ -281,7 +283,7 @@ func TestYAMLIsJSONEquivalent(t *testing.T) {
 // by type name only, with a warning and exit 0.
 func TestUnknownTypeWarns(t *testing.T) {
 	p := newProxy(t, "dump_unknown_type.json")
-	out, errOut, code := run(t, "", "dump", "bootstrap", "--admin", p.addr)
+	out, errOut, code := run(t, "", "dump", "bootstrap", "--admin", p.addr, "-o", "yaml")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}

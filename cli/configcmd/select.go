@@ -77,9 +77,27 @@ func selectType(d *adminv3.ConfigDump, t resourceType) (proto.Message, error) {
 // because it repeats static resources unfiltered.
 type nameFilter struct {
 	pattern string
+	// kept counts the resources kept, by section type URL, since reset.
+	kept    map[string]int
+	section string // the type URL being filtered
 }
 
-func (f nameFilter) match(name string) (bool, error) {
+// reset clears the counts before the next proxy's dump.
+func (f *nameFilter) reset() { f.kept = map[string]int{} }
+
+// keptOf is how many resources of t were kept.
+func (f *nameFilter) keptOf(t resourceType) int {
+	if t != typeAll {
+		return f.kept[dumpTypeURL[t]]
+	}
+	n := 0
+	for _, k := range f.kept {
+		n += k
+	}
+	return n
+}
+
+func (f *nameFilter) match(name string) (bool, error) {
 	ok, err := path.Match(f.pattern, name)
 	if err != nil {
 		return false, fmt.Errorf("--name %q: %w", f.pattern, err)
@@ -88,13 +106,14 @@ func (f nameFilter) match(name string) (bool, error) {
 }
 
 // apply filters d in place.
-func (f nameFilter) apply(d *adminv3.ConfigDump) error {
+func (f *nameFilter) apply(d *adminv3.ConfigDump) error {
 	kept := d.Configs[:0]
 	for _, a := range d.GetConfigs() {
 		var (
 			m   proto.Message
 			err error
 		)
+		f.section = a.GetTypeUrl()
 		switch a.GetTypeUrl() {
 		case dumpTypeURL[typeListener]:
 			m, err = filterSection(a, &adminv3.ListenersConfigDump{}, f.listeners)
@@ -133,7 +152,7 @@ func anyUnmarshal(a *anypb.Any, m proto.Message) error {
 }
 
 // keep filters s by the name get returns for each element.
-func keep[T any](f nameFilter, s []T, get func(T) (string, error)) ([]T, error) {
+func keep[T any](f *nameFilter, s []T, get func(T) (string, error)) ([]T, error) {
 	out := s[:0]
 	for _, e := range s {
 		name, err := get(e)
@@ -146,6 +165,9 @@ func keep[T any](f nameFilter, s []T, get func(T) (string, error)) ([]T, error) 
 		}
 		if ok {
 			out = append(out, e)
+			if f.kept != nil {
+				f.kept[f.section]++
+			}
 		}
 	}
 	return out, nil
@@ -166,7 +188,7 @@ func listenerName(a *anypb.Any) (string, error) {
 	return innerName(a, &listenerv3.Listener{}, (*listenerv3.Listener).GetName)
 }
 
-func (f nameFilter) listeners(d *adminv3.ListenersConfigDump) error {
+func (f *nameFilter) listeners(d *adminv3.ListenersConfigDump) error {
 	var err error
 	if d.StaticListeners, err = keep(f, d.StaticListeners, func(l *adminv3.ListenersConfigDump_StaticListener) (string, error) {
 		return listenerName(l.GetListener())
@@ -183,7 +205,7 @@ func routeName(a *anypb.Any) (string, error) {
 	return innerName(a, &routev3.RouteConfiguration{}, (*routev3.RouteConfiguration).GetName)
 }
 
-func (f nameFilter) routes(d *adminv3.RoutesConfigDump) error {
+func (f *nameFilter) routes(d *adminv3.RoutesConfigDump) error {
 	var err error
 	if d.StaticRouteConfigs, err = keep(f, d.StaticRouteConfigs, func(r *adminv3.RoutesConfigDump_StaticRouteConfig) (string, error) {
 		return routeName(r.GetRouteConfig())
@@ -200,7 +222,7 @@ func clusterName(a *anypb.Any) (string, error) {
 	return innerName(a, &clusterv3.Cluster{}, (*clusterv3.Cluster).GetName)
 }
 
-func (f nameFilter) clusters(d *adminv3.ClustersConfigDump) error {
+func (f *nameFilter) clusters(d *adminv3.ClustersConfigDump) error {
 	var err error
 	if d.StaticClusters, err = keep(f, d.StaticClusters, func(c *adminv3.ClustersConfigDump_StaticCluster) (string, error) {
 		return clusterName(c.GetCluster())
@@ -219,7 +241,7 @@ func endpointName(a *anypb.Any) (string, error) {
 	return innerName(a, &endpointv3.ClusterLoadAssignment{}, (*endpointv3.ClusterLoadAssignment).GetClusterName)
 }
 
-func (f nameFilter) endpoints(d *adminv3.EndpointsConfigDump) error {
+func (f *nameFilter) endpoints(d *adminv3.EndpointsConfigDump) error {
 	var err error
 	if d.StaticEndpointConfigs, err = keep(f, d.StaticEndpointConfigs, func(e *adminv3.EndpointsConfigDump_StaticEndpointConfig) (string, error) {
 		return endpointName(e.GetEndpointConfig())
@@ -232,7 +254,7 @@ func (f nameFilter) endpoints(d *adminv3.EndpointsConfigDump) error {
 	return err
 }
 
-func (f nameFilter) secrets(d *adminv3.SecretsConfigDump) error {
+func (f *nameFilter) secrets(d *adminv3.SecretsConfigDump) error {
 	var err error
 	if d.StaticSecrets, err = keep(f, d.StaticSecrets, func(s *adminv3.SecretsConfigDump_StaticSecret) (string, error) {
 		return s.GetName(), nil

@@ -6,18 +6,18 @@ package diffcmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/egctl/egctl/admin"
 	"github.com/egctl/egctl/cli"
+	"github.com/egctl/egctl/cli/compile"
 	"github.com/egctl/egctl/diff"
-	"github.com/egctl/egctl/translate"
 )
 
 // Output formats.
@@ -33,19 +33,17 @@ var validOutputs = []string{outText, outJSON, outMarkdown}
 type Options struct {
 	IO *cli.IOStreams
 
-	Old, New            string
-	Output              string
-	ExitCode            bool
-	ShowSecrets         bool
-	Gateway             string
-	Namespace           string
-	ControllerName      string
-	KeepPrivilegedPorts bool
-	Context             int
-	OIDC                cli.OIDCDiscovery
-	Defaults            cli.EnvoyGatewayDefaults
-	flags               *pflag.FlagSet // to tell flags given from defaults
-	Timeout             time.Duration
+	// The flags every compiling command shares (cli/compile); manifests
+	// are the OLD and NEW arguments here, not -f.
+	compile.Options
+
+	Old, New    string
+	Output      string
+	ExitCode    bool
+	ShowSecrets bool
+	Gateway     string
+	Context     int
+	Timeout     time.Duration
 }
 
 // NewCmd returns `egctl x diff`.
@@ -54,7 +52,7 @@ func NewCmd(ios *cli.IOStreams) *cobra.Command {
 }
 
 func newCmd(ios *cli.IOStreams, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: ios}
+	o := &Options{IO: ios, Options: *compile.NewOptions()}
 	cmd := &cobra.Command{
 		Use:   "diff OLD NEW",
 		Short: "Compare the Envoy configuration of manifests, live proxies and config dumps",
@@ -117,23 +115,26 @@ Exit status: 0, or 1 with --exit-code when the configurations differ;
 			return runF(cmd.Context(), o)
 		},
 	}
+	o.AddInputFlags(cmd, 0)
+	o.Options.AddFlags(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", outText, "output format: "+strings.Join(validOutputs, ", "))
 	f.BoolVar(&o.ExitCode, "exit-code", false, "exit with status 1 when the configurations differ")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "show private keys and other secret material instead of fingerprints")
 	f.StringVar(&o.Gateway, "gateway", "", "compare only this Gateway (namespace/name)")
-	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for manifest objects that do not name one")
-	f.StringVar(&o.ControllerName, "controller-name", translate.DefaultControllerName, "GatewayClass controllerName that egctl acts for")
-	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "compile listener ports below 1024 as written (as translate's flag of that name)")
-	o.OIDC.AddFlags(f)
-	o.Defaults.AddFlags(f)
-	o.flags = f
 	f.IntVarP(&o.Context, "unified", "U", 3, "lines of context around each change")
 	f.DurationVar(&o.Timeout, "timeout", admin.DefaultTimeout, "time limit for each call to a proxy's admin API")
+	_ = cmd.RegisterFlagCompletionFunc("output", compile.FixedCompletions(validOutputs...))
+	_ = cmd.RegisterFlagCompletionFunc("gateway", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("unified", compile.FixedCompletions("0", "3", "10"))
+	_ = cmd.RegisterFlagCompletionFunc("timeout", compile.FixedCompletions("5s", "30s"))
 	return cmd
 }
 
 func (o *Options) complete() error {
+	if err := o.Options.Complete(false); err != nil {
+		return err
+	}
 	if !slices.Contains(validOutputs, o.Output) {
 		return cli.UsageErrorf("--output %q is not one of %s", o.Output, strings.Join(validOutputs, ", "))
 	}
@@ -146,9 +147,6 @@ func (o *Options) complete() error {
 	if o.Context < 0 {
 		return cli.UsageErrorf("--unified %d: want 0 or more lines", o.Context)
 	}
-	if err := o.Defaults.Validate(o.flags); err != nil {
-		return err
-	}
 	if o.Timeout <= 0 {
 		return cli.UsageErrorf("--timeout %s: want a positive duration", o.Timeout)
 	}
@@ -159,26 +157,29 @@ func run(ctx context.Context, o *Options) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	warn := func(format string, args ...any) {
-		fmt.Fprintf(o.IO.ErrOut, "warning: "+format+"\n", args...)
-	}
-	discover, err := o.OIDC.Resolver()
+	warn := o.IO.Warnf
+	settings, err := o.Settings(false)
 	if err != nil {
-		return cli.UsageError(err)
+		return err
 	}
 	lo := LoadOptions{
-		Namespace:           o.Namespace,
-		ControllerName:      o.ControllerName,
-		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
-		Timeout:             o.Timeout,
-		OIDCDiscovery:       discover,
-		Defaults:            o.Defaults,
-		Stdin:               o.IO.In,
-		Warn:                warn,
+		Compile:  settings,
+		Manifest: o.LoadOptions(nil),
+		Timeout:  o.Timeout,
+		Stdin:    o.IO.In,
+		Warn:     warn,
 	}
+	prog := o.IO.StartProgress("reading " + o.Old)
+	defer prog.Done()
 	var inputs [2]*Input
 	for i, arg := range []string{o.Old, o.New} {
+		prog.Stage("reading " + arg)
 		in, err := Load(ctx, arg, lo)
+		if errors.Is(err, ErrEmpty) {
+			prog.Done()
+			fmt.Fprintln(o.IO.ErrOut, err)
+			return &cli.ExitError{Code: cli.ExitProblems}
+		}
 		if err != nil {
 			return cli.UsageError(err)
 		}
@@ -195,14 +196,21 @@ func run(ctx context.Context, o *Options) error {
 	if ctxLines == 0 {
 		ctxLines = -1 // diff.Options: negative means none
 	}
+	prog.Stage("comparing")
 	res, err := diff.Compare(a, b, diff.Options{ShowSecrets: o.ShowSecrets, Context: ctxLines})
+	prog.Done()
 	if err != nil {
 		return err
 	}
-	ro := diff.RenderOptions{OldLabel: o.Old, NewLabel: o.New, Color: o.IO.OutIsTTY}
+	ro := diff.RenderOptions{OldLabel: o.Old, NewLabel: o.New, Color: o.IO.Color()}
 	switch o.Output {
 	case outJSON:
 		err = diff.WriteJSON(o.IO.Out, res)
+		// A type not compared is not "no difference": said on stderr, as
+		// the JSON array has no room for it.
+		for _, n := range res.SkipNotes() {
+			o.IO.Warnf("%s", n)
+		}
 	case outMarkdown:
 		err = diff.WriteMarkdown(o.IO.Out, res, ro)
 	default:

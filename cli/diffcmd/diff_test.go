@@ -242,6 +242,11 @@ func TestSectionDump(t *testing.T) {
 		!strings.Contains(r.stdout, "Not compared for default/eg: route, cluster, endpoint, secret (absent from one side's config dump).") {
 		t.Errorf("output:\n%s", r.stdout)
 	}
+	// JSON has no room for the note: it goes to stderr.
+	r = runDiff(t, "testdata/gateway-v2.yaml", f, "-o", "json")
+	if strings.TrimSpace(r.stdout) != "[]" || !strings.Contains(r.stderr, "warning: Not compared for default/eg: route, cluster, endpoint, secret") {
+		t.Errorf("-o json: stdout %q stderr %q", r.stdout, r.stderr)
+	}
 }
 
 // Process substitution hands diff a pipe: it can be read only once.

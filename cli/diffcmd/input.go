@@ -19,12 +19,11 @@ import (
 
 	"github.com/egctl/egctl/admin"
 	"github.com/egctl/egctl/cli"
+	"github.com/egctl/egctl/cli/compile"
 	"github.com/egctl/egctl/diff"
-	"github.com/egctl/egctl/internal/wasmimage"
 	"github.com/egctl/egctl/manifest"
 	"github.com/egctl/egctl/resource"
 	"github.com/egctl/egctl/translate"
-	"github.com/egctl/egctl/xds"
 )
 
 // Input kinds.
@@ -49,6 +48,8 @@ type Input struct {
 	Aliases map[string][]string
 	// Problems are the objects not accepted (manifests only).
 	Problems []translate.Problem
+	// Warnings are what no status says (manifests only).
+	Warnings []translate.Warning
 	// Status is the translated objects with their status, and the
 	// origins of the input (manifests only).
 	Status *resource.Set
@@ -63,20 +64,14 @@ func (in *Input) named() bool { return in.Kind == kindManifests }
 
 // LoadOptions configure how inputs are read.
 type LoadOptions struct {
-	Namespace           string
-	ControllerName      string
-	KeepPrivilegedPorts bool
-	// OIDCDiscovery answers for SecurityPolicies that leave OIDC
-	// endpoints out (cli.OIDCDiscovery).
-	OIDCDiscovery func(issuer string) (*translate.OIDCProviderConfig, error)
-	Timeout       time.Duration
-	Stdin         io.Reader
-	// MaxInputBytes bounds what is read (0: manifest.DefaultMaxInputBytes).
-	MaxInputBytes int64
-	// AdminPort is the admin port of the bootstraps (translate.Options).
-	AdminPort uint32
-	// Defaults choose Envoy Gateway's defaults or --lean, as translate.
-	Defaults cli.EnvoyGatewayDefaults
+	// Compile is how manifests compile (cli/compile): the same settings
+	// as every other command's.
+	Compile *compile.Settings
+	// Manifest are the loader's options (namespace, exclude globs, size
+	// limit); Stdin is read for "-".
+	Manifest manifest.Options
+	Timeout  time.Duration
+	Stdin    io.Reader
 	// Warn receives non-fatal notes (unknown types in a dump...).
 	Warn func(format string, args ...any)
 }
@@ -97,22 +92,22 @@ func Load(ctx context.Context, arg string, o LoadOptions) (*Input, error) {
 		if o.Stdin == nil {
 			return nil, errors.New("-: no standard input")
 		}
-		data, err := manifest.ReadAll(o.Stdin, manifest.StdinName, o.MaxInputBytes)
+		data, err := manifest.ReadAll(o.Stdin, manifest.StdinName, o.Manifest.MaxInputBytes)
 		if err != nil {
 			return nil, err
 		}
 		if in, err := loadSaved(arg, data); in != nil || err != nil {
 			return in, err
 		}
-		set, warns, err := manifest.LoadBytes(manifest.StdinName, data, manifest.Options{Namespace: o.Namespace, MaxInputBytes: o.MaxInputBytes})
-		return compile(arg, set, warns, err, o)
+		set, warns, err := manifest.LoadBytes(manifest.StdinName, data, o.Manifest)
+		return compileInput(arg, set, warns, err, o)
 	}
 	fi, err := os.Stat(arg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (want a manifest file or directory, a saved config dump, - for stdin, or admin://HOST:PORT)", arg, cleanErr(err))
 	}
 	if !fi.IsDir() {
-		data, err := manifest.ReadFile(arg, o.MaxInputBytes)
+		data, err := manifest.ReadFile(arg, o.Manifest.MaxInputBytes)
 		if err != nil {
 			return nil, err
 		}
@@ -120,11 +115,11 @@ func Load(ctx context.Context, arg string, o LoadOptions) (*Input, error) {
 			return in, err
 		}
 		// Decode what was read: the file may be a pipe (<(git show ...)).
-		set, warns, err := manifest.LoadBytes(arg, data, manifest.Options{Namespace: o.Namespace, MaxInputBytes: o.MaxInputBytes})
-		return compile(arg, set, warns, err, o)
+		set, warns, err := manifest.LoadBytes(arg, data, o.Manifest)
+		return compileInput(arg, set, warns, err, o)
 	}
-	set, warns, err := manifest.Load([]string{arg}, manifest.Options{Namespace: o.Namespace, MaxInputBytes: o.MaxInputBytes})
-	return compile(arg, set, warns, err, o)
+	set, warns, err := manifest.Load([]string{arg}, o.Manifest)
+	return compileInput(arg, set, warns, err, o)
 }
 
 func cleanErr(err error) error {
@@ -135,52 +130,59 @@ func cleanErr(err error) error {
 	return err
 }
 
-// CompileManifests loads manifests (files, directories, "-") and compiles
-// them, keyed by gateway "ns/name". The label names the input in messages.
+// CompileManifests loads manifests (files, directories, "-", and the
+// kustomizations of o.Manifest) and compiles them, keyed by gateway
+// "ns/name". The label names the input in messages.
 func CompileManifests(label string, paths []string, o LoadOptions) (*Input, error) {
-	set, warns, err := manifest.Load(paths, manifest.Options{Namespace: o.Namespace, Stdin: o.Stdin, MaxInputBytes: o.MaxInputBytes})
-	return compile(label, set, warns, err, o)
+	mo := o.Manifest
+	mo.Stdin = o.Stdin
+	set, warns, err := manifest.Load(paths, mo)
+	return compileInput(label, set, warns, err, o)
 }
 
-// compile runs the pipeline: manifests → translate → xds, keyed by gateway.
-func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr error, o LoadOptions) (*Input, error) {
+// ErrEmpty is returned (wrapped) for manifests that hold no object egctl
+// reads, unless --allow-empty.
+var ErrEmpty = errors.New(cli.EmptyInputMessage)
+
+// compileInput runs the pipeline: manifests → translate → xds, keyed by
+// gateway.
+func compileInput(arg string, set *resource.Set, warns []manifest.Warning, loadErr error, o LoadOptions) (*Input, error) {
 	for _, w := range warns {
 		o.warn("%s", w)
 	}
 	if loadErr != nil {
 		return nil, loadErr
 	}
-	topts := translate.Options{
-		ControllerName:      o.ControllerName,
-		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
-		OIDCDiscovery:       o.OIDCDiscovery,
-		WasmImages:          &wasmimage.Resolver{},
-		AdminPort:           o.AdminPort,
-	}
-	o.Defaults.Apply(&topts)
-	res, err := translate.Translate(set, topts)
+	res, err := o.Compile.Compile(set)
 	if err != nil {
 		return nil, err
 	}
-	// As in translate: invalid IR is an egctl bug, never something to diff.
-	if err := res.IR.Validate(); err != nil {
-		return nil, fmt.Errorf("internal error: the translation broke an invariant; please report it with the input:\n%w", err)
+	for _, n := range res.Added {
+		o.warn("%s", n)
 	}
-	all, err := xds.Translate(res.IR)
+	if res.Empty && !o.Compile.AllowEmpty {
+		return nil, &emptyError{arg}
+	}
+	all, err := res.Build() // EnvoyPatchPolicy status comes with the xDS
 	if err != nil {
 		return nil, err
 	}
-	res.RecordPatchResults(xds.PatchResults(all)) // EnvoyPatchPolicy status
 	status := res.Status
 	if status != nil && status.Origins == nil {
 		status.Origins = set.Origins
 	}
-	in := &Input{Arg: arg, Kind: kindManifests, Side: diff.Side{}, Problems: res.Problems, Status: status}
+	in := &Input{Arg: arg, Kind: kindManifests, Side: diff.Side{}, Problems: res.Problems, Warnings: res.Warnings, Status: status}
 	for _, r := range all {
 		in.Side[r.Name] = diff.FromResources(r)
 	}
 	return in, nil
 }
+
+// emptyError says which input was empty; errors.Is(err, ErrEmpty).
+type emptyError struct{ arg string }
+
+func (e *emptyError) Error() string { return e.arg + ": " + cli.EmptyInputMessage }
+func (e *emptyError) Unwrap() error { return ErrEmpty }
 
 // LoadLive fetches a live proxy's config dump (with EDS) through its admin
 // API. The key is the address; the node id and cluster are aliases.

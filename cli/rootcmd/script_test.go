@@ -2,6 +2,7 @@ package rootcmd
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/egctl/egctl/cli"
+	"github.com/egctl/egctl/internal/envoytest"
 )
 
 // TestMain lets the scripts run `egctl` as a command without building a
@@ -23,10 +25,25 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI sessions in testdata/script/*.txtar: commands,
 // their stdout, stderr and exit status, as a user would see them.
 func TestScripts(t *testing.T) {
+	envoy, haveEnvoy := envoytest.Lookup()
+	if !haveEnvoy && os.Getenv("CI") == "true" {
+		t.Fatal("no Envoy binary: the scripts marked [envoy] need one (make envoy, or ENVOY_BIN)")
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: false,
 		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exitcode": exitCode},
+		Setup: func(env *testscript.Env) error {
+			// --envoy-validate finds Envoy as the tests do.
+			env.Setenv("ENVOY_BIN", envoy)
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "envoy" {
+				return haveEnvoy, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 	})
 }
 

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/egctl/egctl/cli"
+	"github.com/egctl/egctl/cli/compile"
 	"github.com/egctl/egctl/serve"
 )
 
@@ -22,22 +22,19 @@ import (
 type Options struct {
 	IO *cli.IOStreams
 
-	Files               []string
-	ConfigPath          string
-	Namespace           string
-	ControllerName      string
-	KeepPrivilegedPorts bool
-	Defaults            cli.EnvoyGatewayDefaults
-	flags               *pflag.FlagSet // to tell flags given from defaults
-	XDSAddress          string
-	StatusAddress       string
-	CertsDir            string
-	TLSCert             string
-	TLSKey              string
-	TLSCA               string
-	Debounce            time.Duration
-	ApplyWithProblems   bool
-	Once                bool
+	// The flags every compiling command shares (cli/compile).
+	compile.Options
+
+	ConfigPath        string
+	XDSAddress        string
+	StatusAddress     string
+	CertsDir          string
+	TLSCert           string
+	TLSKey            string
+	TLSCA             string
+	Debounce          time.Duration
+	ApplyWithProblems bool
+	Once              bool
 }
 
 // NewCmd returns `egctl x serve`.
@@ -46,7 +43,7 @@ func NewCmd(ios *cli.IOStreams) *cobra.Command {
 }
 
 func newCmd(ios *cli.IOStreams, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: ios}
+	o := &Options{IO: ios, Options: *compile.NewOptions()}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve compiled manifests over xDS to Envoys, recompiling on change (host mode)",
@@ -94,14 +91,10 @@ each acknowledged, rejections, the problems of the manifests), /metrics
 			return runF(ctx, o)
 		},
 	}
+	o.AddInputFlags(cmd, compile.WithFiles)
+	o.Options.AddFlags(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.Files, "file", "f", nil, "manifest file or directory (recursive); repeatable")
 	f.StringVar(&o.ConfigPath, "config-path", "", "Envoy Gateway's EnvoyGateway configuration: its file provider paths are served")
-	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
-	f.StringVar(&o.ControllerName, "controller-name", "gateway.envoyproxy.io/gatewayclass-controller", "GatewayClass controllerName that egctl acts for")
-	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "bind listener ports below 1024 as written instead of port+10000")
-	o.Defaults.AddFlags(f)
-	o.flags = f
 	f.StringVar(&o.XDSAddress, "xds-address", "127.0.0.1:18000", "address of the ADS server")
 	f.StringVar(&o.StatusAddress, "status-address", "127.0.0.1:18001", `address of /status, /metrics and /healthz ("" disables)`)
 	f.StringVar(&o.CertsDir, "certs-dir", "", "egctl x certgen's --out-dir: serve mutual TLS with envoy-gateway/{tls.crt,tls.key,ca.crt}")
@@ -111,16 +104,18 @@ each acknowledged, rejections, the problems of the manifests), /metrics
 	f.DurationVar(&o.Debounce, "debounce", 200*time.Millisecond, "how long the manifests must be quiet after a change before recompiling")
 	f.BoolVar(&o.ApplyWithProblems, "apply-with-problems", false, "push changes that bring new problems (objects not accepted) instead of holding them back")
 	f.BoolVar(&o.Once, "once", false, "compile once and serve; do not watch the files")
-	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json")
 	_ = cmd.MarkFlagFilename("config-path", "yaml", "yml")
+	_ = cmd.RegisterFlagCompletionFunc("xds-address", compile.FixedCompletions("127.0.0.1:18000", "0.0.0.0:18000"))
+	_ = cmd.RegisterFlagCompletionFunc("status-address", compile.FixedCompletions("127.0.0.1:18001", ""))
+	_ = cmd.RegisterFlagCompletionFunc("debounce", compile.FixedCompletions("200ms", "1s"))
+	_ = cmd.MarkFlagFilename("tls-cert", "crt", "pem")
+	_ = cmd.MarkFlagFilename("tls-key", "key", "pem")
+	_ = cmd.MarkFlagFilename("tls-ca", "crt", "pem")
 	_ = cmd.MarkFlagDirname("certs-dir")
 	return cmd
 }
 
 func (o *Options) complete() error {
-	if err := o.Defaults.Validate(o.flags); err != nil {
-		return err
-	}
 	if o.ConfigPath != "" {
 		cfg, err := readEnvoyGatewayConfig(o.ConfigPath)
 		if err != nil {
@@ -134,8 +129,11 @@ func (o *Options) complete() error {
 			fmt.Fprintf(o.IO.ErrOut, "warning: %s: %s\n", o.ConfigPath, w)
 		}
 	}
-	if len(o.Files) == 0 {
-		return cli.UsageErrorf("no input: give manifests with -f FILE|DIR or --config-path")
+	if len(o.Files) == 0 && len(o.Kustomize) == 0 {
+		return cli.UsageErrorf("no input: give manifests with -f FILE|DIR, -k DIR or --config-path")
+	}
+	if err := o.Options.Complete(false); err != nil {
+		return err
 	}
 	for _, f := range o.Files {
 		if f == "-" {
@@ -162,12 +160,16 @@ func (o *Options) complete() error {
 }
 
 func run(ctx context.Context, o *Options) error {
+	// serve prints no statuses: the input is not copied for them.
+	settings, err := o.Settings(true)
+	if err != nil {
+		return err
+	}
 	so := serve.Options{
 		CompileOptions: serve.CompileOptions{
-			Files: o.Files, Namespace: o.Namespace, ControllerName: o.ControllerName,
-			KeepPrivilegedPorts:  o.KeepPrivilegedPorts,
-			EnvoyGatewayDefaults: !o.Defaults.Lean,
-			ReadyPort:            o.Defaults.ReadyPort,
+			Files:    o.Files,
+			Manifest: o.LoadOptions(nil),
+			Settings: settings,
 		},
 		XDSAddress:        o.XDSAddress,
 		StatusAddress:     o.StatusAddress,

@@ -222,9 +222,22 @@ func drift(manifests, live *diffcmd.Input, gateway string, showSecrets bool) *Dr
 	}
 	d.InSync = res.Empty()
 	for _, e := range res.Entries {
-		d.Resources = append(d.Resources, fmt.Sprintf("%s %s %s", e.Change, e.Type, e.Name))
+		d.Resources = append(d.Resources, fmt.Sprintf("%s %s %s", driftWord(e.Change), e.Type, e.Name))
 	}
 	return d
+}
+
+// driftWord says a difference from the proxy's side: the comparison runs
+// from the manifests to the proxy, so "removed" there means the proxy
+// lacks what the manifests compile to.
+func driftWord(c diff.Change) string {
+	switch c {
+	case diff.Removed:
+		return "missing on the proxy:"
+	case diff.Added:
+		return "only on the proxy:"
+	}
+	return "changed"
 }
 
 func nodeOf(in *diffcmd.Input) string {

@@ -190,7 +190,7 @@ func squeeze(s string) string { return strings.Join(strings.Fields(s), " ") }
 func TestLiveADSRejectedUpdate(t *testing.T) {
 	listenerPort, adminPort := difftest.FreePort(t), difftest.FreePort(t)
 	path, src := manifests(t, "../diffcmd/testdata/gateway.yaml", listenerPort, 13001, 13002)
-	res := compile(t, src)
+	res := compileSrc(t, src)
 
 	ads := difftest.StartADS(t)
 	ads.Push(t, res, "1")
@@ -242,7 +242,7 @@ func TestLiveADSRejectedUpdate(t *testing.T) {
 	}
 }
 
-func compile(t *testing.T, src []byte) *xds.Resources {
+func compileSrc(t *testing.T, src []byte) *xds.Resources {
 	t.Helper()
 	set, _, err := manifest.LoadBytes("m.yaml", src, manifest.Options{})
 	if err != nil {
@@ -266,7 +266,7 @@ func TestLiveADSHealthIsNotDrift(t *testing.T) {
 	webPort, stopWeb := backend(t)
 	listenerPort, adminPort := difftest.FreePort(t), difftest.FreePort(t)
 	path, src := manifests(t, "../diffcmd/testdata/gateway.yaml", listenerPort, apiPort, webPort)
-	res := compile(t, src)
+	res := compileSrc(t, src)
 	ads := difftest.StartADS(t)
 	var clusters []types.Resource
 	for _, c := range res.Clusters {

@@ -6,21 +6,18 @@ package statuscmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/egctl/egctl/admin"
 	"github.com/egctl/egctl/cli"
+	"github.com/egctl/egctl/cli/compile"
 	"github.com/egctl/egctl/cli/diffcmd"
-	"github.com/egctl/egctl/manifest"
-	"github.com/egctl/egctl/translate"
 )
 
 const (
@@ -35,23 +32,22 @@ var validOutputs = []string{outTable, outJSON, outYAML}
 type Options struct {
 	IO *cli.IOStreams
 
-	Files               []string
-	Admins              []string
-	Output              string
-	Namespace           string
-	ControllerName      string
-	KeepPrivilegedPorts bool
-	ShowSecrets         bool
-	OIDC                cli.OIDCDiscovery
-	Defaults            cli.EnvoyGatewayDefaults
-	flags               *pflag.FlagSet // to tell flags given from defaults
-	Gateway             string
-	Timeout             time.Duration
-	MaxInputSize        cli.ByteSize
-	AllowEmpty          bool
-	AdminAddress        string
+	// The flags every compiling command shares (cli/compile).
+	compile.Options
 
-	adminPort uint32
+	Admins      []string
+	Output      string
+	ShowSecrets bool
+	Gateway     string
+	Timeout     time.Duration
+	// Type, AllNamespaces: Envoy Gateway's `x status TYPE [-A]` (types.go).
+	Type          string
+	AllNamespaces bool
+	// Serve is a running `egctl x serve`'s status address (serve.go).
+	Serve string
+
+	types     []statusType
+	typedName bool
 }
 
 // Report is the whole answer, as -o json|yaml prints it.
@@ -66,9 +62,9 @@ func NewCmd(ios *cli.IOStreams) *cobra.Command {
 }
 
 func newCmd(ios *cli.IOStreams, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{IO: ios, MaxInputSize: manifest.DefaultMaxInputBytes}
+	o := &Options{IO: ios, Options: *compile.NewOptions()}
 	cmd := &cobra.Command{
-		Use:   "status",
+		Use:   "status [TYPE]",
 		Short: "Show the status of Gateway API objects and of running Envoys",
 		Long: `Status answers "is it working?" offline, live, or both.
 
@@ -78,11 +74,25 @@ conditions, and the reason and message of the first one that is not OK.
 Routes get one row per parent, policies one per ancestor, Gateways one per
 listener too.
 
+With a TYPE (all, xroute, xpolicy, gatewayclass, gateway, httproute, ...,
+securitypolicy, or Envoy Gateway's short names gc, gtw, btp, ctp, sp, epp,
+eep), the table is Envoy Gateway's 'egctl x status TYPE': one row per
+condition, newest first; -q keeps the first condition of each, -v adds the
+message, observed generation and last transition time. As there, only
+the objects of -n's namespace (default "default") are listed; -A lists
+every namespace and adds a NAMESPACE column.
+
 With --admin HOST:PORT (repeatable), each Envoy is asked through its admin
 API for its state (LIVE, DRAINING, PRE_INITIALIZING, INITIALIZING), version,
 uptime, listeners (active, warming, draining), clusters with healthy/total
 hosts, when its configuration last changed, and how many config updates it
 rejected (the *.update_rejected counters).
+
+With --serve HOST:PORT (egctl x serve's --status-address), the fleet of a
+running serve is shown from its /status: the Gateways served and their
+versions, each connected proxy with the version it acknowledged, its NACKs,
+and the manifests' problems (the objects not accepted, with why) or an
+edit held back.
 
 With both, each proxy is compared with the Gateway it serves (matched by
 node id, which egctl's bootstraps set to the Gateway's namespace/name, or
@@ -91,47 +101,93 @@ drifted (as 'egctl x diff' shows them).
 
 Exit status: 0 when everything is fine; 1 when an object is not accepted
 or has unresolved references, or compiles to nothing (as 'egctl x
-translate' says), or a proxy is unreachable, not LIVE, has rejected an
+translate' says), or a proxy is unreachable, not LIVE, rejected (NACKed) its configuration, has rejected an
 update, has an unhealthy host or has drifted; 2 for usage errors and
 invalid manifests.`,
 		Example: `  # Which objects are not accepted, and why?
   egctl x status -f manifests/
 
+  # Envoy Gateway's tables: every route of every namespace, with messages
+  egctl x status xroute -A -v -f manifests/
+
   # Is the proxy up and its backends healthy?
   egctl x status --admin 127.0.0.1:19000
 
   # Does every proxy run what git says?
-  egctl x status -f manifests/ --admin 10.0.0.7:19000 --admin 10.0.0.8:19000 -o json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  egctl x status -f manifests/ --admin 10.0.0.7:19000 --admin 10.0.0.8:19000 -o json
+
+  # The fleet of a running 'egctl x serve': proxies, versions, NACKs
+  egctl x status --serve 127.0.0.1:18001`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return cli.UsageErrorf("at most one TYPE (%s), got %q", strings.Join(TypeNames(), ", "), args)
+			}
+			return nil
+		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return TypeNames(), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.Type = args[0]
+			}
 			if err := o.complete(); err != nil {
 				return err
 			}
 			return runF(cmd.Context(), o)
 		},
 	}
+	o.AddInputFlags(cmd, compile.WithFiles|compile.WithStdin)
+	o.Options.AddFlags(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.Files, "file", "f", nil, "manifest file, directory or - for stdin; repeatable")
 	f.StringArrayVar(&o.Admins, "admin", nil, "Envoy admin address HOST:PORT; repeatable")
 	f.StringVarP(&o.Output, "output", "o", outTable, "output format: "+strings.Join(validOutputs, ", "))
-	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for manifest objects that do not name one")
-	f.StringVar(&o.ControllerName, "controller-name", translate.DefaultControllerName, "GatewayClass controllerName that egctl acts for")
-	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "compile listener ports below 1024 as written (as translate's flag of that name)")
-	o.OIDC.AddFlags(f)
-	o.Defaults.AddFlags(f)
-	o.flags = f
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "compare secret material as is when checking drift")
 	f.StringVar(&o.Gateway, "gateway", "", "check drift against this Gateway (namespace/name) when the proxies' node ids do not name one")
 	f.DurationVar(&o.Timeout, "timeout", admin.DefaultTimeout, "time limit for each call to a proxy's admin API")
-	f.Var(&o.MaxInputSize, "max-input-size", "largest total manifest size to read (e.g. 256Mi, 1Gi)")
-	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "succeed when the manifests hold no objects")
-	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address of the bootstraps (as translate's flag): a listener on its port is refused")
+	f.StringVar(&o.Serve, "serve", "", "HOST:PORT of a running 'egctl x serve --status-address': its connected proxies, the versions they acknowledged, NACKs and the manifests' problems")
+	_ = cmd.RegisterFlagCompletionFunc("serve", compile.FixedCompletions("127.0.0.1:18001"))
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "with TYPE: list objects of every namespace (without it, only -n's), as Envoy Gateway's egctl")
+	_ = cmd.RegisterFlagCompletionFunc("output", compile.FixedCompletions(validOutputs...))
+	_ = cmd.RegisterFlagCompletionFunc("gateway", compile.GatewayCompletion(&o.Options))
+	_ = cmd.RegisterFlagCompletionFunc("admin", compile.FixedCompletions(compile.DefaultAdminAddress))
+	_ = cmd.RegisterFlagCompletionFunc("timeout", compile.FixedCompletions("5s", "30s"))
 	return cmd
 }
 
 func (o *Options) complete() error {
-	if len(o.Files) == 0 && len(o.Admins) == 0 {
-		return cli.UsageErrorf("nothing to show: give manifests with -f FILE|DIR|- and/or proxies with --admin HOST:PORT")
+	if o.Serve != "" {
+		if len(o.Files) > 0 || len(o.Kustomize) > 0 || len(o.Admins) > 0 || o.Type != "" {
+			return cli.UsageErrorf("--serve goes alone: egctl x serve already compiles the manifests and knows its proxies")
+		}
+		if !slices.Contains(validOutputs, o.Output) {
+			return cli.UsageErrorf("--output %q is not one of %s", o.Output, strings.Join(validOutputs, ", "))
+		}
+		if o.Timeout <= 0 {
+			return cli.UsageErrorf("--timeout %s: want a positive duration", o.Timeout)
+		}
+		return nil
+	}
+	if len(o.Files) == 0 && len(o.Kustomize) == 0 && len(o.Admins) == 0 {
+		return cli.UsageErrorf("nothing to show: give manifests with -f FILE|DIR|- or -k DIR, and/or proxies with --admin HOST:PORT, or a running egctl x serve with --serve HOST:PORT")
+	}
+	if err := o.Options.Complete(false); err != nil {
+		return err
+	}
+	if o.Type != "" {
+		types, typed, err := parseType(o.Type)
+		if err != nil {
+			return cli.UsageError(err)
+		}
+		if len(o.Files) == 0 && len(o.Kustomize) == 0 {
+			return cli.UsageErrorf("TYPE lists objects from manifests: give them with -f FILE|DIR|- or -k DIR")
+		}
+		o.types, o.typedName = types, typed
+	} else if o.AllNamespaces {
+		return cli.UsageErrorf("-A goes with a TYPE (egctl x status all -A -f DIR); without one every namespace is listed")
 	}
 	if !slices.Contains(validOutputs, o.Output) {
 		return cli.UsageErrorf("--output %q is not one of %s", o.Output, strings.Join(validOutputs, ", "))
@@ -143,20 +199,11 @@ func (o *Options) complete() error {
 			return cli.UsageErrorf("--admin: %v", err)
 		}
 	}
-	if err := o.Defaults.Validate(o.flags); err != nil {
-		return err
-	}
 	if o.Timeout <= 0 {
 		return cli.UsageErrorf("--timeout %s: want a positive duration", o.Timeout)
 	}
-	if _, port, err := net.SplitHostPort(o.AdminAddress); err != nil {
-		return cli.UsageErrorf("--admin-address %q: %v", o.AdminAddress, err)
-	} else if p, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return cli.UsageErrorf("--admin-address %q: port %q is not a number from 0 to 65535", o.AdminAddress, port)
-	} else {
-		o.adminPort = uint32(p)
-	}
-	if o.Gateway != "" && (strings.Count(o.Gateway, "/") != 1 || len(o.Files) == 0 || len(o.Admins) == 0) {
+	hasManifests := len(o.Files) > 0 || len(o.Kustomize) > 0
+	if o.Gateway != "" && (strings.Count(o.Gateway, "/") != 1 || !hasManifests || len(o.Admins) == 0) {
 		return cli.UsageErrorf("--gateway %q: want namespace/name, with both -f and --admin", o.Gateway)
 	}
 	return nil
@@ -166,43 +213,48 @@ func run(ctx context.Context, o *Options) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	warn := func(format string, args ...any) {
-		fmt.Fprintf(o.IO.ErrOut, "warning: "+format+"\n", args...)
+	if o.Serve != "" {
+		return runServe(ctx, o) // serve.go
 	}
-	discover, err := o.OIDC.Resolver()
+	warn := o.IO.Warnf
+	settings, err := o.Settings(false)
 	if err != nil {
-		return cli.UsageError(err)
+		return err
 	}
 	lo := diffcmd.LoadOptions{
-		Namespace:           o.Namespace,
-		ControllerName:      o.ControllerName,
-		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
-		Timeout:             o.Timeout,
-		OIDCDiscovery:       discover,
-		Defaults:            o.Defaults,
-		Stdin:               o.IO.In,
-		MaxInputBytes:       int64(o.MaxInputSize),
-		AdminPort:           o.adminPort,
-		Warn:                warn,
+		Compile:  settings,
+		Manifest: o.LoadOptions(nil),
+		Timeout:  o.Timeout,
+		Stdin:    o.IO.In,
+		Warn:     warn,
 	}
 	rep := &Report{}
 	var manifests *diffcmd.Input
-	if len(o.Files) > 0 {
-		in, err := diffcmd.CompileManifests(strings.Join(o.Files, ","), o.Files, lo)
+	prog := o.IO.StartProgress("compiling manifests")
+	defer prog.Done()
+	if len(o.Files) > 0 || len(o.Kustomize) > 0 {
+		in, err := diffcmd.CompileManifests(strings.Join(append(append([]string(nil), o.Files...), o.Kustomize...), ","), o.Files, lo)
+		if errors.Is(err, diffcmd.ErrEmpty) {
+			prog.Done()
+			fmt.Fprintln(o.IO.ErrOut, cli.EmptyInputMessage)
+			return &cli.ExitError{Code: cli.ExitProblems}
+		}
 		if err != nil {
 			return cli.UsageError(err)
 		}
-		if in.Status == nil || len(in.Status.Origins) == 0 {
-			if !o.AllowEmpty {
-				fmt.Fprintln(o.IO.ErrOut, cli.EmptyInputMessage)
-				return &cli.ExitError{Code: cli.ExitProblems}
-			}
-		}
 		manifests = in
 		rep.Objects = withUnserved(Objects(in.Status), in.Problems)
+		if o.types != nil {
+			rep.Objects = typeFilter(rep.Objects, o.types, o.tableOptions())
+		}
 	}
+	prog.Stage("reading proxies")
 	rep.Proxies = liveAll(ctx, o, lo, manifests)
+	prog.Done()
 
+	if o.types != nil && o.Output == outTable && manifests != nil {
+		return o.writeTypes(rep, manifests)
+	}
 	if err := write(o.IO, rep, o.Output); err != nil {
 		return err
 	}

@@ -92,10 +92,13 @@ func TestUsage(t *testing.T) {
 		{[]string{"-f", "testdata/broken.yaml", "-o", "wide"}, "--output"},
 		{[]string{"--admin", "nohost"}, "HOST:PORT"},
 		{[]string{"-f", "testdata/missing.yaml"}, "missing.yaml"},
-		{[]string{"extra"}, "unknown command"},
+		{[]string{"extra", "-f", "testdata/broken.yaml"}, "unknown input resource type: extra"},
+		{[]string{"gateway", "httproute", "-f", "testdata/broken.yaml"}, "at most one TYPE"},
+		{[]string{"gateway", "--admin", "127.0.0.1:1"}, "TYPE lists objects from manifests"},
+		{[]string{"-A", "-f", "testdata/broken.yaml"}, "-A goes with a TYPE"},
 	} {
 		r := runStatus(t, tc.args...)
-		if r.code != 2 && !(tc.want == "unknown command" && r.code != 0) {
+		if r.code != 2 {
 			t.Errorf("%v: code %d, want 2\n%s", tc.args, r.code, r.stderr)
 		}
 		if !strings.Contains(r.stderr, tc.want) {

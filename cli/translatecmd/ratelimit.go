@@ -6,15 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-
-	"github.com/egctl/egctl/cli"
 	"github.com/egctl/egctl/ir"
 	"github.com/egctl/egctl/ratelimitcfg"
-	"github.com/egctl/egctl/translate"
 	"github.com/egctl/egctl/xds"
 )
 
@@ -23,37 +17,6 @@ import (
 // RUNTIME_SUBDIRECTORY=ratelimit, RUNTIME_WATCH_ROOT=false (its default
 // RUNTIME_APPDIRECTORY is config), as Envoy Gateway deploys it.
 const rateLimitConfigDir = "ratelimit/config"
-
-func addRateLimitFlags(f *pflag.FlagSet, o *Options) {
-	f.StringVar(&o.RateLimitService, "ratelimit-service", "", "host:port of the rate-limit service global rate limits ask (default: Envoy Gateway's, envoy-ratelimit.envoy-gateway-system.svc.<dns-domain>:8081)")
-	f.DurationVar(&o.RateLimitTimeout, "ratelimit-timeout", 0, "how long Envoy waits for the rate-limit service (0: Envoy's default, 20ms)")
-	f.BoolVar(&o.RateLimitFailClosed, "ratelimit-fail-closed", false, "answer 500 when the rate-limit service cannot be reached (default: let the request through)")
-}
-
-// completeRateLimit checks the rate-limit flags.
-func (o *Options) completeRateLimit(cmd *cobra.Command) error {
-	if o.RateLimitService == "" {
-		// Envoy Gateway's Service, in --dns-domain.
-		o.RateLimitService = fmt.Sprintf("%s:%d", strings.Replace(translate.DefaultRateLimitService.Host, ".cluster.local", "."+o.DNSDomain, 1), translate.DefaultRateLimitService.Port)
-	}
-	host, port, err := splitHostPort(o.RateLimitService)
-	if err != nil || host == "" || port == 0 {
-		if err == nil {
-			err = fmt.Errorf("want host:port with a port from 1 to 65535")
-		}
-		return cli.UsageErrorf("--ratelimit-service %q: %v", o.RateLimitService, err)
-	}
-	if o.RateLimitTimeout < 0 {
-		return cli.UsageErrorf("--ratelimit-timeout %s: must not be negative", o.RateLimitTimeout)
-	}
-	return nil
-}
-
-// rateLimitService is the service the flags name.
-func (o *Options) rateLimitService() *ir.RateLimitService {
-	host, port, _ := splitHostPort(o.RateLimitService)
-	return &ir.RateLimitService{Host: host, Port: port, Timeout: o.RateLimitTimeout, FailClosed: o.RateLimitFailClosed}
-}
 
 // rateLimitSection is the "ratelimit" key: the service's configuration,
 // one entry per domain (each is one file of the service).

@@ -4,21 +4,18 @@ package translatecmd
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/egctl/egctl/cli"
-	"github.com/egctl/egctl/internal/wasmimage"
-	"github.com/egctl/egctl/manifest"
+	"github.com/egctl/egctl/cli/compile"
+	"github.com/egctl/egctl/cli/envoycheck"
+	"github.com/egctl/egctl/cli/report"
 	"github.com/egctl/egctl/resource"
-	"github.com/egctl/egctl/translate"
 	"github.com/egctl/egctl/xds"
 )
 
@@ -39,39 +36,32 @@ var (
 // Options are the flags of `egctl x translate`.
 type Options struct {
 	IO *cli.IOStreams
+	// The flags every compiling command shares: inputs, controller name,
+	// ports, the rate-limit service, OIDC discovery (cli/compile).
+	compile.Options
 
-	Files               []string
-	From                string
-	To                  []string
-	Type                string
-	Output              string
-	Namespace           string
-	ControllerName      string
-	Gateway             string
-	OutputDir           string
-	KeepPrivilegedPorts bool
-	AdminAddress        string
-	ShowSecrets         bool
+	From        string
+	To          []string
+	Type        string
+	Output      string
+	Gateway     string
+	OutputDir   string
+	ShowSecrets bool
 	// Pretty indents JSON output (--pretty); compact is the default, as
 	// Envoy Gateway prints it.
 	Pretty bool
-	// The rate-limit service global rate limits ask (ratelimit.go).
-	RateLimitService    string
-	RateLimitTimeout    time.Duration
-	RateLimitFailClosed bool
-	OIDC                cli.OIDCDiscovery
 	// XDSServer, with --to bootstrap, prints bootstraps that fetch their
 	// configuration from `egctl x serve` there instead of static ones.
-	XDSServer    string
-	XDSDelta     bool
-	XDSCertsDir  string
-	MaxInputSize cli.ByteSize
-	AllowEmpty   bool
-	Defaults     cli.EnvoyGatewayDefaults
-
-	// Accepted for compatibility with Envoy Gateway's egctl.
-	DNSDomain           string
-	AddMissingResources bool
+	XDSServer   string
+	XDSDelta    bool
+	XDSCertsDir string
+	// Report, Suppress: how problems are reported (report.go);
+	// EnvoyValidate: --envoy-validate.
+	Report        report.Flags
+	EnvoyValidate string
+	envoyBin      string
+	// findings collects what --report prints.
+	findings []report.Finding
 
 	// compiled holds the xDS resources of every proxy when they had to be
 	// built before printing (EnvoyPatchPolicy status), so they are built
@@ -85,7 +75,7 @@ func NewCmd(ios *cli.IOStreams) *cobra.Command {
 }
 
 func newCmd(ios *cli.IOStreams, runF func(*Options) error) *cobra.Command {
-	o := &Options{IO: ios, MaxInputSize: manifest.DefaultMaxInputBytes}
+	o := &Options{IO: ios, Options: *compile.NewOptions()}
 	cmd := &cobra.Command{
 		Use:   "translate",
 		Short: "Translate Gateway API manifests into Envoy configuration",
@@ -138,50 +128,37 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 			return runF(o)
 		},
 	}
+	o.AddInputFlags(cmd, compile.WithFiles|compile.WithStdin)
+	o.Options.AddFlags(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.Files, "file", "f", nil, "manifest file, directory (recursive) or - for stdin; repeatable")
 	f.StringVar(&o.From, "from", "gateway-api", "input type: gateway-api")
 	f.StringSliceVar(&o.To, "to", []string{toGatewayAPI, toXDS}, "output types, comma separated: "+strings.Join(validTo, ", "))
 	f.StringVarP(&o.Type, "type", "t", "all", "xDS resource type for --to xds: "+strings.Join(validTypes, ", "))
 	f.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
 	f.BoolVar(&o.Pretty, "pretty", false, "with -o json: indent by two spaces (default: compact, keys sorted, as Envoy Gateway's egctl prints)")
-	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
-	f.StringVar(&o.ControllerName, "controller-name", defaultControllerName, "GatewayClass controllerName that egctl acts for")
 	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several)")
 	f.StringVar(&o.OutputDir, "output-dir", "", "write files into this directory instead of stdout: one bootstrap per Gateway (--to bootstrap), the rate-limit service configuration in ratelimit/config (--to ratelimit)")
-	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "bind listener ports below 1024 as written instead of port+10000")
-	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address in the bootstrap")
 	f.StringVar(&o.XDSServer, "xds-server", "", "with --to bootstrap: HOST:PORT of egctl x serve; print bootstraps that get their configuration from it over ADS")
 	f.BoolVar(&o.XDSDelta, "xds-delta", false, "with --xds-server: use delta (incremental) xDS instead of state of the world")
 	f.StringVar(&o.XDSCertsDir, "xds-certs-dir", "", "with --xds-server: mutual TLS with egctl x certgen's envoy/{tls.crt,tls.key,ca.crt} in this directory, as the proxy's host sees it")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print private keys in --to xds and --to ir output (bootstraps always carry them)")
-	addRateLimitFlags(f, o) // ratelimit.go
-	o.OIDC.AddFlags(f)
-	f.Var(&o.MaxInputSize, "max-input-size", "largest total input size to read (e.g. 256Mi, 1Gi)")
-	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "succeed when the input holds no objects (by default that fails: an empty kustomize build is rarely intended)")
-	o.Defaults.AddFlags(f)
-	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "cluster DNS domain of the default --ratelimit-service, as in Envoy Gateway's egctl")
-	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "accepted for compatibility with Envoy Gateway's egctl; egctl reports missing objects in status instead")
-	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return values, cobra.ShellCompDirectiveNoFileComp
-		}
-	}
+	fixed := compile.FixedCompletions
 	_ = cmd.RegisterFlagCompletionFunc("to", fixed(validTo...))
 	_ = cmd.RegisterFlagCompletionFunc("type", fixed(validTypes...))
 	_ = cmd.RegisterFlagCompletionFunc("output", fixed("yaml", "json"))
 	_ = cmd.RegisterFlagCompletionFunc("from", fixed("gateway-api"))
-	_ = cmd.MarkFlagFilename("file", "yaml", "yml", "json")
-	_ = f.MarkHidden("add-missing-resources")
+	_ = cmd.RegisterFlagCompletionFunc("gateway", compile.GatewayCompletion(&o.Options))
+	_ = cmd.RegisterFlagCompletionFunc("xds-server", cobra.NoFileCompletions)
+	o.Report.AddFlags(cmd, "report", "")
+	envoycheck.AddFlag(cmd, &o.EnvoyValidate)
+	_ = cmd.MarkFlagDirname("output-dir")
+	_ = cmd.MarkFlagDirname("xds-certs-dir")
 	return cmd
 }
 
 // complete checks and normalises the flags.
 func (o *Options) complete(cmd *cobra.Command) error {
-	if len(o.Files) == 0 {
-		return cli.UsageErrorf("no input: give manifests with -f FILE|DIR|-")
-	}
-	if err := o.Defaults.Validate(cmd.Flags()); err != nil {
+	if err := o.Options.Complete(true); err != nil {
 		return err
 	}
 	if o.From != "gateway-api" {
@@ -203,9 +180,6 @@ func (o *Options) complete(cmd *cobra.Command) error {
 	if o.OutputDir != "" && slices.ContainsFunc(o.To, func(t string) bool { return t != toBootstrap && t != toRateLimit }) {
 		return cli.UsageErrorf("--output-dir goes with --to bootstrap and/or ratelimit")
 	}
-	if err := o.completeRateLimit(cmd); err != nil { // ratelimit.go
-		return err
-	}
 	if !slices.Contains(validTypes, o.Type) {
 		return cli.UsageErrorf("--type %q is not one of %s", o.Type, strings.Join(validTypes, ", "))
 	}
@@ -225,26 +199,18 @@ func (o *Options) complete(cmd *cobra.Command) error {
 	} else if o.XDSDelta || o.XDSCertsDir != "" {
 		return cli.UsageErrorf("--xds-delta and --xds-certs-dir go with --xds-server")
 	}
-	if _, _, err := splitHostPort(o.AdminAddress); err != nil {
-		return cli.UsageErrorf("--admin-address %q: %v", o.AdminAddress, err)
+	if err := o.Report.Complete(); err != nil {
+		return err
 	}
-	if o.AddMissingResources {
-		fmt.Fprintln(o.IO.ErrOut, "warning: --add-missing-resources is ignored: egctl reports missing objects in status instead of inventing them")
+	bin, _, err := envoycheck.Find(o.EnvoyValidate)
+	if err != nil {
+		return cli.UsageError(err)
 	}
+	o.envoyBin = bin
 	return nil
 }
 
-func splitHostPort(addr string) (string, uint32, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", 0, err
-	}
-	p, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
-		return "", 0, fmt.Errorf("port %q is not a number from 0 to 65535", port)
-	}
-	return host, uint32(p), nil
-}
+var splitHostPort = compile.SplitHostPort
 
 func run(o *Options) error {
 	// egctl is a short-lived batch job whose live heap is mostly input and
@@ -253,94 +219,66 @@ func run(o *Options) error {
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(batchGCPercent))
 	}
-	set, warnings, err := manifest.Load(o.Files, manifest.Options{Namespace: o.Namespace, Stdin: o.IO.In, MaxInputBytes: int64(o.MaxInputSize)})
-	for _, w := range warnings {
-		fmt.Fprintf(o.IO.ErrOut, "warning: %s\n", w)
-	}
+	// Long runs (tens of thousands of routes) say what they are doing, on
+	// a terminal; the line is gone before anything else is printed.
+	prog := o.IO.StartProgress("reading manifests")
+	defer prog.Done()
+	set, warnings, err := o.Load(o.IO.In)
 	if err != nil {
-		return cli.UsageError(err)
+		prog.Done()
+		return o.loadFailed(err, warnings) // report.go
 	}
-	if len(set.Origins) == 0 && !o.AllowEmpty {
-		fmt.Fprintln(o.IO.ErrOut, cli.EmptyInputMessage)
-		return &cli.ExitError{Code: cli.ExitProblems}
-	}
-	_, adminPort, _ := splitHostPort(o.AdminAddress)
-	discover, err := o.OIDC.Resolver()
-	if err != nil {
-		return cli.UsageError(err)
-	}
-	topts := translate.Options{
-		ControllerName:      o.ControllerName,
-		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
-		OIDCDiscovery:       discover,
-		AdminPort:           adminPort,
-		// Statuses are only printed for --to gateway-api; copying every
-		// object for them costs memory on large inputs.
-		SkipStatus:       !slices.Contains(o.To, toGatewayAPI),
-		RateLimitService: o.rateLimitService(),
-		// Wasm code in OCI images is read here (registries, image files).
-		WasmImages: &wasmimage.Resolver{},
-	}
-	o.Defaults.Apply(&topts)
-	res, err := translate.Translate(set, topts)
+	o.loadWarnings(warnings)
+	// Statuses are only printed for --to gateway-api; copying every
+	// object for them costs memory on large inputs.
+	settings, err := o.Settings(!slices.Contains(o.To, toGatewayAPI))
 	if err != nil {
 		return err
 	}
-	// Invalid IR is a bug in egctl, not in the input: refuse to print
-	// configuration Envoy might half-accept.
-	if err := res.IR.Validate(); err != nil {
-		return fmt.Errorf("internal error: the translation broke an invariant; please report it with the input:\n%w", err)
+	prog.Stage("translating")
+	res, err := settings.Compile(set)
+	if err != nil {
+		return err
+	}
+	o.added(res.Added)
+	if err := settings.EmptyError(res, o.IO.ErrOut); err != nil {
+		return err
 	}
 	// EnvoyPatchPolicies apply to the xDS resources: whether they did (their
 	// Programmed status, their problems) is known once those are built.
-	if res.IR.HasPatches() {
-		all, err := xds.Translate(res.IR)
+	// --envoy-validate checks them all.
+	if res.NeedsBuild() || o.envoyBin != "" {
+		prog.Stage("building xDS resources")
+		all, err := res.Build()
 		if err != nil {
 			return err
 		}
-		res.RecordPatchResults(xds.PatchResults(all))
 		o.compiled = make(map[string]*xds.Resources, len(all))
 		for _, r := range all {
 			o.compiled[r.Name] = r
 		}
 	}
-	if err := o.emit(set, res); err != nil {
+	out := o.IO.Out
+	o.IO.Out = prog.Writer("writing output", out)
+	err = o.emit(set, res.Result)
+	o.IO.Out = out
+	if err != nil {
+		prog.Done()
 		if cli.Code(err) == cli.ExitProblems {
 			// Nothing to emit (no Gateway of ours): the problems say why.
-			_ = reportProblems(o.IO, res.Problems)
+			_ = o.finish(set, res, nil)
 		}
 		return err
 	}
-	// Warnings never change the exit code; they say what no status does.
-	for _, w := range res.Warnings {
-		if loc := w.Origin.String(); loc != "" {
-			fmt.Fprintf(o.IO.ErrOut, "warning: %s: %s\n", loc, w)
-		} else {
-			fmt.Fprintf(o.IO.ErrOut, "warning: %s\n", w)
-		}
+	if o.envoyBin != "" {
+		prog.Stage("envoy --mode validate")
 	}
-	return reportProblems(o.IO, res.Problems)
-}
-
-// reportProblems prints one line per object that is not accepted and turns
-// them into exit status 1.
-func reportProblems(ios *cli.IOStreams, problems []translate.Problem) error {
-	if len(problems) == 0 {
-		return nil
+	rejected, err := o.envoyValidate(set, res) // report.go
+	prog.Done()
+	if err != nil {
+		return err
 	}
-	for _, p := range problems {
-		if loc := p.Origin.String(); loc != "" {
-			fmt.Fprintf(ios.ErrOut, "%s: %s\n", loc, p)
-		} else {
-			fmt.Fprintln(ios.ErrOut, p)
-		}
-	}
-	objects := map[resource.Key]bool{}
-	for _, p := range problems {
-		objects[p.Key] = true
-	}
-	fmt.Fprintf(ios.ErrOut, "%s in %s\n", plural(len(problems), "problem", "problems"), plural(len(objects), "object", "objects"))
-	return &cli.ExitError{Code: cli.ExitProblems}
+	return o.finish(set, res, rejected)
 }
 
 // keyOf is the resource.Key of a Gateway named "ns/name".
@@ -348,9 +286,6 @@ func gatewayKey(nsName string) resource.Key {
 	ns, name, _ := strings.Cut(nsName, "/")
 	return resource.Key{Group: resource.GroupGatewayAPI, Kind: "Gateway", Namespace: ns, Name: name}
 }
-
-// defaultControllerName is Envoy Gateway's, so its GatewayClasses work as written.
-const defaultControllerName = "gateway.envoyproxy.io/gatewayclass-controller"
 
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -54,5 +54,8 @@ func NewCmd(ios *cli.IOStreams) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: yaml or json (default: text)")
+	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return []cobra.Completion{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
