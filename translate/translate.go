@@ -56,6 +56,16 @@ type Options struct {
 	// the output is for; a listener binding it is refused (unserved.go).
 	// 0 checks nothing.
 	AdminPort uint32
+	// EnvoyGatewayDefaults emits what Envoy Gateway configures when
+	// nothing asks otherwise: today its default access log (JSON to
+	// stdout) and the Prometheus stats listener, on proxies whose
+	// EnvoyProxy does not set them (or that have none).
+	EnvoyGatewayDefaults bool
+	// CheckBootstrap, when set, applies an EnvoyProxy's bootstrap patch
+	// to a representative bootstrap and says why it fails (xds can; the
+	// translator knows no Envoy protos). Without it a bad patch is found
+	// when the bootstrap is built.
+	CheckBootstrap func(*ir.BootstrapPatch) error
 }
 
 // Problem is one condition that says an object is not OK.
@@ -135,6 +145,7 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	b.checkAddresses()     // addresses.go
 	b.markOverlappingTLS() // overlap_tls.go
 	b.processBackends()
+	b.checkEnvoyProxies() // envoyproxy.go
 	b.processHTTPRoutes()
 	b.processGRPCRoutes()
 	b.resolveKindConflicts()
@@ -143,6 +154,7 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	b.finishGateways()
 	b.bindAddresses()         // addresses.go
 	b.writeBackendTLSStatus() // backendtlspolicy.go
+	b.applyEnvoyProxies()     // envoyproxy_apply.go
 
 	cfg := &ir.Config{Proxies: b.proxies()}
 	policyProblems := b.applyPolicies(cfg) // policies.go
@@ -150,6 +162,7 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	eppProblems, epp := b.applyEnvoyPatchPolicies(cfg) // envoypatchpolicy.go
 	problems = append(problems, eppProblems...)
 	problems = append(problems, unservedProblems(in, opts.ControllerName)...) // unserved.go
+	problems = append(problems, b.envoyProxyProblems()...)                    // envoyproxy.go
 	sortProblems(problems)
 	res := &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList(), epp: epp}
 	if opts.SkipStatus {

@@ -270,6 +270,7 @@ func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]*xds.DumpView, error
 		// the control plane's Service, so the dump compares with a live one.
 		boot, err := xds.DynamicBootstrap(xds.DynamicBootstrapOptions{
 			NodeID: r.Name, NodeCluster: r.Name, XDSHost: "envoy-gateway", XDSPort: 18000,
+			Resources: r, StatsPort: o.StatsPort,
 		})
 		if err != nil {
 			return nil, err
@@ -374,12 +375,14 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 // the Gateway's name, which is how serve picks the configuration.
 func (o *Options) bootstrap(r *xds.Resources, adminHost string, adminPort uint32) (*bootstrapv3.Bootstrap, error) {
 	if o.XDSServer == "" {
-		return xds.StaticBootstrap(r, xds.BootstrapOptions{AdminAddress: adminHost, AdminPort: adminPort})
+		return xds.StaticBootstrap(r, xds.BootstrapOptions{AdminAddress: adminHost, AdminPort: adminPort, StatsPort: o.StatsPort})
 	}
 	xh, xp, _ := splitHostPort(o.XDSServer)
 	opts := xds.DynamicBootstrapOptions{
 		NodeID: r.Name, NodeCluster: r.Name, XDSHost: xh, XDSPort: xp, Delta: o.XDSDelta,
 		AdminAddress: adminHost, AdminPort: adminPort,
+		// The EnvoyProxy's stats listener, stat sinks and bootstrap patch.
+		Resources: r, StatsPort: o.StatsPort,
 	}
 	if d := o.XDSCertsDir; d != "" {
 		opts.TLS = &xds.XDSClientTLS{

@@ -51,6 +51,7 @@ type Options struct {
 	OutputDir           string
 	KeepPrivilegedPorts bool
 	AdminAddress        string
+	StatsPort           uint32
 	ShowSecrets         bool
 	// The rate-limit service global rate limits ask (ratelimit.go).
 	RateLimitService    string
@@ -142,13 +143,14 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 	f.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
 	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
 	f.StringVar(&o.ControllerName, "controller-name", defaultControllerName, "GatewayClass controllerName that egctl acts for")
-	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several)")
+	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several); the GatewayClass name for Gateways merged by an EnvoyProxy's mergeGateways")
 	f.StringVar(&o.OutputDir, "output-dir", "", "write files into this directory instead of stdout: one bootstrap per Gateway (--to bootstrap), the rate-limit service configuration in ratelimit/config (--to ratelimit)")
 	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "bind listener ports below 1024 as written instead of port+10000")
 	f.StringVar(&o.AdminAddress, "admin-address", "127.0.0.1:19000", "Envoy admin address in the bootstrap")
 	f.StringVar(&o.XDSServer, "xds-server", "", "with --to bootstrap: HOST:PORT of egctl x serve; print bootstraps that get their configuration from it over ADS")
 	f.BoolVar(&o.XDSDelta, "xds-delta", false, "with --xds-server: use delta (incremental) xDS instead of state of the world")
 	f.StringVar(&o.XDSCertsDir, "xds-certs-dir", "", "with --xds-server: mutual TLS with egctl x certgen's envoy/{tls.crt,tls.key,ca.crt} in this directory, as the proxy's host sees it")
+	f.Uint32Var(&o.StatsPort, "stats-port", xds.DefaultStatsPort, "port of the Prometheus stats listener an EnvoyProxy's telemetry.metrics asks for (--to bootstrap)")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print private keys in --to xds and --to ir output (bootstraps always carry them)")
 	addRateLimitFlags(f, o) // ratelimit.go
 	o.OIDC.AddFlags(f)
@@ -203,8 +205,11 @@ func (o *Options) complete(cmd *cobra.Command) error {
 	if o.Output != "yaml" && o.Output != "json" {
 		return cli.UsageErrorf("--output %q is not yaml or json", o.Output)
 	}
-	if o.Gateway != "" && strings.Count(o.Gateway, "/") != 1 {
-		return cli.UsageErrorf("--gateway %q: want namespace/name", o.Gateway)
+	if o.Gateway != "" && strings.Count(o.Gateway, "/") > 1 {
+		return cli.UsageErrorf("--gateway %q: want namespace/name (or a GatewayClass name for merged Gateways)", o.Gateway)
+	}
+	if o.StatsPort == 0 || o.StatsPort > 65535 {
+		return cli.UsageErrorf("--stats-port %d: want a port from 1 to 65535", o.StatsPort)
 	}
 	if o.XDSServer != "" {
 		if !slices.Equal(o.To, []string{toBootstrap}) {
@@ -271,6 +276,8 @@ func run(o *Options) error {
 		RateLimitService: o.rateLimitService(),
 		// Wasm code in OCI images is read here (registries, image files).
 		WasmImages: &wasmimage.Resolver{},
+		// A broken EnvoyProxy bootstrap patch refuses its EnvoyProxy.
+		CheckBootstrap: xds.CheckBootstrapPatch,
 	})
 	if err != nil {
 		return err
