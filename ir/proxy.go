@@ -66,9 +66,9 @@ const (
 
 // HealthCheckLog writes health check events to files.
 type HealthCheckLog struct {
-	Paths                []string
-	AlwaysLogFailures    bool `json:",omitempty"`
-	AlwaysLogSuccess     bool `json:",omitempty"`
+	Paths             []string
+	AlwaysLogFailures bool `json:",omitempty"`
+	AlwaysLogSuccess  bool `json:",omitempty"`
 }
 
 // BootstrapPatch changes the bootstrap egctl generates, as EnvoyProxy
@@ -93,7 +93,7 @@ const (
 type BootstrapPatchOp struct {
 	Op    string
 	Path  string
-	From  string `json:",omitempty"`
+	From  string          `json:",omitempty"`
 	Value json.RawMessage `json:",omitempty"`
 }
 

@@ -98,11 +98,11 @@ type Tracing struct {
 	ClientSpanName string `json:",omitempty"`
 	ServerSpanName string `json:",omitempty"`
 	// OpenTelemetry only.
-	Headers            []Header    `json:",omitempty"`
-	ResourceAttributes []Header    `json:",omitempty"`
+	Headers            []Header     `json:",omitempty"`
+	ResourceAttributes []Header     `json:",omitempty"`
 	Sampler            *OTelSampler `json:",omitempty"`
 	// Zipkin only.
-	Zipkin128BitTraceID      bool `json:",omitempty"`
+	Zipkin128BitTraceID       bool `json:",omitempty"`
 	ZipkinNoSharedSpanContext bool `json:",omitempty"`
 }
 

@@ -31,7 +31,6 @@ const (
 	otelLogName = "otel_envoy_accesslog"
 )
 
-
 // buildAccessLogs returns the access logs of al that are written where:
 // from listeners, from routes (the HCM, tcp_proxy, udp_proxy) or from the
 // router for every upstream request. An entry of no type is written from

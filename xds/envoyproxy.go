@@ -9,11 +9,11 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	hcfilev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/health_check/event_sinks/file/v3"
 	grpcstatsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/grpc_stats/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	udpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/udp/udp_proxy/v3"
+	hcfilev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/health_check/event_sinks/file/v3"
 	uuidv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/request_id/uuid/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
@@ -31,14 +31,14 @@ import (
 
 // proxyState holds what is built once per proxy from its settings.
 type proxyState struct {
-	logs         map[ir.AccessLogType][]*accesslogv3.AccessLog
-	tracing      *hcmv3.HttpConnectionManager_Tracing
-	requestID    *hcmv3.RequestIDExtension
-	routers      map[*anyMsg]*hcmv3.HttpFilter
-	grpcStats    *hcmv3.HttpFilter
-	hcLogger     []*corev3.TypedExtensionConfig
-	built        bool
-	err          error
+	logs      map[ir.AccessLogType][]*accesslogv3.AccessLog
+	tracing   *hcmv3.HttpConnectionManager_Tracing
+	requestID *hcmv3.RequestIDExtension
+	routers   map[*anyMsg]*hcmv3.HttpFilter
+	grpcStats *hcmv3.HttpFilter
+	hcLogger  []*corev3.TypedExtensionConfig
+	built     bool
+	err       error
 }
 
 const grpcStatsFilterName = "envoy.filters.http.grpc_stats"
@@ -110,9 +110,9 @@ func (st *proxyState) build(s *ir.ProxySettings) error {
 	}
 	if m := s.Metrics; m != nil && m.GRPCStats {
 		a, err := toAny(&grpcstatsv3.FilterConfig{
-			EmitFilterState:     true,
+			EmitFilterState:        true,
 			PerMethodStatSpecifier: &grpcstatsv3.FilterConfig_StatsForAllMethods{StatsForAllMethods: wrapperspb.Bool(true)},
-			EnableUpstreamStats: true,
+			EnableUpstreamStats:    true,
 		})
 		if err != nil {
 			return err
