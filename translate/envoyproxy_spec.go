@@ -526,6 +526,14 @@ func (t *epTranslator) tlsParams(path string, s *egv1a1.TLSSettings) *ir.TLSPara
 	if p.MinVersion == "" && p.MaxVersion == "" && len(p.Ciphers)+len(p.ECDHCurves)+len(p.SignatureAlgorithms) == 0 {
 		return nil
 	}
+	// Envoy's own upstream defaults are 1.2 to 1.2: a minimum of 1.3 alone
+	// would leave no version. Envoy Gateway's defaults fill the other bound.
+	if p.MinVersion == "" {
+		p.MinVersion = "1.2"
+	}
+	if p.MaxVersion == "" {
+		p.MaxVersion = "1.3"
+	}
 	return p
 }
 

@@ -328,7 +328,11 @@ func checkXDSUnchanged(base, out *bootstrapv3.Bootstrap) error {
 		}
 	}
 	for _, c := range out.GetStaticResources().GetClusters() {
-		if c.GetName() == XDSClusterName && want != nil && !sameEndpoints(c.GetLoadAssignment(), want.GetLoadAssignment()) {
+		// Envoy Gateway's own address is fine too: a value copied from its
+		// bootstrap names it, and egctl puts its own back.
+		canonical := fmt.Sprintf("%s:%d", defaultXDSHost, defaultXDSPort)
+		if c.GetName() == XDSClusterName && want != nil && !sameEndpoints(c.GetLoadAssignment(), want.GetLoadAssignment()) &&
+			endpointList(c.GetLoadAssignment()) != canonical {
 			return fmt.Errorf("%s's load_assignment cannot be modified", XDSClusterName)
 		}
 	}
@@ -338,17 +342,18 @@ func checkXDSUnchanged(base, out *bootstrapv3.Bootstrap) error {
 // sameEndpoints compares the addresses of two load assignments, ignoring
 // weights and localities (Envoy Gateway's template spells weights out).
 func sameEndpoints(a, b *endpointv3.ClusterLoadAssignment) bool {
-	addrs := func(c *endpointv3.ClusterLoadAssignment) string {
-		var s []string
-		for _, l := range c.GetEndpoints() {
-			for _, e := range l.GetLbEndpoints() {
-				sa := e.GetEndpoint().GetAddress().GetSocketAddress()
-				s = append(s, fmt.Sprintf("%s:%d", sa.GetAddress(), sa.GetPortValue()))
-			}
+	return endpointList(a) == endpointList(b)
+}
+
+func endpointList(c *endpointv3.ClusterLoadAssignment) string {
+	var s []string
+	for _, l := range c.GetEndpoints() {
+		for _, e := range l.GetLbEndpoints() {
+			sa := e.GetEndpoint().GetAddress().GetSocketAddress()
+			s = append(s, fmt.Sprintf("%s:%d", sa.GetAddress(), sa.GetPortValue()))
 		}
-		return strings.Join(s, ",")
 	}
-	return addrs(a) == addrs(b)
+	return strings.Join(s, ",")
 }
 
 // withoutXDS removes what only a dynamic bootstrap has (the ADS config and
