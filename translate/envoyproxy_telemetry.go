@@ -261,10 +261,17 @@ func (t *epTranslator) service(path, name string, bc egv1a1.BackendCluster, host
 	}
 	switch {
 	case len(bc.BackendRefs) > 0:
-		from := objRef{group: resource.GroupEnvoyGateway, kind: "EnvoyProxy", namespace: owner.Namespace, name: owner.Name}
 		total := uint64(0)
 		for k, ref := range bc.BackendRefs {
 			rpath := fmt.Sprintf("%s.backendRefs[%d]", path, k)
+			// As in Envoy Gateway, an EnvoyProxy (an operator's object,
+			// usually in the controller's namespace) reaches collectors in
+			// any namespace without a ReferenceGrant.
+			ns := owner.Namespace
+			if ref.Namespace != nil && *ref.Namespace != "" {
+				ns = string(*ref.Namespace)
+			}
+			from := objRef{group: resource.GroupEnvoyGateway, kind: "EnvoyProxy", namespace: ns, name: owner.Name}
 			if ref.Fallback != nil && *ref.Fallback {
 				t.fail(rpath+".fallback", "fallback collectors are not supported")
 				continue

@@ -306,37 +306,68 @@ func bootstrapFromYAML(y string) (*bootstrapv3.Bootstrap, error) {
 }
 
 // checkXDSUnchanged refuses a patch that changes how configuration
-// arrives, as Envoy Gateway does: dynamic_resources, when the result has
-// them, must still fetch listeners and clusters over ADS from xds_cluster,
-// and xds_cluster, when present, must keep its endpoints. egctl then puts
-// its own in place (or none, for a static bootstrap), so a Replace value
-// copied from Envoy Gateway's bootstrap, with its ADS settings and TLS to
-// the control plane, still works.
+// arrives, with Envoy Gateway's rule: the result must still have
+// dynamic_resources fetching over ADS from xds_cluster, and xds_cluster
+// with its endpoints. Either form is accepted: egctl's own (what Merge
+// and JSONPatch leave alone) or Envoy Gateway's (what a Replace value
+// copied from its bootstrap has). egctl then puts its own back (or takes
+// them out, for a static bootstrap).
 func checkXDSUnchanged(base, out *bootstrapv3.Bootstrap) error {
-	if dr := out.GetDynamicResources(); dr != nil {
-		ads := dr.GetAdsConfig()
-		ok := ads != nil && len(ads.GetGrpcServices()) == 1 && ads.GetGrpcServices()[0].GetEnvoyGrpc().GetClusterName() == XDSClusterName &&
-			dr.GetLdsConfig().GetAds() != nil && dr.GetCdsConfig().GetAds() != nil
-		if !ok {
-			return fmt.Errorf("dynamic_resources cannot be modified: listeners and clusters come over ADS from %s", XDSClusterName)
-		}
+	dr := out.GetDynamicResources()
+	if dr == nil || !(sameDynamic(dr, base.GetDynamicResources()) || sameDynamic(dr, egDynamicResources())) {
+		return fmt.Errorf("dynamic_resources cannot be modified: listeners and clusters come over ADS from %s", XDSClusterName)
 	}
-	var want *clusterv3.Cluster
+	var want, got *clusterv3.Cluster
 	for _, c := range base.GetStaticResources().GetClusters() {
 		if c.GetName() == XDSClusterName {
 			want = c
 		}
 	}
 	for _, c := range out.GetStaticResources().GetClusters() {
-		// Envoy Gateway's own address is fine too: a value copied from its
-		// bootstrap names it, and egctl puts its own back.
-		canonical := fmt.Sprintf("%s:%d", defaultXDSHost, defaultXDSPort)
-		if c.GetName() == XDSClusterName && want != nil && !sameEndpoints(c.GetLoadAssignment(), want.GetLoadAssignment()) &&
-			endpointList(c.GetLoadAssignment()) != canonical {
-			return fmt.Errorf("%s's load_assignment cannot be modified", XDSClusterName)
+		if c.GetName() == XDSClusterName {
+			got = c
 		}
 	}
+	canonical := fmt.Sprintf("%s:%d", defaultXDSHost, defaultXDSPort)
+	if got == nil || !(sameEndpoints(got.GetLoadAssignment(), want.GetLoadAssignment()) || endpointList(got.GetLoadAssignment()) == canonical) {
+		return fmt.Errorf("%s's load_assignment cannot be modified", XDSClusterName)
+	}
 	return nil
+}
+
+// egDynamicResources is Envoy Gateway's dynamic_resources.
+func egDynamicResources() *bootstrapv3.Bootstrap_DynamicResources {
+	ads := func() *corev3.ConfigSource {
+		return &corev3.ConfigSource{ResourceApiVersion: corev3.ApiVersion_V3, ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}}}
+	}
+	return &bootstrapv3.Bootstrap_DynamicResources{
+		AdsConfig: &corev3.ApiConfigSource{
+			ApiType:             corev3.ApiConfigSource_DELTA_GRPC,
+			TransportApiVersion: corev3.ApiVersion_V3,
+			GrpcServices: []*corev3.GrpcService{{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
+				EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: XDSClusterName}}}},
+			SetNodeOnFirstMessageOnly: true,
+		},
+		LdsConfig: ads(),
+		CdsConfig: ads(),
+	}
+}
+
+// sameDynamic compares dynamic_resources, ignoring initial_fetch_timeout
+// (Envoy Gateway's rule).
+func sameDynamic(a, b *bootstrapv3.Bootstrap_DynamicResources) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	a, b = cloneOf(a), cloneOf(b)
+	for _, d := range []*bootstrapv3.Bootstrap_DynamicResources{a, b} {
+		for _, cs := range []*corev3.ConfigSource{d.GetLdsConfig(), d.GetCdsConfig()} {
+			if cs != nil {
+				cs.InitialFetchTimeout = nil
+			}
+		}
+	}
+	return proto.Equal(a, b)
 }
 
 // sameEndpoints compares the addresses of two load assignments, ignoring

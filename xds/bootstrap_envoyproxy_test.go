@@ -117,6 +117,8 @@ func TestBootstrapPatchRefused(t *testing.T) {
 		{"missing path", &ir.BootstrapPatch{Type: ir.BootstrapJSONPatch, JSONPatches: []ir.JSONPatch{
 			{Op: "replace", Path: "/stats_config/use_all_default_tags", Value: json.RawMessage(`true`)}}},
 			"jsonPatches[0] (replace /stats_config/use_all_default_tags)"},
+		{"replace without ADS", &ir.BootstrapPatch{Type: ir.BootstrapReplace, Value: "admin: {address: {socket_address: {address: 127.0.0.1, port_value: 19000}}}"},
+			"dynamic_resources cannot be modified"},
 		{"not a bootstrap", &ir.BootstrapPatch{Type: ir.BootstrapMerge, Value: "admin: {bogus_field: 1}"}, "value:"},
 		{"invalid result", &ir.BootstrapPatch{Type: ir.BootstrapMerge, Value: "static_resources: {clusters: [{name: ''}]}"}, "not a valid bootstrap"},
 	} {
