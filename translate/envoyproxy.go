@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/egctl/egctl/ir"
 	"github.com/egctl/egctl/resource"
 )
 
@@ -42,6 +43,9 @@ type epIndex struct {
 	// defaults is the config of proxies without an EnvoyProxy under
 	// Options.EnvoyGatewayDefaults.
 	defaults *proxyConfig
+	// serviceIPs are the cluster IP endpoints of Service routing, one
+	// slice per Service port (envoyproxy_apply.go).
+	serviceIPs map[epKey][]ir.Endpoint
 }
 
 type epResult struct {

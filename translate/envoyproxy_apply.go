@@ -147,7 +147,19 @@ func (b *builder) serviceIPEndpoint(be *ir.Backend) []ir.Endpoint {
 			return nil
 		}
 	}
-	return []ir.Endpoint{{Host: ip, Port: uint32(port)}}
+	// One slice per Service port, shared by every backend that uses it:
+	// xds recognises a Service's hosts by the slice's identity.
+	x := b.envoyProxies()
+	k := epKey{svc.Namespace, svc.Name, int32(port)}
+	if eps, ok := x.serviceIPs[k]; ok {
+		return eps
+	}
+	if x.serviceIPs == nil {
+		x.serviceIPs = map[epKey][]ir.Endpoint{}
+	}
+	eps := []ir.Endpoint{{Host: ip, Port: uint32(port)}}
+	x.serviceIPs[k] = eps
+	return eps
 }
 
 // applyProxyBackendTLS gives every TLS backend of the proxy the

@@ -37,8 +37,11 @@ type proxyState struct {
 	routers   map[*anyMsg]*hcmv3.HttpFilter
 	grpcStats *hcmv3.HttpFilter
 	hcLogger  []*corev3.TypedExtensionConfig
-	built     bool
-	err       error
+	// trackStats is shared by every cluster; statName is the parsed
+	// clusterStatName pattern.
+	trackStats *clusterv3.TrackClusterStats
+	statName   []statPart
+	err        error
 }
 
 const grpcStatsFilterName = "envoy.filters.http.grpc_stats"
@@ -118,6 +121,12 @@ func (st *proxyState) build(s *ir.ProxySettings) error {
 			return err
 		}
 		st.grpcStats = &hcmv3.HttpFilter{Name: grpcStatsFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: a}}
+	}
+	if m := s.Metrics; m != nil {
+		if m.PerEndpointStats || m.RequestResponseSizes {
+			st.trackStats = &clusterv3.TrackClusterStats{PerEndpointStats: m.PerEndpointStats, RequestResponseSizes: m.RequestResponseSizes}
+		}
+		st.statName = parseStatName(m.ClusterStatName)
 	}
 	if h := s.HealthCheckLog; h != nil {
 		for _, p := range h.Paths {
@@ -232,15 +241,16 @@ func epPatchCluster(b *builder, d *ir.RouteDestination, _ []*ir.Backend, c *clus
 			c.DnsLookupFamily = clusterv3.Cluster_ALL
 		}
 	}
-	m := s.Metrics
-	if m == nil {
+	if s.Metrics == nil {
 		return nil
 	}
-	if m.PerEndpointStats || m.RequestResponseSizes {
-		c.TrackClusterStats = &clusterv3.TrackClusterStats{PerEndpointStats: m.PerEndpointStats, RequestResponseSizes: m.RequestResponseSizes}
+	st, err := b.epState()
+	if err != nil {
+		return err
 	}
-	if m.ClusterStatName != "" && d != nil && d.Metadata != nil && isRouteKind(d.Metadata.Kind) {
-		c.AltStatName = clusterStatName(m.ClusterStatName, d)
+	c.TrackClusterStats = st.trackStats
+	if len(st.statName) > 0 && d != nil && d.Metadata != nil && isRouteKind(d.Metadata.Kind) {
+		c.AltStatName = clusterStatName(st.statName, d)
 	}
 	return nil
 }
@@ -253,28 +263,73 @@ func isRouteKind(k string) bool {
 	return false
 }
 
+// statPart is a literal of a clusterStatName pattern, or one of its
+// operators ("%ROUTE_NAME%" …).
+type statPart struct {
+	text string
+	op   bool
+}
+
+// parseStatName splits a pattern once per proxy; filling it in is then a
+// concatenation per cluster.
+func parseStatName(pattern string) []statPart {
+	var out []statPart
+	for pattern != "" {
+		i := strings.IndexByte(pattern, '%')
+		j := -1
+		if i >= 0 {
+			j = strings.IndexByte(pattern[i+1:], '%')
+		}
+		if i < 0 || j < 0 {
+			return append(out, statPart{text: pattern})
+		}
+		if i > 0 {
+			out = append(out, statPart{text: pattern[:i]})
+		}
+		out = append(out, statPart{text: pattern[i : i+j+2], op: true})
+		pattern = pattern[i+j+2:]
+	}
+	return out
+}
+
 // clusterStatName fills the operators of an alt_stat_name pattern for the
 // cluster of destination d ("httproute/ns/name/rule/I").
-func clusterStatName(pattern string, d *ir.RouteDestination) string {
+func clusterStatName(parts []statPart, d *ir.RouteDestination) string {
 	md := d.Metadata
-	rule := ""
-	if i := strings.LastIndex(d.Name, "/rule/"); i >= 0 {
-		rule = d.Name[i+len("/rule/"):]
-	}
-	var refs []string
-	for _, be := range d.Backends {
-		if be.Metadata != nil {
-			refs = append(refs, be.Metadata.Namespace+"/"+be.Metadata.Name)
+	var sb strings.Builder
+	for _, p := range parts {
+		if !p.op {
+			sb.WriteString(p.text)
+			continue
+		}
+		switch p.text {
+		case "%ROUTE_KIND%":
+			sb.WriteString(strings.ToLower(md.Kind))
+		case "%ROUTE_NAMESPACE%":
+			sb.WriteString(md.Namespace)
+		case "%ROUTE_NAME%":
+			sb.WriteString(md.Name)
+		case "%ROUTE_RULE_NAME%":
+			sb.WriteString(md.SectionName)
+		case "%ROUTE_RULE_NUMBER%":
+			if i := strings.LastIndex(d.Name, "/rule/"); i >= 0 {
+				sb.WriteString(d.Name[i+len("/rule/"):])
+			}
+		case "%BACKEND_REFS%":
+			for i, be := range d.Backends {
+				if be.Metadata == nil {
+					continue
+				}
+				if i > 0 {
+					sb.WriteByte('|')
+				}
+				sb.WriteString(be.Metadata.Namespace + "/" + be.Metadata.Name)
+			}
+		default:
+			sb.WriteString(p.text)
 		}
 	}
-	return strings.NewReplacer(
-		"%ROUTE_KIND%", strings.ToLower(md.Kind),
-		"%ROUTE_NAMESPACE%", md.Namespace,
-		"%ROUTE_NAME%", md.Name,
-		"%ROUTE_RULE_NAME%", md.SectionName,
-		"%ROUTE_RULE_NUMBER%", rule,
-		"%BACKEND_REFS%", strings.Join(refs, "|"),
-	).Replace(pattern)
+	return sb.String()
 }
 
 // epResources adds the collectors' clusters: tracing and access log
