@@ -153,6 +153,8 @@ func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr er
 		OIDCDiscovery:       o.OIDCDiscovery,
 		WasmImages:          &wasmimage.Resolver{},
 		AdminPort:           o.AdminPort,
+		// As in translate: a broken EnvoyProxy bootstrap patch refuses it.
+		CheckBootstrap: xds.CheckBootstrapPatch,
 	})
 	if err != nil {
 		return nil, err
