@@ -300,6 +300,9 @@ func bootstrapFromYAML(y string) (*bootstrapv3.Bootstrap, error) {
 	}
 	bs := &bootstrapv3.Bootstrap{}
 	if err := protojson.Unmarshal(js, bs); err != nil {
+		if strings.Contains(err.Error(), "unable to resolve") {
+			return nil, fmt.Errorf("%w (an extension type egctl does not know; it cannot check or place it)", err)
+		}
 		return nil, err
 	}
 	return bs, nil
