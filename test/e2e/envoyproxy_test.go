@@ -575,3 +575,59 @@ spec:
 		})
 	}
 }
+
+// TestEnvoyProxyFilterOrder: a CORS preflight is answered by the CORS
+// filter before external authorization sees it (Envoy Gateway's default
+// order); with filterOrder moving ext_authz before CORS, the authorization
+// service decides the preflight too, and denies it.
+func TestEnvoyProxyFilterOrder(t *testing.T) {
+	envoyTest(t)
+	auth := startHTTPAuthServer(t)
+	be := textBackend(t, "ok")
+	rest := staticService("app", be.Port) + staticService("auth", auth.Port) + httpRoute("app", `  - backendRefs: [{name: app, port: `+strconv.Itoa(be.Port)+`}]
+    filters:
+    - type: CORS
+      cors: {allowOrigins: ["https://www.example.com"], allowMethods: [GET, POST]}
+`) + `apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: SecurityPolicy
+metadata: {name: auth, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: app}]
+  extAuth:
+    http: {backendRefs: [{name: auth, port: ` + strconv.Itoa(auth.Port) + `}]}
+    headersToExtAuth: [x-decision]
+---
+`
+	for _, tc := range []struct {
+		name, spec string
+		code       int
+	}{
+		{"default order", "  preserveRouteOrder: false", 200},
+		{"ext_authz first", "  filterOrder:\n  - {name: envoy.filters.http.ext_authz, before: envoy.filters.http.cors}", 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := FreePort(t)
+			epDeploy(t, epManifests(tc.spec, port, rest), nil, fmt.Sprintf("127.0.0.1:%d", port))
+			before := len(auth.Checks())
+			req, err := http.NewRequest(http.MethodOptions, fmt.Sprintf("http://127.0.0.1:%d/", port), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = "www.example.com"
+			req.Header.Set("Origin", "https://www.example.com")
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("X-Decision", "deny")
+			resp := Do(t, httpClient, req)
+			if resp.Status != tc.code {
+				t.Fatalf("preflight: %d, want %d (%s)", resp.Status, tc.code, resp)
+			}
+			checked := len(auth.Checks()) > before
+			if tc.code == 200 && (resp.Header.Get("Access-Control-Allow-Origin") != "https://www.example.com" || checked) {
+				t.Errorf("CORS answered? allow-origin %q; authorization service asked: %v", resp.Header.Get("Access-Control-Allow-Origin"), checked)
+			}
+			if tc.code == 403 && !checked {
+				t.Errorf("the authorization service was not asked")
+			}
+		})
+	}
+}
