@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	accesslogdatav3 "github.com/envoyproxy/go-control-plane/envoy/data/accesslog/v3"
+	alsv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
 	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
 	logsv1 "go.opentelemetry.io/proto/otlp/logs/v1"
 	metricsv1 "go.opentelemetry.io/proto/otlp/metrics/v1"
@@ -306,5 +308,88 @@ func TestEnvoyProxyOpenTelemetryLogsAndMetrics(t *testing.T) {
 			}
 		}
 		return false
+	})
+}
+
+// alsReceiver is an Envoy gRPC Access Log Service (envoy.service.accesslog.v3).
+type alsReceiver struct {
+	alsv3.UnimplementedAccessLogServiceServer
+	Port    int
+	mu      sync.Mutex
+	logName []string
+	entries []*accesslogdatav3.HTTPAccessLogEntry
+}
+
+func (a *alsReceiver) StreamAccessLogs(s alsv3.AccessLogService_StreamAccessLogsServer) error {
+	for {
+		m, err := s.Recv()
+		if err != nil {
+			return nil
+		}
+		a.mu.Lock()
+		if id := m.GetIdentifier(); id != nil {
+			a.logName = append(a.logName, id.GetLogName())
+		}
+		a.entries = append(a.entries, m.GetHttpLogs().GetLogEntry()...)
+		a.mu.Unlock()
+	}
+}
+
+func startALSReceiver(t *testing.T) *alsReceiver {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &alsReceiver{Port: l.Addr().(*net.TCPAddr).Port}
+	s := grpc.NewServer()
+	alsv3.RegisterAccessLogServiceServer(s, a)
+	go func() { _ = s.Serve(l) }()
+	t.Cleanup(s.Stop)
+	return a
+}
+
+// TestEnvoyProxyALSUpstreamLog: an ALS sink of type Upstream streams one
+// HTTP log entry per upstream request, from the router, with the log name
+// and the request header asked for.
+func TestEnvoyProxyALSUpstreamLog(t *testing.T) {
+	envoyTest(t)
+	als := startALSReceiver(t)
+	be := textBackend(t, "ok")
+	port := FreePort(t)
+	spec := fmt.Sprintf(`  telemetry:
+    accessLog:
+      settings:
+      - type: Upstream
+        sinks:
+        - type: ALS
+          als:
+            type: HTTP
+            logName: egctl-upstream
+            backendRefs: [{name: als, port: %d}]
+            http: {requestHeaders: [x-trace-me]}`, als.Port)
+	epDeploy(t, epManifests(spec, port, staticService("als", als.Port)+staticService("app", be.Port)+
+		httpRoute("app", "  - backendRefs: [{name: app, port: "+strconv.Itoa(be.Port)+"}]\n")), nil, fmt.Sprintf("127.0.0.1:%d", port))
+	if code, _, _ := get(t, fmt.Sprintf("http://127.0.0.1:%d/upstream-logged", port), "www.example.com", "x-trace-me", "yes"); code != 200 {
+		t.Fatalf("request: %d", code)
+	}
+	Eventually(t, 20*time.Second, func() error {
+		als.mu.Lock()
+		defer als.mu.Unlock()
+		for _, e := range als.entries {
+			if e.GetRequest().GetPath() == "/upstream-logged" {
+				if got := e.GetRequest().GetRequestHeaders()["x-trace-me"]; got != "yes" {
+					return fmt.Errorf("entry without the asked header: %v", e.GetRequest().GetRequestHeaders())
+				}
+				if e.GetCommonProperties().GetUpstreamCluster() != "httproute/default/app/rule/0" {
+					return fmt.Errorf("upstream cluster %q", e.GetCommonProperties().GetUpstreamCluster())
+				}
+				if len(als.logName) == 0 || als.logName[0] != "egctl-upstream" {
+					return fmt.Errorf("log name %v", als.logName)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no entry for /upstream-logged among %d", len(als.entries))
 	})
 }
