@@ -126,6 +126,13 @@ func (b *builder) mergeGatewayProxies(ps []*ir.Proxy) []*ir.Proxy {
 			out = append(out, p)
 		}
 	}
+	// From here on each merged Gateway's proxy is the shared one, so what
+	// still applies per Gateway (EnvoyPatchPolicy on the class) reaches it.
+	for _, g := range b.gwOrder {
+		if cls, ok := byProxy[g.proxy]; ok {
+			g.proxy = merged[cls]
+		}
+	}
 	for _, m := range merged {
 		sort.SliceStable(m.HTTP, func(i, j int) bool { return m.HTTP[i].Port < m.HTTP[j].Port })
 		sort.SliceStable(m.TCP, func(i, j int) bool { return m.TCP[i].Port < m.TCP[j].Port })

@@ -37,6 +37,10 @@ type proxyConfig struct {
 	// parameters for TLS backends (envoyproxy_apply.go).
 	backendTLS *ir.BackendTLS
 	warnings   []epWarning
+	// object is the EnvoyProxy in force (the Gateway's laid over the
+	// class's, when merged), for the policy kinds that read its spec
+	// (EnvoyExtensionPolicy: luaValidation, dynamicModules).
+	object *egv1a1.EnvoyProxy
 }
 
 // epTranslator translates one spec, collecting every error with its
@@ -72,7 +76,9 @@ func (t *epTranslator) warn(set func(*egv1a1.EnvoyProxySpec) bool, msg string) {
 // egctl does not deploy; Envoy command-line flags, which a bootstrap cannot
 // carry), or refused with an error naming it.
 func (b *builder) translateSpec(src []*egv1a1.EnvoyProxy, spec *egv1a1.EnvoyProxySpec, resolve bool) (*proxyConfig, error) {
-	t := &epTranslator{b: b, src: src, resolve: resolve, cfg: &proxyConfig{settings: &ir.ProxySettings{}}}
+	owner := src[len(src)-1]
+	t := &epTranslator{b: b, src: src, resolve: resolve, cfg: &proxyConfig{settings: &ir.ProxySettings{},
+		object: &egv1a1.EnvoyProxy{TypeMeta: owner.TypeMeta, ObjectMeta: owner.ObjectMeta, Spec: *spec}}}
 	s := t.cfg.settings
 	for _, ep := range src {
 		s.EnvoyProxy = append(s.EnvoyProxy, ep.Namespace+"/"+ep.Name)

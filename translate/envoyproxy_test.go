@@ -363,3 +363,61 @@ spec:
 	res := run(t, epBase+envoyProxy("class-ep", strings.Replace(spec, "name: client", "name: missing", 1))+epGateway("gw", "")+epRoute)
 	wantCond(t, res.Status.GatewayClasses[0].Status.Conditions, "Accepted", "False", "InvalidParameters")
 }
+
+// TestEnvoyProxyMergedForExtensions: an EnvoyExtensionPolicy reads the
+// EnvoyProxy in force, the Gateway's laid over the class's: the class's
+// luaValidation (Disabled) survives a Gateway EnvoyProxy with mergeType,
+// so a Lua script Strict validation refuses is accepted.
+func TestEnvoyProxyMergedForExtensions(t *testing.T) {
+	eep := `apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: EnvoyExtensionPolicy
+metadata: {name: lua, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r}]
+  lua: [{type: Inline, inline: "function envoy_on_request(h) h:header() end"}]
+---
+`
+	in := epBase + envoyProxy("class-ep", "  luaValidation: Disabled") +
+		envoyProxy("gw-ep", "  mergeType: StrategicMerge\n  ipFamily: IPv6") + epGateway("gw", "gw-ep") + epRoute + eep
+	res := runEEP(t, in)
+	for _, p := range res.Problems {
+		if p.Key.Kind == "EnvoyExtensionPolicy" {
+			t.Fatalf("the class's luaValidation was lost in the merge: %v", p)
+		}
+	}
+	// Without the merge the Gateway's EnvoyProxy replaces the class's:
+	// Strict validation applies and refuses the script.
+	res = runEEP(t, strings.Replace(in, "  mergeType: StrategicMerge\n", "", 1))
+	found := false
+	for _, p := range res.Problems {
+		found = found || p.Key.Kind == "EnvoyExtensionPolicy"
+	}
+	if !found {
+		t.Errorf("Strict validation did not apply with the Gateway's EnvoyProxy replacing the class's: %v", res.Problems)
+	}
+}
+
+// TestMergeGatewaysPatchPolicy: an EnvoyPatchPolicy on the class of merged
+// Gateways patches the one proxy they share, once.
+func TestMergeGatewaysPatchPolicy(t *testing.T) {
+	gw2 := strings.Replace(epGateway("gw2", ""), "port: 80,", "port: 81,", 1)
+	epp := `apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: EnvoyPatchPolicy
+metadata: {name: patch, namespace: default}
+spec:
+  targetRef: {group: gateway.networking.k8s.io, kind: GatewayClass, name: eg}
+  type: JSONPatch
+  jsonPatches:
+  - type: type.googleapis.com/envoy.config.listener.v3.Listener
+    name: default/gw/http
+    operation: {op: replace, path: /per_connection_buffer_limit_bytes, value: 1024}
+---
+`
+	res := runEEP(t, epBase+envoyProxy("class-ep", "  mergeGateways: true")+epGateway("gw", "")+gw2+epRoute+epp)
+	if len(res.IR.Proxies) != 1 {
+		t.Fatalf("%d proxies", len(res.IR.Proxies))
+	}
+	if p := res.IR.Proxies[0]; p.Name != "eg" || len(p.Patches) != 1 {
+		t.Fatalf("proxy %s has %d patches, want the policy once on the merged proxy eg", p.Name, len(p.Patches))
+	}
+}

@@ -108,13 +108,13 @@ func TestBootstrapPatchRefused(t *testing.T) {
 		p    *ir.BootstrapPatch
 		want string
 	}{
-		{"dynamic resources changed", &ir.BootstrapPatch{Type: ir.BootstrapJSONPatch, JSONPatches: []ir.JSONPatch{
+		{"dynamic resources changed", &ir.BootstrapPatch{Type: ir.BootstrapJSONPatch, JSONPatches: []ir.BootstrapPatchOp{
 			{Op: "replace", Path: "/dynamic_resources/lds_config", Value: json.RawMessage(`{"path_config_source":{"path":"/etc/lds.yaml"}}`)}}},
 			"dynamic_resources cannot be modified"},
-		{"xds cluster moved", &ir.BootstrapPatch{Type: ir.BootstrapJSONPatch, JSONPatches: []ir.JSONPatch{
+		{"xds cluster moved", &ir.BootstrapPatch{Type: ir.BootstrapJSONPatch, JSONPatches: []ir.BootstrapPatchOp{
 			{Op: "replace", Path: "/static_resources/clusters/0/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/address", Value: json.RawMessage(`"evil.example.com"`)}}},
 			"xds_cluster's load_assignment cannot be modified"},
-		{"missing path", &ir.BootstrapPatch{Type: ir.BootstrapJSONPatch, JSONPatches: []ir.JSONPatch{
+		{"missing path", &ir.BootstrapPatch{Type: ir.BootstrapJSONPatch, JSONPatches: []ir.BootstrapPatchOp{
 			{Op: "replace", Path: "/stats_config/use_all_default_tags", Value: json.RawMessage(`true`)}}},
 			"jsonPatches[0] (replace /stats_config/use_all_default_tags)"},
 		{"replace without ADS", &ir.BootstrapPatch{Type: ir.BootstrapReplace, Value: "admin: {address: {socket_address: {address: 127.0.0.1, port_value: 19000}}}"},

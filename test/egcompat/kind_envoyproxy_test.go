@@ -164,8 +164,22 @@ var epExpectations = join(
 	each(mergeBackendsCases, "", "c", whyMergeBackends),
 	each([]string{"accesslog-als-grpc", "envoyproxy-accesslog-with-traffic", "envoyproxy-tracing-backend", "envoyproxy-tracing-backend-uds",
 		"envoyproxy-tracing-backend-with-hc-log"}, "", "c", whyCollectorSettings),
-	each([]string{"envoyproxy-otel-backend-tls", "envoyproxy-otel-backend-tls-per-resource-secret"}, "", "c", whyBackendTLS),
+	each([]string{"envoyproxy-otel-backend-tls", "envoyproxy-otel-backend-tls-per-resource-secret", "envoyproxy-otel-backend-custom-ca"}, "", "c", whyBackendTLS),
+
+	// Cases of other kinds that need an EnvoyProxy to be compared; their
+	// differences are those kinds' own.
+	[]expectation{
+		{"envoyextensionpolicy-with-extproc-with-hc-log", "", "c", whyExtProcSettings},
+		{"securitypolicy-with-extauth-with-hc-log", "", "c", whyExtServiceSettings},
+		{"envoypatchpolicy-invalid-merge-gateways", "Accepted EG=False/Invalid egctl=False/TargetNotFound", "b", whyTargetNotFound},
+		{"envoypatchpolicy-invalid-target-kind-merge-gateways", "ancestor GatewayClass:envoy-gateway/gateway-1: no ancestor status in egctl", "b", whyEPPMergedAncestor},
+		{"envoypatchpolicy-invalid-target-kind-merge-gateways", "ancestor envoy-gateway/gateway-1: ancestor status only in egctl", "b", whyEPPMergedAncestor},
+	},
 )
+
+// whyEPPMergedAncestor: EG's ancestor for a refused Gateway target.
+const whyEPPMergedAncestor = "an EnvoyPatchPolicy targeting a Gateway whose class merges Gateways: EG names the ancestor " +
+	"GatewayClass with the Gateway's name; egctl names it as the targetRef does (the Gateway)"
 
 // addCollectorFixture adds Service monitoring/otel-collector (ports grpc
 // 4317 and zipkin 9411, one ready endpoint), as Envoy Gateway's translator
