@@ -76,7 +76,7 @@ type HealthCheckLog struct {
 // Replace uses Value instead, JSONPatch applies JSONPatches (RFC 6902).
 type BootstrapPatch struct {
 	Type        BootstrapPatchType
-	Value       string             `json:",omitempty"`
+	Value       string             `json:",omitempty" ir:"text"`
 	JSONPatches []BootstrapPatchOp `json:",omitempty"`
 }
 

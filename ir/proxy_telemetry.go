@@ -41,7 +41,7 @@ type AccessLogEntry struct {
 	// Text is the text format (command operators); JSON the fields of the
 	// JSON format, sorted by key. A File entry has exactly one of them; an
 	// OpenTelemetry entry uses Text as the body and JSON as attributes.
-	Text string   `json:",omitempty"`
+	Text string   `json:",omitempty" ir:"text"`
 	JSON []Header `json:",omitempty"`
 
 	File          *FileSink          `json:",omitempty"`

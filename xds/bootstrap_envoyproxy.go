@@ -2,6 +2,7 @@ package xds
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -268,7 +269,7 @@ func applyBootstrapPatch(base *bootstrapv3.Bootstrap, p *ir.BootstrapPatch) (*bo
 		}
 		out = &bootstrapv3.Bootstrap{}
 		if err := protojson.Unmarshal(doc, out); err != nil {
-			return nil, fmt.Errorf("the patched bootstrap is not a bootstrap: %w", err)
+			return nil, fmt.Errorf("the patched bootstrap is not a bootstrap: %w", stableProtoErr(err))
 		}
 	default:
 		return nil, fmt.Errorf("unknown type %q", p.Type)
@@ -300,12 +301,25 @@ func bootstrapFromYAML(y string) (*bootstrapv3.Bootstrap, error) {
 	}
 	bs := &bootstrapv3.Bootstrap{}
 	if err := protojson.Unmarshal(js, bs); err != nil {
+		err = stableProtoErr(err)
 		if strings.Contains(err.Error(), "unable to resolve") {
 			return nil, fmt.Errorf("%w (an extension type egctl does not know; it cannot check or place it)", err)
 		}
 		return nil, err
 	}
 	return bs, nil
+}
+
+// stableProtoErr returns err with the protobuf runtime's deliberate
+// instability removed: its messages put a no-break space instead of a space
+// after "proto:" in some builds (chosen from a hash of the binary, so that
+// nobody depends on the text), which would make the same input's problem
+// text differ between egctl builds.
+func stableProtoErr(err error) error {
+	if err == nil || !strings.ContainsRune(err.Error(), '\u00a0') {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), "\u00a0", " "))
 }
 
 // checkXDSUnchanged refuses a patch that changes how configuration

@@ -2,6 +2,7 @@ package xds
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -151,5 +152,21 @@ func TestStatsListenerPort(t *testing.T) {
 	c := bs.GetStaticResources().GetClusters()[0]
 	if c.GetName() != promStatsCluster || c.GetLoadAssignment().GetEndpoints()[0].GetLbEndpoints()[0].GetEndpoint().GetAddress().GetSocketAddress().GetPortValue() != 19555 {
 		t.Errorf("prometheus cluster %v", c)
+	}
+}
+
+// TestStableProtoErr: the protobuf runtime's no-break space after "proto:"
+// (present in some builds only) never reaches a problem's text.
+func TestStableProtoErr(t *testing.T) {
+	err := stableProtoErr(errors.New("proto:\u00a0(line 1:2): unknown field \"x\""))
+	if got, want := err.Error(), `proto: (line 1:2): unknown field "x"`; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if stableProtoErr(nil) != nil {
+		t.Fatal("nil error became non-nil")
+	}
+	_, err = bootstrapFromYAML("nope: 1")
+	if err == nil || strings.ContainsRune(err.Error(), '\u00a0') {
+		t.Fatalf("bootstrapFromYAML error %v: want an error without a no-break space", err)
 	}
 }

@@ -210,7 +210,8 @@ spec:
 
 // TestEnvoyProxyIPv6Listener: with ipFamily IPv6 the Gateway listener
 // binds IPv6 only (reached on [::1], refused on 127.0.0.1), and a Backend
-// at ::1 is reached over IPv6.
+// at ::1 is reached over IPv6 (written 0:0:0:0:0:0:0:1: the Backend CRD
+// pattern, which egctl validates as EG does, rejects the short "::1").
 func TestEnvoyProxyIPv6Listener(t *testing.T) {
 	envoyTest(t)
 	l, err := net.Listen("tcp", "[::1]:0")
@@ -229,7 +230,7 @@ func TestEnvoyProxyIPv6Listener(t *testing.T) {
 kind: Backend
 metadata: {name: v6, namespace: default}
 spec:
-  endpoints: [{ip: {address: "::1", port: %d}}]
+  endpoints: [{ip: {address: "0:0:0:0:0:0:0:1", port: %d}}]
 ---
 `, v6port)+httpRoute("r", "  - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: v6}]\n")), nil,
 		fmt.Sprintf("[::1]:%d", port))
