@@ -49,9 +49,6 @@ type BackendTLS struct {
 	Ciphers             []string `json:",omitempty"`
 	ECDHCurves          []string `json:",omitempty"`
 	SignatureAlgorithms []string `json:",omitempty"`
-	// Params are TLS versions, ciphers, curves and signature algorithms
-	// (EnvoyProxy spec.backendTLS); nil keeps Envoy's defaults.
-	Params *TLSParams `json:",omitempty"`
 }
 
 // SANType is the kind of a subject alternative name.

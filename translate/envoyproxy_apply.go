@@ -190,20 +190,39 @@ func backendTLSFixer(bt *ir.BackendTLS) func(*ir.RouteDestination) *ir.RouteDest
 				nd = &cp
 			}
 			nb, nt := *be, *be.TLS
-			if bt.ClientCertificate != nil {
-				nt.ClientCertificate = bt.ClientCertificate
-			}
-			if bt.ALPNProtocols != nil {
-				nt.ALPNProtocols = bt.ALPNProtocols
-			}
-			if bt.Params != nil {
-				nt.Params = bt.Params
-			}
+			mergeProxyBackendTLS(&nt, bt)
 			nb.TLS = &nt
 			nd.Backends[i] = &nb
 		}
 		memo[d] = nd
 		return nd
+	}
+}
+
+// mergeProxyBackendTLS fills in what a backend's TLS leaves unset from
+// the EnvoyProxy's spec.backendTLS: a Backend's own spec.tls settings win
+// field by field, as in Envoy Gateway's mergeClientTLSConfigs.
+func mergeProxyBackendTLS(t, ep *ir.BackendTLS) {
+	if t.ClientCertificate == nil {
+		t.ClientCertificate = ep.ClientCertificate
+	}
+	if t.MinVersion == "" {
+		t.MinVersion = ep.MinVersion
+	}
+	if t.MaxVersion == "" {
+		t.MaxVersion = ep.MaxVersion
+	}
+	if len(t.Ciphers) == 0 {
+		t.Ciphers = ep.Ciphers
+	}
+	if len(t.ECDHCurves) == 0 {
+		t.ECDHCurves = ep.ECDHCurves
+	}
+	if len(t.SignatureAlgorithms) == 0 {
+		t.SignatureAlgorithms = ep.SignatureAlgorithms
+	}
+	if t.ALPNProtocols == nil {
+		t.ALPNProtocols = ep.ALPNProtocols
 	}
 }
 

@@ -479,11 +479,14 @@ func (t *epTranslator) backendTLS(bt *egv1a1.BackendTLSConfig) {
 		return
 	}
 	out := &ir.BackendTLS{}
-	tls := t.tlsParams("spec.backendTLS", &bt.TLSSettings)
-	out.Params = tls
+	t.tlsParams("spec.backendTLS", &bt.TLSSettings, out)
 	if bt.ALPNProtocols != nil {
 		out.ALPNProtocols = []string{}
-		for _, a := range bt.ALPNProtocols {
+		for i, a := range bt.ALPNProtocols {
+			if a == "" || len(a) > 255 {
+				t.fail(fmt.Sprintf("spec.backendTLS.alpnProtocols[%d]", i), "%q is not an ALPN protocol name", a)
+				continue
+			}
 			out.ALPNProtocols = append(out.ALPNProtocols, string(a))
 		}
 	}
@@ -504,43 +507,63 @@ func (t *epTranslator) backendTLS(bt *egv1a1.BackendTLSConfig) {
 	t.cfg.backendTLS = out
 }
 
-// tlsParams checks and carries the TLS version, cipher, curve and
-// signature algorithm settings.
-func (t *epTranslator) tlsParams(path string, s *egv1a1.TLSSettings) *ir.TLSParams {
-	p := &ir.TLSParams{Ciphers: s.Ciphers, ECDHCurves: s.ECDHCurves, SignatureAlgorithms: s.SignatureAlgorithms}
+// tlsParams checks the TLS version, cipher, curve and signature algorithm
+// settings and sets them on out, with the names Envoy takes (the tables
+// of the Backend kind's spec.tls, backendkind_tls.go).
+func (t *epTranslator) tlsParams(path string, s *egv1a1.TLSSettings, out *ir.BackendTLS) {
 	if len(s.Fingerprints) > 0 {
 		t.fail(path+".fingerprints", "TLS fingerprints describe clients; they have no meaning for connections to backends")
 	}
 	ver := func(f string, v *egv1a1.TLSVersion) string {
-		if v == nil {
+		if v == nil || *v == egv1a1.TLSAuto {
 			return ""
 		}
-		switch *v {
-		case egv1a1.TLSAuto:
-			return ""
-		case egv1a1.TLSv10, egv1a1.TLSv11, egv1a1.TLSv12, egv1a1.TLSv13:
+		if _, ok := tlsVersionOrder[string(*v)]; ok { // tls.go
 			return string(*v)
 		}
 		t.fail(path+"."+f, "unsupported TLS version %q (Auto, 1.0, 1.1, 1.2 or 1.3)", *v)
 		return ""
 	}
-	p.MinVersion = ver("minVersion", s.MinVersion)
-	p.MaxVersion = ver("maxVersion", s.MaxVersion)
-	if p.MinVersion != "" && p.MaxVersion != "" && p.MinVersion > p.MaxVersion {
-		t.fail(path, "minVersion %s is above maxVersion %s", p.MinVersion, p.MaxVersion)
+	minV, maxV := ver("minVersion", s.MinVersion), ver("maxVersion", s.MaxVersion)
+	if minV != "" && maxV != "" && tlsVersionOrder[minV] > tlsVersionOrder[maxV] {
+		t.fail(path, "minVersion %s is above maxVersion %s", minV, maxV)
 	}
-	if p.MinVersion == "" && p.MaxVersion == "" && len(p.Ciphers)+len(p.ECDHCurves)+len(p.SignatureAlgorithms) == 0 {
-		return nil
+	for i, cs := range s.Ciphers {
+		if n := ianaCiphers[cs]; n != "" {
+			cs = n // Envoy takes the OpenSSL spelling
+		}
+		if !envoyCiphers[cs] {
+			t.fail(fmt.Sprintf("%s.ciphers[%d]", path, i), "unknown cipher suite %q", s.Ciphers[i])
+			continue
+		}
+		out.Ciphers = append(out.Ciphers, cs)
+	}
+	for i, cv := range s.ECDHCurves {
+		if !envoyCurves[cv] {
+			t.fail(fmt.Sprintf("%s.ecdhCurves[%d]", path, i), "unknown curve %q (X25519, P-256, P-384, P-521, X25519MLKEM768)", cv)
+			continue
+		}
+		out.ECDHCurves = append(out.ECDHCurves, cv)
+	}
+	for i, sa := range s.SignatureAlgorithms {
+		if !envoySigAlgs[sa] {
+			t.fail(fmt.Sprintf("%s.signatureAlgorithms[%d]", path, i), "unknown signature algorithm %q (BoringSSL names such as ecdsa_secp256r1_sha256)", sa)
+			continue
+		}
+		out.SignatureAlgorithms = append(out.SignatureAlgorithms, sa)
+	}
+	if minV == "" && maxV == "" && len(out.Ciphers)+len(out.ECDHCurves)+len(out.SignatureAlgorithms) == 0 {
+		return
 	}
 	// Envoy's own upstream defaults are 1.2 to 1.2: a minimum of 1.3 alone
 	// would leave no version. Envoy Gateway's defaults fill the other bound.
-	if p.MinVersion == "" {
-		p.MinVersion = "1.2"
+	if minV == "" {
+		minV = "1.2"
 	}
-	if p.MaxVersion == "" {
-		p.MaxVersion = "1.3"
+	if maxV == "" {
+		maxV = "1.3"
 	}
-	return p
+	out.MinVersion, out.MaxVersion = minV, maxV
 }
 
 func (t *epTranslator) dynamicModules(ms []egv1a1.DynamicModuleEntry) {

@@ -356,11 +356,51 @@ spec:
     alpnProtocols: [h2]`
 	p := proxyNamed(t, run(t, epBase+secret+envoyProxy("class-ep", spec)+epGateway("gw", "")+epRoute), "default/gw")
 	tls := p.HTTP[0].VirtualHosts[0].Routes[0].Destination.Backends[0].TLS
-	if tls == nil || tls.ClientCertificate == nil || tls.ClientCertificate.Name != "default/client" || tls.Params.MinVersion != "1.3" || strings.Join(tls.ALPNProtocols, ",") != "h2" {
+	if tls == nil || tls.ClientCertificate == nil || tls.ClientCertificate.Name != "default/client" || tls.MinVersion != "1.3" || strings.Join(tls.ALPNProtocols, ",") != "h2" {
 		t.Fatalf("backend TLS %+v", tls)
 	}
 	// A missing Secret refuses the EnvoyProxy.
 	res := run(t, epBase+envoyProxy("class-ep", strings.Replace(spec, "name: client", "name: missing", 1))+epGateway("gw", "")+epRoute)
+	wantCond(t, res.Status.GatewayClasses[0].Status.Conditions, "Accepted", "False", "InvalidParameters")
+}
+
+// TestEnvoyProxyBackendTLSUnderBackend: a Backend's own spec.tls settings
+// win field by field over the EnvoyProxy's, which fill in the rest (Envoy
+// Gateway's mergeClientTLSConfigs); unknown names are refused.
+func TestEnvoyProxyBackendTLSUnderBackend(t *testing.T) {
+	crt, key := selfSigned(t)
+	in := epBase + secretYAML("default", "client", "kubernetes.io/tls", crt, key) + `
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: Backend
+metadata: {name: be, namespace: default}
+spec:
+  endpoints: [{ip: {address: 10.0.0.1, port: 443}}]
+  tls: {insecureSkipVerify: true, minVersion: "1.2", ciphers: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: be, port: 443}]
+---
+`
+	spec := `  backendTLS:
+    clientCertificateRef: {name: client}
+    minVersion: "1.3"
+    ciphers: [ECDHE-ECDSA-AES256-GCM-SHA384]
+    ecdhCurves: [X25519]`
+	p := proxyNamed(t, run(t, in+envoyProxy("class-ep", spec)+epGateway("gw", "")), "default/gw")
+	tls := p.HTTP[0].VirtualHosts[0].Routes[0].Destination.Backends[0].TLS
+	if tls == nil || tls.ClientCertificate == nil || tls.ClientCertificate.Name != "default/client" {
+		t.Fatalf("backend TLS %+v: want the EnvoyProxy's client certificate", tls)
+	}
+	if tls.MinVersion != "1.2" || tls.MaxVersion != "1.3" || strings.Join(tls.Ciphers, ",") != "ECDHE-RSA-AES128-GCM-SHA256" ||
+		strings.Join(tls.ECDHCurves, ",") != "X25519" || !tls.InsecureSkipVerify {
+		t.Fatalf("backend TLS %+v: want the Backend's minVersion and ciphers, the EnvoyProxy's maxVersion and curves", tls)
+	}
+	res := run(t, in+envoyProxy("class-ep", strings.Replace(spec, "[X25519]", "[X9]", 1))+epGateway("gw", ""))
 	wantCond(t, res.Status.GatewayClasses[0].Status.Conditions, "Accepted", "False", "InvalidParameters")
 }
 

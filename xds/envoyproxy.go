@@ -15,7 +15,6 @@ import (
 	udpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/udp/udp_proxy/v3"
 	hcfilev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/health_check/event_sinks/file/v3"
 	uuidv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/request_id/uuid/v3"
-	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -433,27 +432,4 @@ func addVirtualHostStats(vh *routev3.VirtualHost) {
 			MatchPattern: &matcherv3.StringMatcher_Prefix{Prefix: host}}}
 	}
 	vh.VirtualClusters = []*routev3.VirtualCluster{{Name: strings.ReplaceAll(host, ".", "_"), Headers: []*routev3.HeaderMatcher{hm}}}
-}
-
-// upstreamTLSParams are the TLS parameters an EnvoyProxy asks of
-// connections to backends (spec.backendTLS).
-func upstreamTLSParams(p *ir.TLSParams) (*tlsv3.TlsParameters, error) {
-	if p == nil {
-		return nil, nil
-	}
-	minV, ok := tlsVersions[p.MinVersion]
-	if !ok {
-		return nil, fmt.Errorf("TLS MinVersion: unknown version %q", p.MinVersion)
-	}
-	maxV, ok := tlsVersions[p.MaxVersion]
-	if !ok {
-		return nil, fmt.Errorf("TLS MaxVersion: unknown version %q", p.MaxVersion)
-	}
-	return &tlsv3.TlsParameters{
-		TlsMinimumProtocolVersion: minV,
-		TlsMaximumProtocolVersion: maxV,
-		CipherSuites:              append([]string(nil), p.Ciphers...),
-		EcdhCurves:                append([]string(nil), p.ECDHCurves...),
-		SignatureAlgorithms:       append([]string(nil), p.SignatureAlgorithms...),
-	}, nil
 }

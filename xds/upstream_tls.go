@@ -113,11 +113,6 @@ func (b *builder) upstreamTLSContext(t *ir.BackendTLS, proto ir.AppProtocol) (*t
 		}
 		common.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
 	}
-	params, err := upstreamTLSParams(t.Params) // envoyproxy.go
-	if err != nil {
-		return nil, err
-	}
-	common.TlsParams = params
 	if t.ALPNProtocols == nil && proto == ir.ProtocolHTTP2 {
 		// The cluster speaks HTTP/2 only; say so in the handshake.
 		common.AlpnProtocols = []string{"h2"}

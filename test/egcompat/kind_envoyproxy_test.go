@@ -122,6 +122,17 @@ const (
 	whyMergeBackends = "unsupported: EnvoyProxy mergeBackends (clusters shared by the routes that use the same backends); " +
 		"egctl refuses the EnvoyProxy rather than give each route its own circuit breakers and load-balancing state"
 	whyCollectorSettings = "unsupported: backendSettings (cluster settings) on telemetry collectors; egctl refuses the EnvoyProxy"
+	whyEPBackendTLSValues = "EnvoyProxy backendTLS values the CRD or Envoy rejects (versions tls1.2/tls1.3 outside the enum Auto, 1.0-1.3; " +
+		"cipher names as ECDH curves; OpenSSL-style signature algorithm names): egctl refuses the EnvoyProxy, so the class and its " +
+		"Gateways are not compiled; EG passes them to Envoy, whose handshake setup fails"
+	whyEPBadClientCert = "an EnvoyProxy backendTLS client certificate Secret holding no PEM (tls.crt \"a\"): egctl refuses the EnvoyProxy, " +
+		"so the class and its Gateways are not compiled; EG carries the bytes to Envoy, which rejects the clusters"
+	whyEPSDSSecret = "unsupported: a backendTLS client certificate in an SDS-reference Secret (type gateway.envoyproxy.io/sds); egctl " +
+		"refuses the EnvoyProxy (EG refuses such Secrets too unless SDS references are enabled, reporting it on the BackendTLSPolicy)"
+	whyGeoIP = "unsupported: SecurityPolicy authorization clientIPGeoLocations (GeoIP), which these cases' EnvoyProxy geoIP provider " +
+		"serves; egctl refuses the SecurityPolicy and fails its traffic closed"
+	whyMergedCTPConflict = "a ClientTrafficPolicy both refuse because its Gateway's HTTP listener shares a port (one HTTP connection " +
+		"manager) with another Gateway merged into the same proxy: EG routes the traffic without the policy, egctl fails it closed (500)"
 )
 
 var epEmptyMatchCases = []string{
@@ -138,6 +149,10 @@ var mergeBackendsCases = []string{
 	"mergebackends-selector-mixed-match", "mergebackends-tcp-multi-backend-not-merged", "mergebackends-tcp-shared-cluster",
 	"mergebackends-tls-multi-backend-not-merged", "mergebackends-tls-multi-rule-distinct-backends", "mergebackends-tls-multi-rule-shared-cluster",
 	"mergebackends-tls-shared-cluster", "mergebackends-udp-multi-backend-not-merged", "mergebackends-udp-shared-cluster",
+	// With ClientTrafficPolicies, ListenerSets or credential injection.
+	"mergebackends-grpc-demerge-listener-ctp-divergence-no-sectionname", "mergebackends-http-demerge-credential-injection",
+	"mergebackends-http-demerge-listener-ctp-divergence-no-sectionname", "mergebackends-http-demerge-listener-http1-divergence",
+	"mergebackends-http-demerge-listenerset-http1", "mergebackends-http-merge-gateway-wide-ctp-http1",
 }
 
 // epExpectations are the accepted differences for this kind's cases.
@@ -160,21 +175,29 @@ var epExpectations = join(
 		{"envoyproxy-with-statname", "attachedRoutes EG=2 egctl=1", "b", whyEPRouteConflict},
 	},
 
+	each([]string{"backend-tls-settings", "backend-tls-settings-invalid", "envoyproxy-tls-settings", "envoyproxy-tls-settings-invalid",
+		"envoyproxy-tls-settings-invalid-ns"}, "", "b", whyEPBackendTLSValues),
+	each([]string{"gateway-tls-frontend-backend"}, "", "b", whyEPBadClientCert),
+
 	// ---- (c) ----
 	each(mergeBackendsCases, "", "c", whyMergeBackends),
+	each([]string{"sds-disabled"}, "", "c", whyEPSDSSecret),
 	each([]string{"accesslog-als-grpc", "envoyproxy-accesslog-with-traffic", "envoyproxy-tracing-backend", "envoyproxy-tracing-backend-uds",
 		"envoyproxy-tracing-backend-with-hc-log"}, "", "c", whyCollectorSettings),
-	each([]string{"envoyproxy-otel-backend-tls", "envoyproxy-otel-backend-tls-per-resource-secret", "envoyproxy-otel-backend-custom-ca"}, "", "c", whyBackendTLS),
 
 	// Cases of other kinds that need an EnvoyProxy to be compared; their
 	// differences are those kinds' own.
 	[]expectation{
 		{"envoyextensionpolicy-with-extproc-with-hc-log", "", "c", whyExtProcSettings},
 		{"securitypolicy-with-extauth-with-hc-log", "", "c", whyExtServiceSettings},
+		{"conflicting-policies", "route httproute/default/mfqjpuycbgjrtdww/rule/0", "b", whyMergedCTPConflict},
 		{"envoypatchpolicy-invalid-merge-gateways", "Accepted EG=False/Invalid egctl=False/TargetNotFound", "b", whyTargetNotFound},
 		{"envoypatchpolicy-invalid-target-kind-merge-gateways", "ancestor GatewayClass:envoy-gateway/gateway-1: no ancestor status in egctl", "b", whyEPPMergedAncestor},
 		{"envoypatchpolicy-invalid-target-kind-merge-gateways", "ancestor envoy-gateway/gateway-1: ancestor status only in egctl", "b", whyEPPMergedAncestor},
 	},
+	each([]string{"securitypolicy-with-authorization-geoip", "securitypolicy-with-authorization-geoip-direct-source-ip",
+		"securitypolicy-with-authorization-geoip-mixed-valid-invalid", "securitypolicy-with-authorization-geoip-mixed-valid-invalid-route-target"},
+		"", "c", whyGeoIP),
 )
 
 // whyEPPMergedAncestor: EG's ancestor for a refused Gateway target.
