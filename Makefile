@@ -24,7 +24,7 @@ RATELIMIT_DIR := .ratelimit
 RATELIMIT_BIN_LOCAL := $(RATELIMIT_DIR)/bin/service_cmd
 export RATELIMIT_BIN ?= $(abspath $(RATELIMIT_BIN_LOCAL))
 
-.PHONY: help build test test-unit conformance envoy ratelimit redis fmt fmt-check vet bench fuzz clean
+.PHONY: help build test test-unit conformance envoy ratelimit redis fmt fmt-check vet bench fuzz egparity clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,26 @@ vet: ## go vet
 
 bench: ## wall time and peak RSS at 100..50,000 routes, then Go benchmarks per stage
 	bash test/bench/run.sh
+
+# The differential harness against Envoy Gateway's own egctl, built from
+# its module at the version go.mod names, in its own module
+# (tools/egparity) so that its dependencies stay out of egctl's go.mod.
+# Not part of `make test`: the first build takes minutes on two cores.
+EG_VERSION := $(shell awk '$$1 == "github.com/envoyproxy/gateway" { print $$2; exit }' go.mod)
+EGPARITY_DIR := .egparity
+EG_EGCTL := $(EGPARITY_DIR)/egctl-envoy-gateway-$(EG_VERSION)
+EGPARITY_FLAGS ?=
+
+egparity: build $(EG_EGCTL) ## compare egctl's xDS with Envoy Gateway's egctl on its translator test inputs
+	$(EG_EGCTL) x translate -f testdata/egparity/quickstart.yaml --to xds -t all -o json > testdata/egparity/quickstart.envoy-gateway.json
+	set -o pipefail; cd tools/egparity && $(GO) run . -eg $(abspath $(EG_EGCTL)) -egctl $(abspath bin/egctl) -work $(abspath $(EGPARITY_DIR)/cases) $(EGPARITY_FLAGS) | tee $(abspath $(EGPARITY_DIR)/report.txt)
+
+# The version is in the file name: a new go.mod version builds a new binary.
+$(EG_EGCTL):
+	@tool=$$(awk '$$1 == "github.com/envoyproxy/gateway" { print $$2; exit }' tools/egparity/go.mod); \
+	if [ "$$tool" != "$(EG_VERSION)" ]; then echo "tools/egparity/go.mod requires Envoy Gateway $$tool, go.mod $(EG_VERSION): cd tools/egparity && go get github.com/envoyproxy/gateway@$(EG_VERSION) && go mod tidy" >&2; exit 1; fi
+	@mkdir -p $(EGPARITY_DIR)
+	cd tools/egparity && $(GO) build -trimpath -o $(abspath $@) github.com/envoyproxy/gateway/cmd/egctl
 
 # Go minimizes every new interesting input for up to a minute by default,
 # during which nothing else runs: a fuzz minute would then explore a

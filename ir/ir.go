@@ -44,6 +44,9 @@ type Proxy struct {
 	// Patches are the EnvoyPatchPolicies of the proxy, in the order they
 	// apply (patch.go).
 	Patches []*EnvoyPatch `json:",omitempty"`
+	// Defaults are Envoy Gateway's defaults xds adds (defaults.go); nil
+	// for egctl's lean output.
+	Defaults *Defaults `json:",omitempty"`
 }
 
 // Metadata names the input object (and optionally its section) that an

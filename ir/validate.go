@@ -106,6 +106,9 @@ func (p *Proxy) Validate() error {
 	if err := p.Settings.validate(); err != nil { // proxy_validate.go
 		errs = append(errs, fmt.Errorf("proxy %s: %w", p.Name, err))
 	}
+	if err := p.Defaults.validate(); err != nil { // defaults.go
+		add("%v", err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -26,6 +26,9 @@ type CompileOptions struct {
 	Namespace           string
 	ControllerName      string
 	KeepPrivilegedPorts bool
+	// EnvoyGatewayDefaults and ReadyPort are translate.Options'.
+	EnvoyGatewayDefaults bool
+	ReadyPort            uint32
 }
 
 // compiled is one compilation of the manifests.
@@ -92,9 +95,11 @@ func compile(o CompileOptions) *compiled {
 	}
 	c.objects = len(set.Origins)
 	res, err := translate.Translate(set, translate.Options{
-		ControllerName:      o.ControllerName,
-		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
-		SkipStatus:          true,
+		ControllerName:       o.ControllerName,
+		KeepPrivilegedPorts:  o.KeepPrivilegedPorts,
+		SkipStatus:           true,
+		EnvoyGatewayDefaults: o.EnvoyGatewayDefaults,
+		ReadyPort:            o.ReadyPort,
 	})
 	if err != nil {
 		c.err = err

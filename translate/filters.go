@@ -135,7 +135,7 @@ func (b *builder) applyFilters(rs *routeState, cr *compiledRule, rule *gwv1.HTTP
 				invalid("%s: requestMirror is missing", fw)
 				continue
 			}
-			m, err := b.mirror(rs, f.RequestMirror, cr.idx, len(t.Mirrors), fw.String())
+			m, err := b.mirror(rs, f.RequestMirror, cr.idx, fi, fw.String())
 			if err != "" {
 				invalid("%s", err)
 				continue
@@ -198,8 +198,12 @@ func (b *builder) mirror(rs *routeState, m *gwv1.HTTPRequestMirrorFilter, rule, 
 		rs.unresolved(rerr.reason, fmt.Sprintf("%s.requestMirror.backendRef: %s", fw, rerr.msg))
 		return nil, ""
 	}
-	name := rs.prefix + "/rule/" + itoa(rule) + "/mirror/" + itoa(k)
-	be.Name = name + "/backend/0"
+	// Named as Envoy Gateway names it: the rule's destination, then the
+	// mirror filter's index among the rule's filters.
+	name := rs.prefix + "/rule/" + itoa(rule) + "-mirror-" + itoa(k)
+	// Envoy Gateway's locality name for a mirror's backend (index -1: it
+	// is no backendRef of the rule).
+	be.Name = name + "/backend/-1"
 	be.Weight = 1
 	md := &ir.Metadata{Kind: rs.kind, Namespace: rs.r.Namespace, Name: rs.r.Name}
 	out.Destination = &ir.RouteDestination{Name: name, Backends: []*ir.Backend{be}, Metadata: md}

@@ -258,8 +258,8 @@ func TestFiltersAndRuleSettings(t *testing.T) {
 	}
 	if len(r.Mirrors) != 2 || r.Mirrors[0].Numerator != 25 || r.Mirrors[0].Denominator != 100 ||
 		r.Mirrors[1].Numerator != 1 || r.Mirrors[1].Denominator != 3 ||
-		r.Mirrors[0].Destination.Name != "httproute/infra/r/rule/0/mirror/0" ||
-		r.Mirrors[1].Destination.Backends[0].Name != "httproute/infra/r/rule/0/mirror/1/backend/0" {
+		r.Mirrors[0].Destination.Name != "httproute/infra/r/rule/0-mirror-3" ||
+		r.Mirrors[1].Destination.Backends[0].Name != "httproute/infra/r/rule/0-mirror-4/backend/-1" {
 		t.Fatalf("mirrors = %+v", r.Mirrors)
 	}
 	if c := r.CORS; c == nil || c.MaxAge != time.Minute || !c.AllowCredentials || c.AllowOrigins[0] != "https://*.example.com" {

@@ -136,6 +136,7 @@ func (b *builder) newListenerFor(g *gatewayState, ls *lsState, spec *gwv1.Listen
 	b.listenerNamespaces(l)
 	checkListenerCRD(l) // validate_crd.go
 	b.checkAdminPort(l) // unserved.go
+	b.checkReadyPort(l) // defaults.go
 	switch spec.Protocol {
 	case gwv1.HTTPSProtocolType:
 		b.listenerTLS(l)

@@ -57,10 +57,17 @@ type Options struct {
 	// 0 checks nothing.
 	AdminPort uint32
 	// EnvoyGatewayDefaults emits what Envoy Gateway configures when
-	// nothing asks otherwise: today its default access log (JSON to
-	// stdout) and the Prometheus stats listener, on proxies whose
-	// EnvoyProxy does not set them (or that have none).
+	// nothing asks otherwise, so that the xDS is Envoy Gateway's: its
+	// readiness listener, circuit breakers and listener settings
+	// (defaults.go, xds/defaults.go), and on proxies whose EnvoyProxy
+	// does not set them (or that have none) its default access log (JSON
+	// to stdout) and Prometheus stats listener (envoyproxy_telemetry.go).
+	// The zero value is egctl's lean output; the CLI turns it on unless
+	// --lean.
 	EnvoyGatewayDefaults bool
+	// ReadyPort is the port of the readiness listener under
+	// EnvoyGatewayDefaults; 0 means Envoy Gateway's, DefaultReadyPort.
+	ReadyPort uint32
 	// CheckBootstrap, when set, applies an EnvoyProxy's bootstrap patch
 	// to a representative bootstrap and says why it fails (xds can; the
 	// translator knows no Envoy protos). Without it a bad patch is found
@@ -163,6 +170,7 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	problems = append(problems, eppProblems...)
 	problems = append(problems, unservedProblems(in, opts.ControllerName)...) // unserved.go
 	problems = append(problems, b.envoyProxyProblems()...)                    // envoyproxy.go
+	applyDefaults(cfg, opts)                                                  // defaults.go
 	sortProblems(problems)
 	res := &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList(), epp: epp}
 	if opts.SkipStatus {

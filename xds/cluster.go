@@ -31,9 +31,13 @@ const (
 // singleCluster reports whether d can be one cluster with one locality per
 // backend: Envoy then balances across backends by locality weight. That
 // needs one discovery type, one upstream protocol, no per-backend header
-// changes and no fail-closed share.
+// changes, no fail-closed share and no backend without endpoints beside
+// one with: Envoy gives a locality without hosts no traffic, so its share
+// would go to the others, where Gateway API says requests for a backend
+// without ready endpoints get 503 (as with Envoy Gateway). In a cluster of
+// its own the share keeps its weight and Envoy answers it 503.
 func singleCluster(d *ir.RouteDestination) bool {
-	if d.InvalidWeight > 0 {
+	if d.InvalidWeight > 0 || partlyEmpty(d.Backends) {
 		return false
 	}
 	if len(d.Backends) > 0 && !sameBackendTLS(d) { // upstream_tls.go
@@ -114,6 +118,23 @@ func (b *builder) setDestination(action *routev3.RouteAction, d *ir.RouteDestina
 	action.ClusterSpecifier = &routev3.RouteAction_WeightedClusters{WeightedClusters: wc}
 	action.ClusterNotFoundResponseCode = routev3.RouteAction_INTERNAL_SERVER_ERROR
 	return nil
+}
+
+// partlyEmpty reports whether some weighted backend has endpoints and
+// another has none.
+func partlyEmpty(backends []*ir.Backend) bool {
+	var empty, full bool
+	for _, be := range backends {
+		if be.Weight == 0 {
+			continue
+		}
+		if len(be.Endpoints) == 0 {
+			empty = true
+		} else {
+			full = true
+		}
+	}
+	return empty && full
 }
 
 func totalWeight(backends []*ir.Backend) uint64 {

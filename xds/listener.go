@@ -112,6 +112,9 @@ func (b *builder) buildPortListener(entries []*ir.HTTPListener) error {
 		b.res.Routes = append(b.res.Routes, rc)
 	}
 
+	// The TLS inspector reads SNI and ALPN before a chain is chosen: only
+	// needed when some chain matches on them (as Envoy Gateway adds it).
+	inspect := false
 	sniOwner := map[string]string{}
 	for _, e := range secure {
 		// Envoy refuses two filter chains with the same match.
@@ -148,12 +151,13 @@ func (b *builder) buildPortListener(entries []*ir.HTTPListener) error {
 		}
 		if len(match.ServerNames) > 0 || match.TransportProtocol != "" {
 			fc.FilterChainMatch = &match
+			inspect = true
 		}
 		l.FilterChains = append(l.FilterChains, fc)
 		b.res.Routes = append(b.res.Routes, rc)
 	}
 
-	if len(secure) > 0 {
+	if inspect {
 		inspector, err := toAny(&tlsinspectorv3.TlsInspector{})
 		if err != nil {
 			return err

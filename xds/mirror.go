@@ -48,6 +48,10 @@ func (b *builder) buildMirror(m *ir.Mirror) (*routev3.RouteAction_RequestMirrorP
 		p.RuntimeFraction = &corev3.RuntimeFractionalPercent{
 			DefaultValue: &typev3.FractionalPercent{Numerator: uint32(n), Denominator: typev3.FractionalPercent_MILLION},
 		}
+	} else if b.proxy != nil && b.proxy.Defaults != nil {
+		// Every request, spelled out as Envoy Gateway does (Envoy's
+		// default without a fraction is the same).
+		p.RuntimeFraction = &corev3.RuntimeFractionalPercent{DefaultValue: &typev3.FractionalPercent{Numerator: 100}}
 	}
 	return p, nil
 }

@@ -146,6 +146,9 @@ func translateProxy(p *ir.Proxy) (*Resources, error) {
 		b.res.Secrets = append(b.res.Secrets, s)
 	}
 	sortResources(b.res)
+	if err := b.applyDefaults(p); err != nil { // defaults.go
+		return nil, err
+	}
 	if len(finishers) > 0 {
 		if err := b.finishFeatures(p); err != nil { // features.go
 			return nil, err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/egctl/egctl/admin"
 	"github.com/egctl/egctl/cli"
@@ -42,6 +43,8 @@ type Options struct {
 	KeepPrivilegedPorts bool
 	Context             int
 	OIDC                cli.OIDCDiscovery
+	Defaults            cli.EnvoyGatewayDefaults
+	flags               *pflag.FlagSet // to tell flags given from defaults
 	Timeout             time.Duration
 }
 
@@ -123,6 +126,8 @@ Exit status: 0, or 1 with --exit-code when the configurations differ;
 	f.StringVar(&o.ControllerName, "controller-name", translate.DefaultControllerName, "GatewayClass controllerName that egctl acts for")
 	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "compile listener ports below 1024 as written (as translate's flag of that name)")
 	o.OIDC.AddFlags(f)
+	o.Defaults.AddFlags(f)
+	o.flags = f
 	f.IntVarP(&o.Context, "unified", "U", 3, "lines of context around each change")
 	f.DurationVar(&o.Timeout, "timeout", admin.DefaultTimeout, "time limit for each call to a proxy's admin API")
 	return cmd
@@ -140,6 +145,9 @@ func (o *Options) complete() error {
 	}
 	if o.Context < 0 {
 		return cli.UsageErrorf("--unified %d: want 0 or more lines", o.Context)
+	}
+	if err := o.Defaults.Validate(o.flags); err != nil {
+		return err
 	}
 	if o.Timeout <= 0 {
 		return cli.UsageErrorf("--timeout %s: want a positive duration", o.Timeout)
@@ -164,6 +172,7 @@ func run(ctx context.Context, o *Options) error {
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
 		Timeout:             o.Timeout,
 		OIDCDiscovery:       discover,
+		Defaults:            o.Defaults,
 		Stdin:               o.IO.In,
 		Warn:                warn,
 	}

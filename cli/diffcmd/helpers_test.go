@@ -22,7 +22,11 @@ func execute(t *testing.T, newCmd func(*cli.IOStreams) *cobra.Command, stdin io.
 	return result{stdout: r.Stdout, stderr: r.Stderr, code: r.Code}
 }
 
+// It compiles manifests with --lean, as the tests' own helpers compile
+// (translate.Options{}, difftest), so that both sides of a comparison
+// agree; Envoy Gateway's defaults in diffs are tested on their own
+// (TestQuickstartMatchesEnvoyGateway).
 func runDiff(t *testing.T, args ...string) result {
 	t.Helper()
-	return execute(t, NewCmd, nil, args...)
+	return execute(t, NewCmd, nil, append([]string{"--lean"}, args...)...)
 }

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/egctl/egctl/admin"
+	"github.com/egctl/egctl/cli"
 	"github.com/egctl/egctl/diff"
 	"github.com/egctl/egctl/internal/wasmimage"
 	"github.com/egctl/egctl/manifest"
@@ -74,6 +75,8 @@ type LoadOptions struct {
 	MaxInputBytes int64
 	// AdminPort is the admin port of the bootstraps (translate.Options).
 	AdminPort uint32
+	// Defaults choose Envoy Gateway's defaults or --lean, as translate.
+	Defaults cli.EnvoyGatewayDefaults
 	// Warn receives non-fatal notes (unknown types in a dump...).
 	Warn func(format string, args ...any)
 }
@@ -147,7 +150,7 @@ func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr er
 	if loadErr != nil {
 		return nil, loadErr
 	}
-	res, err := translate.Translate(set, translate.Options{
+	topts := translate.Options{
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
 		OIDCDiscovery:       o.OIDCDiscovery,
@@ -155,7 +158,9 @@ func compile(arg string, set *resource.Set, warns []manifest.Warning, loadErr er
 		AdminPort:           o.AdminPort,
 		// As in translate: a broken EnvoyProxy bootstrap patch refuses it.
 		CheckBootstrap: xds.CheckBootstrapPatch,
-	})
+	}
+	o.Defaults.Apply(&topts)
+	res, err := translate.Translate(set, topts)
 	if err != nil {
 		return nil, err
 	}

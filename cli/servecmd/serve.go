@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/egctl/egctl/cli"
 	"github.com/egctl/egctl/serve"
@@ -26,6 +27,8 @@ type Options struct {
 	Namespace           string
 	ControllerName      string
 	KeepPrivilegedPorts bool
+	Defaults            cli.EnvoyGatewayDefaults
+	flags               *pflag.FlagSet // to tell flags given from defaults
 	XDSAddress          string
 	StatusAddress       string
 	CertsDir            string
@@ -97,6 +100,8 @@ each acknowledged, rejections, the problems of the manifests), /metrics
 	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
 	f.StringVar(&o.ControllerName, "controller-name", "gateway.envoyproxy.io/gatewayclass-controller", "GatewayClass controllerName that egctl acts for")
 	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "bind listener ports below 1024 as written instead of port+10000")
+	o.Defaults.AddFlags(f)
+	o.flags = f
 	f.StringVar(&o.XDSAddress, "xds-address", "127.0.0.1:18000", "address of the ADS server")
 	f.StringVar(&o.StatusAddress, "status-address", "127.0.0.1:18001", `address of /status, /metrics and /healthz ("" disables)`)
 	f.StringVar(&o.CertsDir, "certs-dir", "", "egctl x certgen's --out-dir: serve mutual TLS with envoy-gateway/{tls.crt,tls.key,ca.crt}")
@@ -113,6 +118,9 @@ each acknowledged, rejections, the problems of the manifests), /metrics
 }
 
 func (o *Options) complete() error {
+	if err := o.Defaults.Validate(o.flags); err != nil {
+		return err
+	}
 	if o.ConfigPath != "" {
 		cfg, err := readEnvoyGatewayConfig(o.ConfigPath)
 		if err != nil {
@@ -157,7 +165,9 @@ func run(ctx context.Context, o *Options) error {
 	so := serve.Options{
 		CompileOptions: serve.CompileOptions{
 			Files: o.Files, Namespace: o.Namespace, ControllerName: o.ControllerName,
-			KeepPrivilegedPorts: o.KeepPrivilegedPorts,
+			KeepPrivilegedPorts:  o.KeepPrivilegedPorts,
+			EnvoyGatewayDefaults: !o.Defaults.Lean,
+			ReadyPort:            o.Defaults.ReadyPort,
 		},
 		XDSAddress:        o.XDSAddress,
 		StatusAddress:     o.StatusAddress,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/egctl/egctl/admin"
 	"github.com/egctl/egctl/cli"
@@ -42,6 +43,8 @@ type Options struct {
 	KeepPrivilegedPorts bool
 	ShowSecrets         bool
 	OIDC                cli.OIDCDiscovery
+	Defaults            cli.EnvoyGatewayDefaults
+	flags               *pflag.FlagSet // to tell flags given from defaults
 	Gateway             string
 	Timeout             time.Duration
 	MaxInputSize        cli.ByteSize
@@ -115,6 +118,8 @@ invalid manifests.`,
 	f.StringVar(&o.ControllerName, "controller-name", translate.DefaultControllerName, "GatewayClass controllerName that egctl acts for")
 	f.BoolVar(&o.KeepPrivilegedPorts, "keep-privileged-ports", false, "compile listener ports below 1024 as written (as translate's flag of that name)")
 	o.OIDC.AddFlags(f)
+	o.Defaults.AddFlags(f)
+	o.flags = f
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "compare secret material as is when checking drift")
 	f.StringVar(&o.Gateway, "gateway", "", "check drift against this Gateway (namespace/name) when the proxies' node ids do not name one")
 	f.DurationVar(&o.Timeout, "timeout", admin.DefaultTimeout, "time limit for each call to a proxy's admin API")
@@ -137,6 +142,9 @@ func (o *Options) complete() error {
 		if _, err := admin.New(a); err != nil {
 			return cli.UsageErrorf("--admin: %v", err)
 		}
+	}
+	if err := o.Defaults.Validate(o.flags); err != nil {
+		return err
 	}
 	if o.Timeout <= 0 {
 		return cli.UsageErrorf("--timeout %s: want a positive duration", o.Timeout)
@@ -171,6 +179,7 @@ func run(ctx context.Context, o *Options) error {
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
 		Timeout:             o.Timeout,
 		OIDCDiscovery:       discover,
+		Defaults:            o.Defaults,
 		Stdin:               o.IO.In,
 		MaxInputBytes:       int64(o.MaxInputSize),
 		AdminPort:           o.adminPort,

@@ -65,6 +65,7 @@ type Options struct {
 	XDSCertsDir  string
 	MaxInputSize cli.ByteSize
 	AllowEmpty   bool
+	Defaults     cli.EnvoyGatewayDefaults
 
 	// Accepted for compatibility with Envoy Gateway's egctl.
 	DNSDomain           string
@@ -156,6 +157,7 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 	o.OIDC.AddFlags(f)
 	f.Var(&o.MaxInputSize, "max-input-size", "largest total input size to read (e.g. 256Mi, 1Gi)")
 	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "succeed when the input holds no objects (by default that fails: an empty kustomize build is rarely intended)")
+	o.Defaults.AddFlags(f)
 	f.StringVar(&o.DNSDomain, "dns-domain", "cluster.local", "cluster DNS domain of the default --ratelimit-service, as in Envoy Gateway's egctl")
 	f.BoolVar(&o.AddMissingResources, "add-missing-resources", false, "accepted for compatibility with Envoy Gateway's egctl; egctl reports missing objects in status instead")
 	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -176,6 +178,9 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 func (o *Options) complete(cmd *cobra.Command) error {
 	if len(o.Files) == 0 {
 		return cli.UsageErrorf("no input: give manifests with -f FILE|DIR|-")
+	}
+	if err := o.Defaults.Validate(cmd.Flags()); err != nil {
+		return err
 	}
 	if o.From != "gateway-api" {
 		return cli.UsageErrorf("--from %q is not supported; the only input type is gateway-api", o.From)
@@ -265,7 +270,7 @@ func run(o *Options) error {
 	if err != nil {
 		return cli.UsageError(err)
 	}
-	res, err := translate.Translate(set, translate.Options{
+	topts := translate.Options{
 		ControllerName:      o.ControllerName,
 		KeepPrivilegedPorts: o.KeepPrivilegedPorts,
 		OIDCDiscovery:       discover,
@@ -278,7 +283,9 @@ func run(o *Options) error {
 		WasmImages: &wasmimage.Resolver{},
 		// A broken EnvoyProxy bootstrap patch refuses its EnvoyProxy.
 		CheckBootstrap: xds.CheckBootstrapPatch,
-	})
+	}
+	o.Defaults.Apply(&topts)
+	res, err := translate.Translate(set, topts)
 	if err != nil {
 		return err
 	}

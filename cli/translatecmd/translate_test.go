@@ -92,7 +92,7 @@ func TestBootstrapSeveralGateways(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
 
-	stdout, stderr, code := runEgctl("x", "translate", "-f", in, "--to", "bootstrap", "--gateway", "default/internal")
+	stdout, stderr, code := runEgctl("x", "translate", "-f", in, "--to", "bootstrap", "--gateway", "default/internal", "--lean")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}

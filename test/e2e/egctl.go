@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +101,10 @@ func requireEgctl(t testing.TB) {
 // a fresh directory, returning the result and that file's path.
 func Translate(t testing.TB, dir, adminAddr, gateway string) (Result, string) {
 	t.Helper()
-	args := []string{"x", "translate", "-f", dir, "--to", "bootstrap", "--admin-address", adminAddr}
+	// Envoy Gateway's readiness listener (on by default) gets a port of
+	// its own: parallel proxies cannot all bind 19003.
+	args := []string{"x", "translate", "-f", dir, "--to", "bootstrap", "--admin-address", adminAddr,
+		"--ready-port", strconv.Itoa(FreePort(t))}
 	if gateway != "" {
 		args = append(args, "--gateway", gateway)
 	}

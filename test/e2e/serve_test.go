@@ -50,7 +50,10 @@ func startServe(t *testing.T, args ...string) *serveProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args = append([]string{"x", "serve", "--xds-address", s.xds, "--status-address", s.status, "--debounce", "50ms"}, args...)
+	// The readiness listener (Envoy Gateway's default) on a port of its own:
+	// parallel proxies cannot all bind 19003.
+	args = append([]string{"x", "serve", "--xds-address", s.xds, "--status-address", s.status, "--debounce", "50ms",
+		"--ready-port", strconv.Itoa(FreePort(t))}, args...)
 	s.cmd = exec.Command(egctlBin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	setProcAttr(s.cmd)

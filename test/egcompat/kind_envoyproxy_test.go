@@ -121,7 +121,7 @@ const (
 	// (c) unsupported in egctl.
 	whyMergeBackends = "unsupported: EnvoyProxy mergeBackends (clusters shared by the routes that use the same backends); " +
 		"egctl refuses the EnvoyProxy rather than give each route its own circuit breakers and load-balancing state"
-	whyCollectorSettings = "unsupported: backendSettings (cluster settings) on telemetry collectors; egctl refuses the EnvoyProxy"
+	whyCollectorSettings  = "unsupported: backendSettings (cluster settings) on telemetry collectors; egctl refuses the EnvoyProxy"
 	whyEPBackendTLSValues = "EnvoyProxy backendTLS values the CRD or Envoy rejects (versions tls1.2/tls1.3 outside the enum Auto, 1.0-1.3; " +
 		"cipher names as ECDH curves; OpenSSL-style signature algorithm names): egctl refuses the EnvoyProxy, so the class and its " +
 		"Gateways are not compiled; EG passes them to Envoy, whose handshake setup fails"
