@@ -17,7 +17,7 @@ type EnvoyGatewayDefaults struct {
 
 // AddFlags registers --lean and --ready-port.
 func (d *EnvoyGatewayDefaults) AddFlags(fs *pflag.FlagSet) {
-	fs.BoolVar(&d.Lean, "lean", false, "leave out what Envoy Gateway adds where the input says nothing (readiness listener, default circuit breakers, listener and DNS settings): only what the manifests ask for")
+	fs.BoolVar(&d.Lean, "lean", false, "leave out what Envoy Gateway adds where the input says nothing (readiness listener, default access log, Prometheus stats listener, default circuit breakers, listener and DNS settings): only what the manifests ask for")
 	fs.Uint32Var(&d.ReadyPort, "ready-port", translate.DefaultReadyPort, "port of the readiness listener (GET /ready) Envoy Gateway's proxies serve; not with --lean")
 }
 

@@ -68,6 +68,10 @@ type Options struct {
 	// ReadyPort is the port of the readiness listener under
 	// EnvoyGatewayDefaults; 0 means Envoy Gateway's, DefaultReadyPort.
 	ReadyPort uint32
+	// StatsPort is the port of the Prometheus stats listener the bootstrap
+	// carries (xds.BootstrapOptions.StatsPort); a Gateway listener on it
+	// is refused. 0 means DefaultStatsPort.
+	StatsPort uint32
 	// CheckBootstrap, when set, applies an EnvoyProxy's bootstrap patch
 	// to a representative bootstrap and says why it fails (xds can; the
 	// translator knows no Envoy protos). Without it a bad patch is found
@@ -153,6 +157,7 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	b.markOverlappingTLS() // overlap_tls.go
 	b.processBackends()
 	b.checkEnvoyProxies() // envoyproxy.go
+	b.checkStatsPort()    // envoyproxy_statsport.go
 	b.processHTTPRoutes()
 	b.processGRPCRoutes()
 	b.resolveKindConflicts()

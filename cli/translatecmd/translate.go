@@ -283,6 +283,8 @@ func run(o *Options) error {
 		WasmImages: &wasmimage.Resolver{},
 		// A broken EnvoyProxy bootstrap patch refuses its EnvoyProxy.
 		CheckBootstrap: xds.CheckBootstrapPatch,
+		// A Gateway listener on the stats listener's port is refused.
+		StatsPort: o.StatsPort,
 	}
 	o.Defaults.Apply(&topts)
 	res, err := translate.Translate(set, topts)

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/egctl/egctl/translate"
+	"github.com/egctl/egctl/xds"
 )
 
 func TestUsageErrors(t *testing.T) {
@@ -186,4 +189,12 @@ func testKeyBase64(t *testing.T, path string) string {
 	}
 	t.Fatalf("%s has no tls.key", path)
 	return ""
+}
+
+// TestStatsPortDefaults: the port translate checks Gateway listeners
+// against is the one the bootstrap's stats listener binds.
+func TestStatsPortDefaults(t *testing.T) {
+	if translate.DefaultStatsPort != xds.DefaultStatsPort {
+		t.Fatalf("translate.DefaultStatsPort %d, xds.DefaultStatsPort %d", translate.DefaultStatsPort, xds.DefaultStatsPort)
+	}
 }

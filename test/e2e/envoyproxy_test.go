@@ -48,7 +48,8 @@ func epDeploy(t *testing.T, manifests string, args []string, waitFor ...string) 
 		t.Fatal(err)
 	}
 	admin := "127.0.0.1:" + strconv.Itoa(FreePort(t))
-	res := RunEgctl(t, append([]string{"x", "translate", "-f", dir, "--to", "bootstrap", "--admin-address", admin}, args...)...)
+	args = append([]string{"x", "translate", "-f", dir, "--to", "bootstrap", "--admin-address", admin}, args...)
+	res := RunEgctl(t, append(args, DefaultListenerPorts(t, args)...)...)
 	if res.Code != 0 {
 		t.Fatalf("egctl exit %d\n%s\n--- manifests ---\n%s", res.Code, res, manifests)
 	}
