@@ -30,6 +30,9 @@ type Options struct {
 	// MaxInputBytes bounds the total size of what Load reads; 0 means
 	// DefaultMaxInputBytes.
 	MaxInputBytes int64
+	// Cache, when set, skips decoding the files whose bytes have not
+	// changed since the last Load with the same Cache (see Cache).
+	Cache *Cache
 }
 
 // StdinName is the file name recorded for objects read from stdin.
@@ -184,8 +187,15 @@ func load(srcs []source, opts Options) (*resource.Set, []Warning, []*Error) {
 	if opts.SkipAPIValidation {
 		newSession = func() *validate.Session { return nil }
 	}
+	run := opts.Cache.begin(len(srcs), ns, opts.SkipAPIValidation)
+	// bySrc[i] are the results of srcs[i], one per unit, cached or decoded.
+	bySrc := make([][]unitResult, len(srcs))
 	var units []*unit
 	for i := range srcs {
+		if res, ok := run.lookup(&srcs[i]); ok {
+			bySrc[i] = res
+			continue
+		}
 		units = append(units, split(&srcs[i])...)
 	}
 
@@ -218,26 +228,40 @@ func load(srcs []source, opts Options) (*resource.Set, []Warning, []*Error) {
 		close(next)
 		wg.Wait()
 	}
+	// Units are in source order: hand each source its run of them.
+	for i := 0; i < len(units); {
+		j := i + 1
+		for j < len(units) && units[j].src == units[i].src {
+			j++
+		}
+		idx := units[i].src.index
+		bySrc[idx] = results[i:j:j]
+		run.remember(units[i].src, bySrc[idx])
+		i = j
+	}
+	run.store()
 
 	set := &resource.Set{Origins: make(map[resource.Key]resource.Origin)}
 	var warns []Warning
 	var errs []*Error
-	for i := range results {
-		r := &results[i]
-		warns = append(warns, r.warns...)
-		errs = append(errs, r.errs...)
-		for _, o := range r.objs {
-			if first, dup := set.Origins[o.key]; dup {
-				errs = append(errs, &Error{
-					Origin:    o.origin,
-					Object:    o.key.String(),
-					Message:   "duplicate object (same group, kind, namespace and name, in any version); first defined at " + first.String(),
-					fileIndex: o.fileIndex,
-				})
-				continue
+	for _, rs := range bySrc {
+		for i := range rs {
+			r := &rs[i]
+			warns = append(warns, r.warns...)
+			errs = append(errs, r.errs...)
+			for _, o := range r.objs {
+				if first, dup := set.Origins[o.key]; dup {
+					errs = append(errs, &Error{
+						Origin:    o.origin,
+						Object:    o.key.String(),
+						Message:   "duplicate object (same group, kind, namespace and name, in any version); first defined at " + first.String(),
+						fileIndex: o.fileIndex,
+					})
+					continue
+				}
+				set.Origins[o.key] = o.origin
+				o.info.add(set, o.obj)
 			}
-			set.Origins[o.key] = o.origin
-			o.info.add(set, o.obj)
 		}
 	}
 	return set, warns, errs

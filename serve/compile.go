@@ -47,6 +47,9 @@ type compiled struct {
 	objects int
 	// stages are the time each step took, for the log and /status.
 	stages stageTimes
+	// decoded counts the files read and decoded again, unchanged those
+	// whose objects came from the load cache.
+	decoded, unchanged int
 }
 
 // stageTimes splits a compilation's time.
@@ -76,7 +79,11 @@ type proxySnapshot struct {
 // proxy, versioned by the hash of its resources: an unchanged proxy keeps its
 // version, so Envoys are not sent what they already have, and a restarted
 // serve hands out the versions its proxies already acknowledged.
-func compile(o CompileOptions) *compiled {
+//
+// loads keeps the decoded objects of files that did not change since the
+// last compile (manifest.Cache): after an edit of one file among many, only
+// that file is decoded and validated again.
+func compile(o CompileOptions, loads *manifest.Cache) *compiled {
 	c := &compiled{at: time.Now()}
 	defer func() { c.duration = time.Since(c.at) }()
 	mark := time.Now()
@@ -84,8 +91,11 @@ func compile(o CompileOptions) *compiled {
 		now := time.Now()
 		*d, mark = now.Sub(mark), now
 	}
-	set, warns, err := manifest.Load(o.Files, manifest.Options{Namespace: o.Namespace})
+	hits, misses := loads.Stats()
+	set, warns, err := manifest.Load(o.Files, manifest.Options{Namespace: o.Namespace, Cache: loads})
 	lap(&c.stages.Load)
+	h, m := loads.Stats()
+	c.unchanged, c.decoded = h-hits, m-misses
 	for _, w := range warns {
 		c.warnings = append(c.warnings, w.String())
 	}

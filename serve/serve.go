@@ -26,6 +26,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
+
+	"github.com/egctl/egctl/manifest"
 )
 
 // Options configure a Server.
@@ -57,8 +59,10 @@ type TLSFiles struct {
 
 // Server is one serve process.
 type Server struct {
-	o       Options
-	cache   *fleetCache
+	o     Options
+	cache *fleetCache
+	// loads keeps what unchanged manifest files decoded to.
+	loads   *manifest.Cache
 	fleet   *fleet
 	metrics *metrics
 	logMu   sync.Mutex
@@ -92,6 +96,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, fleet: newFleet(), metrics: newMetrics(), gateways: map[string]*proxySnapshot{}, ready: make(chan struct{})}
 	s.cache = newFleetCache()
+	s.loads = manifest.NewCache()
 	s.fleet.onAck = func(proxy string, d time.Duration) { s.metrics.pushLatency.Observe(d.Seconds()) }
 	s.fleet.onNack = func(proxy, node, typeURL, version, msg string) {
 		s.metrics.nacks.Inc()
@@ -215,7 +220,7 @@ func tlsNote(t *TLSFiles) string {
 // recompile compiles the manifests and, unless the result must be held
 // back, hands each proxy its new snapshot.
 func (s *Server) recompile(why string) {
-	c := compile(s.o.CompileOptions)
+	c := compile(s.o.CompileOptions, s.loads)
 	s.metrics.compileSeconds.Observe(c.duration.Seconds())
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -269,7 +274,7 @@ func (s *Server) recompile(why string) {
 	for _, p := range c.problems {
 		s.logf("problem: %s", p.text)
 	}
-	s.logf("compile (%s) in %s (%s): %d objects, %d Gateways, %d changed", why, c.duration.Round(time.Millisecond), c.stages, c.objects, len(c.proxies), changed)
+	s.logf("compile (%s) in %s (%s): %d objects (%d files decoded, %d unchanged), %d Gateways, %d changed", why, c.duration.Round(time.Millisecond), c.stages, c.objects, c.decoded, c.unchanged, len(c.proxies), changed)
 }
 
 func (s *Server) summary() string {

@@ -3,6 +3,7 @@ package xds
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/egctl/egctl/ir"
@@ -34,8 +37,14 @@ type BootstrapOptions struct {
 	AdminAddress string // default 127.0.0.1
 	AdminPort    uint32 // default 19000
 	// StatsPort is the Prometheus stats listener's port when the proxy's
-	// EnvoyProxy asks for one; default DefaultStatsPort.
+	// EnvoyProxy (or Envoy Gateway's defaults) asks for one; default
+	// DefaultStatsPort.
 	StatsPort uint32
+	// InPlace lets StaticBootstrap change r's resources and put them in
+	// the bootstrap as they are, instead of copying each: for a caller
+	// that does not use r again. Copying was a third of the time of
+	// `egctl x translate --to bootstrap` at 10,000 routes.
+	InPlace bool
 }
 
 func adminConfig(addr string, port uint32) *bootstrapv3.Admin {
@@ -53,6 +62,65 @@ func adminConfig(addr string, port uint32) *bootstrapv3.Admin {
 // clusters turned STATIC with their assignment inlined, secrets as static
 // secrets referenced by name from the TLS contexts.
 func StaticBootstrap(r *Resources, o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
+	return staticBootstrap(r, o, func(m proto.Message) (*anypb.Any, error) { return toAny(m) })
+}
+
+// BootstrapView is a static bootstrap for printing: its HTTP connection
+// managers, which hold every route of their listener, are not packed into
+// their Anys but kept aside (as a DumpView keeps resources), so that
+// printing does not marshal each into bytes only to unmarshal it again,
+// which was a third of the time of `egctl x translate --to bootstrap`.
+type BootstrapView struct {
+	boot *bootstrapv3.Bootstrap
+	anys *anyIndex
+}
+
+// StaticBootstrapView is StaticBootstrap for printing (WriteYAML) or, with
+// Proto, for anything else.
+func StaticBootstrapView(r *Resources, o BootstrapOptions) (*BootstrapView, error) {
+	idx := &anyIndex{m: map[*anypb.Any]*packedAny{}, deep: true}
+	bs, err := staticBootstrap(r, o, func(m proto.Message) (*anypb.Any, error) {
+		// Checked as toAny checks what it packs.
+		if v, ok := m.(validator); ok {
+			if err := v.ValidateAll(); err != nil {
+				return nil, fmt.Errorf("invalid %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
+			}
+		}
+		a := &anypb.Any{TypeUrl: anyURLPrefix + string(m.ProtoReflect().Descriptor().FullName())}
+		idx.m[a] = &packedAny{msg: m, size: -1}
+		return a, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &BootstrapView{boot: bs, anys: idx}, nil
+}
+
+// WriteYAML writes the bootstrap as xds.WriteYAML writes StaticBootstrap's.
+func (v *BootstrapView) WriteYAML(w io.Writer) error {
+	var units []*yamlUnit
+	root := planYAML(v.anys, v.boot, 0, false, true, 0, &units)
+	defer renderUnits(units)()
+	return root.writeTo(w)
+}
+
+// Proto packs the kept-aside messages into their Anys and returns the
+// bootstrap StaticBootstrap gives. The view prints the same after.
+func (v *BootstrapView) Proto() (*bootstrapv3.Bootstrap, error) {
+	for a, p := range v.anys.m {
+		if len(a.Value) > 0 {
+			continue
+		}
+		b, err := proto.Marshal(p.msg) // as anypb.New marshals
+		if err != nil {
+			return nil, err
+		}
+		a.Value = b
+	}
+	return v.boot, nil
+}
+
+func staticBootstrap(r *Resources, o BootstrapOptions, pack func(proto.Message) (*anypb.Any, error)) (*bootstrapv3.Bootstrap, error) {
 	if r == nil {
 		return nil, errors.New("xds: StaticBootstrap: nil Resources")
 	}
@@ -64,20 +132,29 @@ func StaticBootstrap(r *Resources, o BootstrapOptions) (*bootstrapv3.Bootstrap, 
 	for _, e := range r.Endpoints {
 		cla[e.GetClusterName()] = e
 	}
+	// The base comes first: a bootstrap patch sees the resources as the
+	// translator made them, before InPlace changes them.
 	bs, err := staticBase(r, o)
 	if err != nil {
 		return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
 	}
 	static := bs.StaticResources
+	own := cloneOf[proto.Message]
+	if o.InPlace {
+		own = func(m proto.Message) proto.Message { return m }
+	}
+	// A route configuration two listeners name is changed once and copied
+	// for the second.
+	inlined := map[string]bool{}
 	for _, l := range r.Listeners {
-		sl, err := staticListener(l, routes)
+		sl, err := staticListener(own(l).(*listenerv3.Listener), routes, own, inlined, pack)
 		if err != nil {
 			return nil, fmt.Errorf("xds: StaticBootstrap %s: listener %q: %w", r.Name, l.GetName(), err)
 		}
 		static.Listeners = append(static.Listeners, sl)
 	}
 	for _, c := range r.Clusters {
-		sc := staticCopy(c, cla[c.GetName()])
+		sc := staticCopy(own(c).(*clusterv3.Cluster), cla[c.GetName()], own)
 		if err := staticUpstreamTLS(sc); err != nil { // upstream_tls.go
 			return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
 		}
@@ -87,7 +164,7 @@ func StaticBootstrap(r *Resources, o BootstrapOptions) (*bootstrapv3.Bootstrap, 
 		static.Clusters = append(static.Clusters, sc)
 	}
 	for _, s := range r.Secrets {
-		static.Secrets = append(static.Secrets, cloneOf(s))
+		static.Secrets = append(static.Secrets, own(s).(*tlsv3.Secret))
 	}
 	if err := bs.ValidateAll(); err != nil {
 		return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
@@ -146,10 +223,12 @@ func CheckBootstrapPatch(p *ir.BootstrapPatch) error {
 	return err
 }
 
-// staticListener copies l with every HCM's RDS reference replaced by the
-// route configuration itself and every SDS reference made static.
-func staticListener(l *listenerv3.Listener, routes map[string]*routev3.RouteConfiguration) (*listenerv3.Listener, error) {
-	out := cloneOf(l)
+// staticListener changes l (a copy, or the resource itself with InPlace:
+// own tells) so that every HCM holds its route configuration instead of an
+// RDS reference and every SDS reference is static.
+//
+// pack packs each HCM into its Any (a BootstrapView keeps them aside).
+func staticListener(out *listenerv3.Listener, routes map[string]*routev3.RouteConfiguration, own func(proto.Message) proto.Message, inlined map[string]bool, pack func(proto.Message) (*anypb.Any, error)) (*listenerv3.Listener, error) {
 	chains := append([]*listenerv3.FilterChain(nil), out.FilterChains...)
 	if out.DefaultFilterChain != nil {
 		chains = append(chains, out.DefaultFilterChain)
@@ -169,6 +248,10 @@ func staticListener(l *listenerv3.Listener, routes map[string]*routev3.RouteConf
 					return nil, fmt.Errorf("filter chain %q: route configuration %q not found", fc.GetName(), rds.GetRouteConfigName())
 				}
 				src := cloneOf(rc)
+				if !inlined[rc.GetName()] {
+					src = own(rc).(*routev3.RouteConfiguration)
+					inlined[rc.GetName()] = true
+				}
 				if err := staticRouteFeatures(src); err != nil { // features.go
 					return nil, fmt.Errorf("route configuration %q: %w", rc.GetName(), err)
 				}
@@ -177,7 +260,7 @@ func staticListener(l *listenerv3.Listener, routes map[string]*routev3.RouteConf
 			if err := staticHTTPFilterFeatures(hcm); err != nil { // features.go
 				return nil, fmt.Errorf("filter chain %q: %w", fc.GetName(), err)
 			}
-			a, err := toAny(hcm)
+			a, err := pack(hcm)
 			if err != nil {
 				return nil, err
 			}

@@ -11,6 +11,7 @@ import (
 	commonlbv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/load_balancing_policies/common/v3"
 	leastrequestv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/load_balancing_policies/least_request/v3"
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -270,17 +271,17 @@ func localityWeightedLeastRequest() (*clusterv3.LoadBalancingPolicy, error) {
 	}}}, nil
 }
 
-// staticCopy returns c as a self-contained cluster for a static bootstrap:
+// staticCopy makes out (a copy of a cluster, or with InPlace the cluster
+// itself) self-contained for a static bootstrap:
 // EDS becomes STATIC with the assignment inlined.
-func staticCopy(c *clusterv3.Cluster, cla *endpointv3.ClusterLoadAssignment) *clusterv3.Cluster {
-	out := cloneOf(c)
+func staticCopy(out *clusterv3.Cluster, cla *endpointv3.ClusterLoadAssignment, own func(proto.Message) proto.Message) *clusterv3.Cluster {
 	if out.GetType() == clusterv3.Cluster_EDS {
 		out.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC}
 		out.EdsClusterConfig = nil
 		if cla == nil {
-			cla = &endpointv3.ClusterLoadAssignment{ClusterName: c.GetName()}
+			cla = &endpointv3.ClusterLoadAssignment{ClusterName: out.GetName()}
 		}
-		out.LoadAssignment = cloneOf(cla)
+		out.LoadAssignment = own(cla).(*endpointv3.ClusterLoadAssignment)
 	}
 	return out
 }

@@ -27,6 +27,28 @@ import (
 type DumpView struct {
 	dump *adminv3.ConfigDump
 	anys *anyIndex
+	// section, when set, is what the view prints: the one section of the
+	// dump (SingleSection).
+	section *anypb.Any
+}
+
+// printed is the message the view prints.
+func (v *DumpView) printed() proto.Message {
+	if v.section != nil {
+		return v.section
+	}
+	return v.dump
+}
+
+// SingleSection is the view printing the dump's only section by itself, as
+// Envoy Gateway's egctl prints one resource type (`x translate -t route`):
+// the RoutesConfigDump with its "@type", not a ConfigDump holding it. It
+// fails when the dump does not have exactly one section.
+func (v *DumpView) SingleSection() (*DumpView, error) {
+	if n := len(v.dump.GetConfigs()); n != 1 {
+		return nil, fmt.Errorf("xds: the dump has %d sections, not one", n)
+	}
+	return &DumpView{dump: v.dump, anys: v.anys, section: v.dump.GetConfigs()[0]}, nil
 }
 
 // anyIndex maps the stand-in Anys of a DumpView to their messages. It is
@@ -34,6 +56,9 @@ type DumpView struct {
 // written by the one goroutine that cuts the dump section holding it.
 type anyIndex struct {
 	m map[*anypb.Any]*packedAny
+	// deep: stand-ins may sit in any message, not only in admin ones
+	// (a BootstrapView's, in its listeners' filters).
+	deep bool
 }
 
 type packedAny struct {
@@ -89,7 +114,7 @@ func WriteYAMLDumpViews(w io.Writer, key string, views map[string]*DumpView) err
 	msgs := make(map[string]proto.Message, len(views))
 	idx := make(map[string]*anyIndex, len(views))
 	for n, v := range views {
-		msgs[n] = v.dump
+		msgs[n] = v.printed()
 		idx[n] = v.anys
 	}
 	return writeYAMLMessages(w, key, msgs, idx)
@@ -172,7 +197,8 @@ func (x *anyIndex) real(m proto.Message) (proto.Message, error) {
 }
 
 // rebuild is m with each stand-in Any replaced by what swap gives for it;
-// the admin messages on the way are copied, the rest shared.
+// the admin messages on the way (every message, when deep) are copied, the
+// rest shared.
 func (x *anyIndex) rebuild(m proto.Message, swap func(*anypb.Any, *packedAny) (proto.Message, error)) (proto.Message, error) {
 	if x == nil {
 		return m, nil
@@ -181,7 +207,7 @@ func (x *anyIndex) rebuild(m proto.Message, swap func(*anypb.Any, *packedAny) (p
 		return swap(m.(*anypb.Any), p)
 	}
 	rm := m.ProtoReflect()
-	if !isAdminMessage(rm.Descriptor()) {
+	if !x.deep && !isAdminMessage(rm.Descriptor()) {
 		return m, nil
 	}
 	out := rm.New()

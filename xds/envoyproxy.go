@@ -16,6 +16,7 @@ import (
 	hcfilev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/health_check/event_sinks/file/v3"
 	uuidv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/request_id/uuid/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/egctl/egctl/ir"
@@ -374,7 +375,7 @@ func epResources(b *builder, p *ir.Proxy) error {
 			}
 			// Moved to the bootstrap.
 			name := m.Service.Destination.Name
-			b.res.bootClusters = append(b.res.bootClusters, staticCopy(b.clusters[name], b.endpoints[name]))
+			b.res.bootClusters = append(b.res.bootClusters, staticCopy(cloneOf(b.clusters[name]), b.endpoints[name], cloneOf[proto.Message]))
 			delete(b.clusters, name)
 			delete(b.endpoints, name)
 		}

@@ -69,7 +69,7 @@ func (o *Options) emit(in *resource.Set, res *translate.Result) error {
 	// The keys are ASCII letters, for which JSON's and go-yaml's orders agree.
 	slices.SortFunc(sections, func(a, b section) int { return strings.Compare(a.key, b.key) })
 	w := bufio.NewWriterSize(o.IO.Out, 1<<20)
-	if err := writeSections(w, sections, o.Output); err != nil {
+	if err := writeSections(w, sections, o.Output, o.Pretty); err != nil {
 		return err
 	}
 	return w.Flush()
@@ -84,9 +84,9 @@ type section struct {
 }
 
 // writeSections prints {key: value, ...} as indented JSON or as YAML.
-func writeSections(w io.Writer, sections []section, format string) error {
+func writeSections(w io.Writer, sections []section, format string, pretty bool) error {
 	if format == "json" {
-		return writeJSONSections(w, sections)
+		return writeJSONSections(w, sections, pretty)
 	}
 	if len(sections) == 0 {
 		_, err := io.WriteString(w, "{}\n")
@@ -115,90 +115,96 @@ func writeSections(w io.Writer, sections []section, format string) error {
 	return nil
 }
 
-// writeJSONSections prints the document as json.Indent would print the
-// json.Marshal of it: two-space indent, HTML characters escaped.
-func writeJSONSections(w io.Writer, sections []section) error {
-	if len(sections) == 0 {
-		_, err := io.WriteString(w, "{}\n")
+// writeJSONSections prints the document as Envoy Gateway's egctl prints
+// it: compact, keys in byte order, HTML characters escaped as json.Marshal
+// escapes them, one newline at the end. pretty indents it by two spaces,
+// as json.Indent would (docs/translate.md says why compact is the default).
+func writeJSONSections(w io.Writer, sections []section, pretty bool) error {
+	out := w
+	var ind *xds.JSONIndenter
+	if pretty {
+		ind = xds.NewJSONIndenter(w, "", "  ")
+		out = ind
+	}
+	if err := writeCompactSections(out, sections); err != nil {
 		return err
 	}
-	if _, err := io.WriteString(w, "{\n"); err != nil {
+	if ind != nil {
+		if err := ind.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func writeCompactSections(w io.Writer, sections []section) error {
+	if _, err := io.WriteString(w, "{"); err != nil {
 		return err
 	}
 	for i, s := range sections {
-		if _, err := fmt.Fprintf(w, "  %s: ", jsonKey(s.key)); err != nil {
+		if i > 0 {
+			if _, err := io.WriteString(w, ","); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(append(jsonKey(s.key), ':')); err != nil {
 			return err
 		}
 		if s.dumps != nil {
 			if err := writeJSONDumps(w, s.dumps); err != nil {
 				return err
 			}
-		} else if err := writeIndentedJSON(w, s.json, "  "); err != nil {
-			return err
-		}
-		sep := ",\n"
-		if i == len(sections)-1 {
-			sep = "\n"
-		}
-		if _, err := io.WriteString(w, sep); err != nil {
+		} else if err := writeCompactJSON(w, s.json); err != nil {
 			return err
 		}
 	}
-	_, err := io.WriteString(w, "}\n")
+	_, err := io.WriteString(w, "}")
 	return err
 }
 
-// writeJSONDumps prints {name: dump, ...} nested one level deep.
+// writeJSONDumps prints {name: dump, ...}.
 func writeJSONDumps(w io.Writer, dumps map[string]*xds.DumpView) error {
-	if len(dumps) == 0 {
-		_, err := io.WriteString(w, "{}")
-		return err
-	}
 	names := make([]string, 0, len(dumps))
 	for n := range dumps {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	if _, err := io.WriteString(w, "{\n"); err != nil {
+	if _, err := io.WriteString(w, "{"); err != nil {
 		return err
 	}
 	for i, n := range names {
-		if _, err := fmt.Fprintf(w, "    %s: ", jsonKey(n)); err != nil {
+		if i > 0 {
+			if _, err := io.WriteString(w, ","); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(append(jsonKey(n), ':')); err != nil {
 			return err
 		}
-		// Printed in parallel pieces, with the bytes of indenting the
-		// protojson of the whole dump.
-		if err := dumps[n].WriteIndentedJSON(w, "    "); err != nil {
+		// Written in parallel pieces, straight from the resources.
+		if err := dumps[n].WriteJSON(w); err != nil {
 			return fmt.Errorf("%s: xds: %w", n, err)
 		}
-		sep := ",\n"
-		if i == len(names)-1 {
-			sep = "\n"
-		}
-		if _, err := io.WriteString(w, sep); err != nil {
-			return err
-		}
 	}
-	_, err := io.WriteString(w, "  }")
+	_, err := io.WriteString(w, "}")
 	return err
 }
 
-// writeIndentedJSON writes js as a value nested at prefix, HTML characters
-// escaped as json.Marshal escapes them.
-func writeIndentedJSON(w io.Writer, js []byte, prefix string) error {
+// writeCompactJSON writes js without whitespace between tokens, HTML
+// characters escaped as json.Marshal escapes them.
+func writeCompactJSON(w io.Writer, js []byte) error {
 	if needsHTMLEscape(js) {
 		var escaped bytes.Buffer
 		json.HTMLEscape(&escaped, js)
 		js = escaped.Bytes()
 	}
-	// json.Indent drops the whitespace between tokens of its input.
 	var out bytes.Buffer
-	out.Grow(len(js) + len(js)/2)
-	if err := json.Indent(&out, js, prefix, "  "); err != nil {
+	out.Grow(len(js))
+	if err := json.Compact(&out, js); err != nil {
 		return err
 	}
-	// Indent keeps trailing whitespace; Marshal would not have any.
-	_, err := w.Write(bytes.TrimRight(out.Bytes(), " \t\r\n"))
+	_, err := w.Write(out.Bytes())
 	return err
 }
 
@@ -279,6 +285,13 @@ func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]*xds.DumpView, error
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Name, err)
 		}
+		if o.Type != xds.DumpAll {
+			// One type prints as that type's dump, without the ConfigDump
+			// around it, as Envoy Gateway's egctl prints it.
+			if dump, err = dump.SingleSection(); err != nil {
+				return nil, fmt.Errorf("%s: %w", r.Name, err)
+			}
+		}
 		byName[r.Name] = dump
 	}
 	return byName, nil
@@ -332,12 +345,29 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 		return err
 	}
 	for _, r := range all {
+		if o.OutputDir == "" && o.Output == "yaml" && o.XDSServer == "" {
+			// Streamed, printed from a view that keeps the listeners'
+			// connection managers unpacked: a bootstrap of many routes
+			// is large. The resources are not used again: the view
+			// takes them as they are.
+			v, err := xds.StaticBootstrapView(r, xds.BootstrapOptions{AdminAddress: host, AdminPort: port, StatsPort: o.StatsPort, InPlace: true})
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.Name, err)
+			}
+			w := bufio.NewWriterSize(o.IO.Out, 1<<20)
+			if err := v.WriteYAML(w); err != nil {
+				return fmt.Errorf("%s: %w", r.Name, err)
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			continue
+		}
 		boot, err := o.bootstrap(r, host, port)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
 		if o.OutputDir == "" && o.Output == "yaml" {
-			// Streamed: a bootstrap of many routes is large.
 			w := bufio.NewWriterSize(o.IO.Out, 1<<20)
 			if err := xds.WriteYAML(w, boot); err != nil {
 				return fmt.Errorf("%s: %w", r.Name, err)
@@ -375,7 +405,8 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 // the Gateway's name, which is how serve picks the configuration.
 func (o *Options) bootstrap(r *xds.Resources, adminHost string, adminPort uint32) (*bootstrapv3.Bootstrap, error) {
 	if o.XDSServer == "" {
-		return xds.StaticBootstrap(r, xds.BootstrapOptions{AdminAddress: adminHost, AdminPort: adminPort, StatsPort: o.StatsPort})
+		// The resources are not used again: the bootstrap takes them as they are.
+		return xds.StaticBootstrap(r, xds.BootstrapOptions{AdminAddress: adminHost, AdminPort: adminPort, StatsPort: o.StatsPort, InPlace: true})
 	}
 	xh, xp, _ := splitHostPort(o.XDSServer)
 	opts := xds.DynamicBootstrapOptions{

@@ -14,8 +14,9 @@ import (
 )
 
 // writeSections must print the bytes that converting the whole document
-// at once printed before output was streamed: json.Indent of json.Marshal,
-// or sigs.k8s.io/yaml.JSONToYAML.
+// at once gives, as Envoy Gateway's egctl converts it: json.Marshal with the
+// dumps read into Go maps (compact, keys sorted), json.Indent of that with
+// --pretty, or sigs.k8s.io/yaml.JSONToYAML.
 func TestWriteSectionsMatchesWholeDocument(t *testing.T) {
 	long := strings.Repeat("a message with spaces ", 8)
 	rc := func(name string) *xds.DumpView {
@@ -54,7 +55,13 @@ func TestWriteSectionsMatchesWholeDocument(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					byName[n] = raw
+					var tree any
+					if err := json.Unmarshal(raw, &tree); err != nil {
+						t.Fatal(err)
+					}
+					if byName[n], err = json.Marshal(tree); err != nil {
+						t.Fatal(err)
+					}
 				}
 				b, err := json.Marshal(byName)
 				if err != nil {
@@ -66,18 +73,18 @@ func TestWriteSectionsMatchesWholeDocument(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var wantJSON bytes.Buffer
-			if err := json.Indent(&wantJSON, whole, "", "  "); err != nil {
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, whole, "", "  "); err != nil {
 				t.Fatal(err)
 			}
-			wantJSON.WriteByte('\n')
+			pretty.WriteByte('\n')
 			wantYAML, err := yaml.JSONToYAML(whole)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for format, want := range map[string][]byte{"json": wantJSON.Bytes(), "yaml": wantYAML} {
+			for format, want := range map[string][]byte{"json": append(whole, '\n'), "json-pretty": pretty.Bytes(), "yaml": wantYAML} {
 				var got bytes.Buffer
-				if err := writeSections(&got, sections, format); err != nil {
+				if err := writeSections(&got, sections, strings.TrimSuffix(format, "-pretty"), strings.HasSuffix(format, "-pretty")); err != nil {
 					t.Fatal(err)
 				}
 				if !bytes.Equal(got.Bytes(), want) {

@@ -3,6 +3,7 @@ package translatecmd_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -29,7 +30,9 @@ var variants = []struct {
 }{
 	{"gateway-api.yaml", []string{"--to", "gateway-api"}},
 	{"xds.yaml", []string{"--to", "xds", "-t", "all"}},
-	{"route.json", []string{"--to", "xds", "-t", "route", "-o", "json"}},
+	// Indented, so that a change reads as a diff; the compact default is
+	// checked against it below.
+	{"route.json", []string{"--to", "xds", "-t", "route", "-o", "json", "--pretty"}},
 	{"ir.yaml", []string{"--to", "ir"}},
 	{"bootstrap.yaml", []string{"--to", "bootstrap"}},
 }
@@ -65,6 +68,16 @@ func TestGolden(t *testing.T) {
 					t.Fatalf("%s: exit 2: %s", v.name, stderr)
 				}
 				golden(t, filepath.Join(goldenDir, "out", base+"."+v.name), stdout)
+				if v.name == "route.json" {
+					compact, _, _ := runEgctl(append([]string{"x", "translate", "-f", in}, v.args[:len(v.args)-1]...)...)
+					var want bytes.Buffer
+					if err := json.Compact(&want, []byte(stdout)); err != nil {
+						t.Fatalf("--pretty printed invalid JSON: %v", err)
+					}
+					if want.WriteByte('\n'); compact != want.String() {
+						t.Errorf("-o json is not the compact form of -o json --pretty:\n%s", firstDiff(want.String(), compact))
+					}
+				}
 				// Problems are part of the contract (CI gates read them), so
 				// they are golden too. Only one variant needs to keep them.
 				if v.name == "gateway-api.yaml" {

@@ -53,6 +53,9 @@ type Options struct {
 	AdminAddress        string
 	StatsPort           uint32
 	ShowSecrets         bool
+	// Pretty indents JSON output (--pretty); compact is the default, as
+	// Envoy Gateway prints it.
+	Pretty bool
 	// The rate-limit service global rate limits ask (ratelimit.go).
 	RateLimitService    string
 	RateLimitTimeout    time.Duration
@@ -142,6 +145,7 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 	f.StringSliceVar(&o.To, "to", []string{toGatewayAPI, toXDS}, "output types, comma separated: "+strings.Join(validTo, ", "))
 	f.StringVarP(&o.Type, "type", "t", "all", "xDS resource type for --to xds: "+strings.Join(validTypes, ", "))
 	f.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
+	f.BoolVar(&o.Pretty, "pretty", false, "with -o json: indent by two spaces (default: compact, keys sorted, as Envoy Gateway's egctl prints)")
 	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace for namespaced objects that do not name one")
 	f.StringVar(&o.ControllerName, "controller-name", defaultControllerName, "GatewayClass controllerName that egctl acts for")
 	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several); the GatewayClass name for Gateways merged by an EnvoyProxy's mergeGateways")

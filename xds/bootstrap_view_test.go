@@ -1,0 +1,88 @@
+package xds
+
+import (
+	"bytes"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// A BootstrapView prints what StaticBootstrap's bootstrap prints, and
+// packs into it; InPlace changes nothing in the result.
+func TestStaticBootstrapViewMatchesStaticBootstrap(t *testing.T) {
+	cases := dumpViewCases(t)
+	if len(cases) < 3 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	// A multi-line secret sends the unit it is in to go-yaml, which must
+	// see the connection managers packed: a small bootstrap is one unit.
+	for name, r := range cases {
+		if name == "big" || name == "odd" || len(r.Listeners) == 0 {
+			continue
+		}
+		withPEM := *r
+		withPEM.Secrets = append(append([]*tlsv3.Secret(nil), r.Secrets...), &tlsv3.Secret{Name: "pem", Type: &tlsv3.Secret_TlsCertificate{TlsCertificate: &tlsv3.TlsCertificate{
+			CertificateChain: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "cert\nchain"}},
+			PrivateKey:       &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "key\nlines"}},
+		}}})
+		cases[name+"+pem"] = &withPEM
+		break
+	}
+	for name, r := range cases {
+		want, err := StaticBootstrap(r, BootstrapOptions{AdminPort: 19001})
+		if err != nil {
+			// The odd values are not a configuration Envoy runs.
+			if _, verr := StaticBootstrapView(r, BootstrapOptions{AdminPort: 19001}); verr == nil || verr.Error() != err.Error() {
+				t.Errorf("%s: StaticBootstrap fails with %v, the view with %v", name, err, verr)
+			}
+			continue
+		}
+		var wantYAML bytes.Buffer
+		if err := WriteYAML(&wantYAML, want); err != nil {
+			t.Fatal(err)
+		}
+		// The copy below is what InPlace may change: r stays intact for
+		// the other cases.
+		own := &Resources{Name: r.Name}
+		for _, c := range r.Clusters {
+			own.Clusters = append(own.Clusters, cloneOf(c))
+		}
+		for _, e := range r.Endpoints {
+			own.Endpoints = append(own.Endpoints, cloneOf(e))
+		}
+		for _, l := range r.Listeners {
+			own.Listeners = append(own.Listeners, cloneOf(l))
+		}
+		for _, rc := range r.Routes {
+			own.Routes = append(own.Routes, cloneOf(rc))
+		}
+		for _, s := range r.Secrets {
+			own.Secrets = append(own.Secrets, cloneOf(s))
+		}
+		v, err := StaticBootstrapView(own, BootstrapOptions{AdminPort: 19001, InPlace: true})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var got bytes.Buffer
+		if err := v.WriteYAML(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), wantYAML.Bytes()) {
+			t.Errorf("%s: the view prints differently from StaticBootstrap at byte %d", name, firstDiff(got.Bytes(), wantYAML.Bytes()))
+		}
+		packed, err := v.Proto()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Compared unpacked: packing maps is not deterministic.
+		if a, b := protojson.Format(packed), protojson.Format(want); a != b {
+			t.Errorf("%s: the view's Proto differs from StaticBootstrap", name)
+		}
+		got.Reset()
+		if err := v.WriteYAML(&got); err != nil || !bytes.Equal(got.Bytes(), wantYAML.Bytes()) {
+			t.Errorf("%s: the view prints differently once packed (%v)", name, err)
+		}
+	}
+}
