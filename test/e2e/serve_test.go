@@ -157,7 +157,13 @@ func startServedEnvoy(t *testing.T, dir string, s *serveProc, node string, extra
 		t.Fatal(err)
 	}
 	ValidateBootstrap(t, path)
-	return StartEnvoy(t, path, admin)
+	// The stats listener (Envoy Gateway's default) is the bootstrap's one
+	// static listener: on loopback too.
+	runnable := filepath.Join(filepath.Dir(path), "envoy-loopback.json")
+	if err := LoopbackBootstrap(path, runnable); err != nil {
+		t.Fatal(err)
+	}
+	return StartEnvoy(t, runnable, admin)
 }
 
 const serveManifests = `{{ gatewayClass }}---
