@@ -28,7 +28,7 @@ type ProxySettings struct {
 	RequestID RequestIDAction `json:",omitempty"`
 	// HealthCheckLog logs active health check events of every cluster
 	// that has health checks.
-	HealthCheckLog *HealthCheckLog `json:",omitempty"`
+	HealthCheckLog *ProxyHealthCheckLog `json:",omitempty"`
 	// Bootstrap changes the bootstrap (static and dynamic) before the
 	// xDS resources go in.
 	Bootstrap *BootstrapPatch `json:",omitempty"`
@@ -64,8 +64,8 @@ const (
 	RequestIDDisable       RequestIDAction = "Disable"
 )
 
-// HealthCheckLog writes health check events to files.
-type HealthCheckLog struct {
+// ProxyHealthCheckLog writes health check events to files.
+type ProxyHealthCheckLog struct {
 	Paths             []string
 	AlwaysLogFailures bool `json:",omitempty"`
 	AlwaysLogSuccess  bool `json:",omitempty"`

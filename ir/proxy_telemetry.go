@@ -93,7 +93,7 @@ type Tracing struct {
 	RandomSampling  float64
 	ClientSampling  float64
 	OverallSampling float64
-	Tags            []TracingTag `json:",omitempty"`
+	Tags            []ProxyTracingTag `json:",omitempty"`
 	// SpanName overrides the operation names (command operators).
 	ClientSpanName string `json:",omitempty"`
 	ServerSpanName string `json:",omitempty"`
@@ -106,9 +106,9 @@ type Tracing struct {
 	ZipkinNoSharedSpanContext bool `json:",omitempty"`
 }
 
-// TracingTag adds a tag to every span: a Literal value, an Environment
+// ProxyTracingTag adds a tag to every span: a Literal value, an Environment
 // variable, a RequestHeader, or a Value with command operators.
-type TracingTag struct {
+type ProxyTracingTag struct {
 	Name          string
 	Literal       string `json:",omitempty"`
 	Environment   string `json:",omitempty"`

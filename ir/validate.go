@@ -106,6 +106,9 @@ func (p *Proxy) Validate() error {
 	if err := p.Settings.validate(); err != nil { // proxy_validate.go
 		errs = append(errs, fmt.Errorf("proxy %s: %w", p.Name, err))
 	}
+	if err := p.validateSharedClusters(); err != nil { // traffic_validate.go
+		errs = append(errs, err)
+	}
 	if err := p.Defaults.validate(); err != nil { // defaults.go
 		add("%v", err)
 	}
@@ -154,6 +157,9 @@ func (r *HTTPRoute) validate() error {
 			return err
 		}
 	}
+	if err := r.Traffic.validate(); err != nil { // traffic_validate.go
+		return err
+	}
 	for _, m := range r.Mirrors {
 		if m.Destination == nil {
 			return errors.New("mirror without destination")
@@ -195,6 +201,9 @@ func (d *RouteDestination) validate() error {
 		default:
 			return fmt.Errorf("backend %s: unknown address type %q", b.Name, b.AddressType)
 		}
+	}
+	if err := d.Cluster.validate(); err != nil { // traffic_validate.go
+		return fmt.Errorf("destination %s: %w", d.Name, err)
 	}
 	if total == 0 {
 		return fmt.Errorf("destination %s: total weight 0 (translate must answer with a direct response instead)", d.Name)

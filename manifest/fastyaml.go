@@ -8,13 +8,13 @@ import (
 )
 
 // This file is a fast path for the YAML most manifests are written in:
-// block mappings and sequences, one-line plain and quoted scalars,
-// comments and a leading "---". Such a document is turned straight into
+// block mappings and sequences, one-line plain and quoted scalars, empty
+// flow collections ("{}", "[]"), comments and a leading "---". Such a document is turned straight into
 // the JSON the strict decoder reads, without building a yaml.Node tree,
 // which is where yaml.v3 spends most of its time and allocations.
 //
 // The fast path is only an optimisation: whenever the text uses anything
-// else (anchors, tags, flow collections, block scalars, multi-line
+// else (anchors, tags, other flow collections, block scalars, multi-line
 // scalars, tabs, non-ASCII, odd indentation...) or the document does not
 // decode cleanly, it reports failure and the document goes through the
 // yaml.v3 path, which produces every message and line number. Scalars are
@@ -314,6 +314,15 @@ func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // scalar writes the one-line scalar s (a value, not a key) and returns
 // whether it is a string, and its text, for the header.
 func (p *fastParser) scalar(s []byte) (isStr bool, val []byte) {
+	if s[0] == '{' || s[0] == '[' {
+		// The empty flow collections "{}" and "[]" (Envoy Gateway's
+		// "gzip: {}") are the only flow syntax taken here.
+		if len(s) < 2 || s[1] != s[0]+2 || !endOK(s[2:]) {
+			fail()
+		}
+		p.w.buf = append(p.w.buf, s[:2]...)
+		return false, s[:2]
+	}
 	if s[0] == '\'' || s[0] == '"' {
 		v, n, ok := p.quoted(s)
 		if !ok || !endOK(s[n:]) {

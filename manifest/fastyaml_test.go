@@ -197,6 +197,10 @@ func TestFastPathCases(t *testing.T) {
 		{"a: 0x1F\nb: 0o17\nc: 1_000\nd: +1\ne: -0\nf: 1e3\ng: 2001-12-14\nh: ~\ni: Null\nj: yes\nk: TRUE\nl: 1.50\nm: <<\n", true},
 		{"a: 'it''s'\nb: \"q\\\"\\\\ \"\nc: ''\n'd': 1\n\"e\": 2\n", true},
 		{"a: b #c\nd: e#f\n", true},
+		{"a: {}\nb: []\nc:\n- {}\n- [] # x\n", true},
+		{"a: {} x\n", false},
+		{"a: {}x\n", false},
+		{"a: [ ]\n", false},
 		{"a: \"\\x41\"\n", false},
 		{"a: \"\\/\"\n", false},
 	}

@@ -20,6 +20,8 @@ type routePolicy struct {
 	http func(e effective, at *attachPoint, r *ir.HTTPRoute) error
 	tcp  func(e effective, at *attachPoint, r *ir.TCPRoute) error
 	udp  func(e effective, at *attachPoint, r *ir.UDPRoute) error
+	// finish, when set, runs once after every route had its policy.
+	finish func(cfg *ir.Config)
 }
 
 // listenerPolicy is the same for a listener-level kind
@@ -134,6 +136,9 @@ func (b *builder) applyRoutePolicy(cfg *ir.Config, rp *routePolicy) {
 				run(err)
 			}
 		}
+	}
+	if rp.finish != nil {
+		rp.finish(cfg)
 	}
 }
 

@@ -379,10 +379,10 @@ func (t *epTranslator) tracing(tr *egv1a1.ProxyTracing) {
 	if tr.OverallSamplingFraction != nil {
 		out.OverallSampling = percent(tr.OverallSamplingFraction)
 	}
-	tags := map[string]ir.TracingTag{}
+	tags := map[string]ir.ProxyTracingTag{}
 	for name, ct := range tr.CustomTags {
 		tp := path + ".customTags." + name
-		tag := ir.TracingTag{Name: name}
+		tag := ir.ProxyTracingTag{Name: name}
 		switch ct.Type {
 		case egv1a1.CustomTagTypeLiteral, "":
 			if ct.Literal == nil {
@@ -415,7 +415,7 @@ func (t *epTranslator) tracing(tr *egv1a1.ProxyTracing) {
 		tags[name] = tag
 	}
 	for name, v := range tr.Tags { // tags win over customTags
-		tags[name] = ir.TracingTag{Name: name, Value: v}
+		tags[name] = ir.ProxyTracingTag{Name: name, Value: v}
 	}
 	for _, tag := range tags {
 		out.Tags = append(out.Tags, tag)
@@ -572,7 +572,7 @@ func (t *epTranslator) healthCheckLog(h *egv1a1.ProxyHealthCheckLog) {
 		return
 	}
 	const path = "spec.telemetry.healthCheckLog"
-	out := &ir.HealthCheckLog{}
+	out := &ir.ProxyHealthCheckLog{}
 	if len(h.Matches) == 0 {
 		out.AlwaysLogFailures, out.AlwaysLogSuccess = true, true
 	}

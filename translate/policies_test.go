@@ -101,6 +101,7 @@ kind: BackendTrafficPolicy
 metadata: {name: btp, namespace: default}
 spec:
   targetSelectors: [{kind: HTTPRoute, matchLabels: {team: a}}]
+  loadBalancer: {type: DynamicModule, dynamicModule: {name: m, lbPolicyName: p}}
 `, map[string]bool{"default/guarded": true, "default/open": false}, ""},
 	}
 	for _, tt := range tests {

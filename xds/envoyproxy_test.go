@@ -17,7 +17,7 @@ import (
 func TestHealthCheckLogOnClusters(t *testing.T) {
 	cfg := oneRoute(prefixRoute("r", "/"))
 	p := cfg.Proxies[0]
-	p.Settings = &ir.ProxySettings{HealthCheckLog: &ir.HealthCheckLog{Paths: []string{"/dev/stdout"}, AlwaysLogFailures: true}}
+	p.Settings = &ir.ProxySettings{HealthCheckLog: &ir.ProxyHealthCheckLog{Paths: []string{"/dev/stdout"}, AlwaysLogFailures: true}}
 	b := &builder{proxy: p, res: &Resources{Name: p.Name, settings: p.Settings},
 		clusters: map[string]*clusterv3.Cluster{}, endpoints: map[string]*endpointv3.ClusterLoadAssignment{}, secrets: map[string]*tlsv3.Secret{}}
 	withHC := &clusterv3.Cluster{Name: "checked", HealthChecks: []*corev3.HealthCheck{{}}}

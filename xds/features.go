@@ -178,7 +178,7 @@ func httpFilterOrder(name string) int {
 		return 306
 	case "envoy.filters.http.credential_injector":
 		return 307
-	case "envoy.filters.http.compressor":
+	case compressorFilterName:
 		return 308
 	case "envoy.filters.http.dynamic_forward_proxy":
 		return 309
@@ -193,8 +193,13 @@ func httpFilterOrder(name string) int {
 // numbered, the trailing index.
 func filterTypeAndIndex(name string) (string, int) {
 	typ, rest, ok := strings.Cut(name, "/")
+	// Compressors are named after their library, as Envoy Gateway names
+	// them: envoy.filters.http.compressor.gzip (compressor.go).
+	if strings.HasPrefix(typ, compressorFilterName+".") {
+		typ = compressorFilterName
+	}
 	if !ok {
-		return name, 0
+		return typ, 0
 	}
 	idx := 0
 	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
@@ -205,6 +210,9 @@ func filterTypeAndIndex(name string) (string, int) {
 
 func isFilterType(f *hcmv3.HttpFilter, typ string) bool {
 	n := f.GetName()
+	if typ == compressorFilterName && strings.HasPrefix(n, typ+".") {
+		return true
+	}
 	return n == typ || strings.HasPrefix(n, typ+"/")
 }
 

@@ -166,6 +166,13 @@ func upstreamTLSParams(common *tlsv3.CommonTlsContext, t *ir.BackendTLS) error {
 // static, for a bootstrap whose secrets are in static_resources.
 func staticUpstreamTLS(c *clusterv3.Cluster) error {
 	ts := c.GetTransportSocket()
+	if ts.GetName() == proxyProtocolSocketName {
+		return staticProxyProtocol(c, ts) // upstream.go
+	}
+	return staticTLSSocket(c, ts)
+}
+
+func staticTLSSocket(c *clusterv3.Cluster, ts *corev3.TransportSocket) error {
 	if ts == nil || ts.GetName() != tlsTransportSocketName {
 		return nil
 	}

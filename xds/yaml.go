@@ -84,6 +84,8 @@ type yamlWriter struct {
 	collectKV func(protoreflect.MapKey, protoreflect.Value) bool
 	// anyText holds the text of Anys already written (yaml_proto.go).
 	anyText map[anyTextKey]anyText
+	// msgText holds the text of shared messages (yaml_shared.go).
+	msgText map[msgTextKey]anyText
 }
 
 // quoteCache remembers which strings go-yaml would quote; asking go-yaml

@@ -111,9 +111,19 @@ func (w *yamlWriter) collectField(fd protoreflect.FieldDescriptor, v protoreflec
 
 // msgValue writes m as value() writes its protojson object.
 func (w *yamlWriter) msgValue(m protoreflect.Message, indent int, inMap bool, extra []yamlEntry) error {
-	if len(extra) == 0 && isWellKnown(m.Descriptor()) {
-		return w.wellKnownValue(m, indent, inMap)
+	if len(extra) == 0 {
+		if isWellKnown(m.Descriptor()) {
+			return w.wellKnownValue(m, indent, inMap)
+		}
+		if ok, err := w.sharedMsgValue(m, indent, inMap); ok { // yaml_shared.go
+			return err
+		}
 	}
+	return w.msgFields(m, indent, inMap, extra)
+}
+
+// msgFields is msgValue for a message that is not a well-known type.
+func (w *yamlWriter) msgFields(m protoreflect.Message, indent int, inMap bool, extra []yamlEntry) error {
 	es, start, ok := w.entries(m, extra)
 	if !ok {
 		return w.viaJSON(m.Interface(), indent, inMap)

@@ -153,6 +153,28 @@ var mergeBackendsCases = []string{
 	"mergebackends-grpc-demerge-listener-ctp-divergence-no-sectionname", "mergebackends-http-demerge-credential-injection",
 	"mergebackends-http-demerge-listener-ctp-divergence-no-sectionname", "mergebackends-http-demerge-listener-http1-divergence",
 	"mergebackends-http-demerge-listenerset-http1", "mergebackends-http-merge-gateway-wide-ctp-http1",
+	// With BackendTrafficPolicies.
+	"mergebackends-http-demerge-admissioncontrol",
+	"mergebackends-http-demerge-consistent-hash",
+	"mergebackends-http-demerge-gateway-consistent-hash",
+	"mergebackends-http-demerge-listener-btp-divergence-no-sectionname",
+	"mergebackends-http-demerge-listenerset-btp",
+	"mergebackends-http-demerge-listenerset-listener-btp",
+	"mergebackends-http-demerge-mergetype-unset",
+	"mergebackends-http-demerge-route-btp",
+	"mergebackends-http-demerge-route-divergence-no-sectionname",
+	"mergebackends-http-demerge-route-replaces-gateway-cluster-settings",
+	"mergebackends-http-demerge-routing-type-divergence",
+	"mergebackends-http-demerge-useclientprotocol",
+	"mergebackends-http-gateway-btp-floor",
+	"mergebackends-http-gateway-traffic",
+	"mergebackends-http-gateway-traffic-route-mergetype-unset",
+	"mergebackends-http-listener-btp-no-backend-traffic",
+	"mergebackends-http-routingtype-mergetype-unset",
+	"mergebackends-http-rule-level-shields-route-level",
+	"mergebackends-tcp-demerge-listener-btp-divergence-no-sectionname",
+	"mergebackends-tls-demerge-listener-btp-divergence-no-sectionname",
+	"mergebackends-udp-demerge-listener-btp-divergence-no-sectionname",
 }
 
 // epExpectations are the accepted differences for this kind's cases.
@@ -182,7 +204,7 @@ var epExpectations = join(
 	// ---- (c) ----
 	each(mergeBackendsCases, "", "c", whyMergeBackends),
 	each([]string{"sds-disabled"}, "", "c", whyEPSDSSecret),
-	each([]string{"accesslog-als-grpc", "envoyproxy-accesslog-with-traffic", "envoyproxy-tracing-backend", "envoyproxy-tracing-backend-uds",
+	each([]string{"accesslog-als-grpc", "backendtrafficpolicy-dns-lookup-family", "envoyproxy-accesslog-with-traffic", "envoyproxy-tracing-backend", "envoyproxy-tracing-backend-uds",
 		"envoyproxy-tracing-backend-with-hc-log"}, "", "c", whyCollectorSettings),
 
 	// Cases of other kinds that need an EnvoyProxy to be compared; their
@@ -191,6 +213,7 @@ var epExpectations = join(
 		{"envoyextensionpolicy-with-extproc-with-hc-log", "", "c", whyExtProcSettings},
 		{"securitypolicy-with-extauth-with-hc-log", "", "c", whyExtServiceSettings},
 		{"conflicting-policies", "route httproute/default/mfqjpuycbgjrtdww/rule/0", "b", whyMergedCTPConflict},
+		{"merge-with-isolated-policies-2", "route httproute/default/httproute-3/rule/0", "b", whyMergedCTPConflict},
 		{"envoypatchpolicy-invalid-merge-gateways", "Accepted EG=False/Invalid egctl=False/TargetNotFound", "b", whyTargetNotFound},
 		{"envoypatchpolicy-invalid-target-kind-merge-gateways", "ancestor GatewayClass:envoy-gateway/gateway-1: no ancestor status in egctl", "b", whyEPPMergedAncestor},
 		{"envoypatchpolicy-invalid-target-kind-merge-gateways", "ancestor envoy-gateway/gateway-1: ancestor status only in egctl", "b", whyEPPMergedAncestor},

@@ -229,9 +229,8 @@ func ourRLView(rl *ir.RateLimit) string {
 // TestEnvoyGatewayRateLimits translates every EG case with a rate limit
 // and compares, route by route, the rules with EG's xdsIR: names (and so
 // descriptors and domains), limits, shared, shadow mode and every match.
-// Routes egctl fails closed are not compared (a policy with settings
-// other than rateLimit, refused until the kind is translated whole; or
-// invalid on both sides, which TestEnvoyGatewayCases compares).
+// Routes egctl fails closed are not compared (a policy invalid on both
+// sides, which TestEnvoyGatewayCases compares).
 func TestEnvoyGatewayRateLimits(t *testing.T) {
 	dir := filepath.Join(egDir(t), "internal", "gatewayapi", "testdata")
 	base, err := loadBaseSecrets(dir)
