@@ -33,5 +33,6 @@ func RedactSecrets(p *Proxy) *Proxy {
 	cp.HTTP = redactCredentials(cp.HTTP)       // httproutefilter.go
 	cp.TCP = redactTCPListenerKeys(cp.TCP)     // tls.go
 	cp.Patches = redactPatches(cp.Patches)     // patch.go
+	cp.Settings = redactSettings(cp.Settings)  // proxy_validate.go
 	return &cp
 }

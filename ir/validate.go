@@ -103,6 +103,9 @@ func (p *Proxy) Validate() error {
 	if err := p.validateClient(); err != nil { // client_validate.go
 		errs = append(errs, err)
 	}
+	if err := p.Settings.validate(); err != nil { // proxy_validate.go
+		errs = append(errs, fmt.Errorf("proxy %s: %w", p.Name, err))
+	}
 	if err := p.validateSharedClusters(); err != nil { // traffic_validate.go
 		errs = append(errs, err)
 	}

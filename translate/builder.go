@@ -62,6 +62,8 @@ type builder struct {
 	spAuthSt *spAuthState
 	// eep is EnvoyExtensionPolicy's state (envoyextensionpolicy_state.go).
 	eep *eepState
+	// ep indexes the EnvoyProxies (envoyproxy.go).
+	ep *epIndex
 }
 
 func newBuilder(set *resource.Set, opts Options) *builder {
@@ -131,7 +133,7 @@ func (b *builder) proxies() []*ir.Proxy {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return b.mergeGatewayProxies(out) // envoyproxy_merge.go
 }
 
 func (b *builder) problems() []Problem {

@@ -43,6 +43,9 @@ func (b *builder) envoyProxyOf(gw nsName) *egv1a1.EnvoyProxy {
 	if g == nil {
 		return nil
 	}
+	if g.ep != nil && g.ep.object != nil {
+		return g.ep.object // resolved and merged (envoyproxy.go)
+	}
 	find := func(ns, name string) *egv1a1.EnvoyProxy {
 		for _, ep := range b.out.EnvoyProxies {
 			if ep.Namespace == ns && ep.Name == name {

@@ -65,7 +65,7 @@ var SupportedFeatures = map[features.FeatureName]string{
 // featureGaps say why a feature is not supported, when there is more to
 // say than "not yet".
 var featureGaps = map[features.FeatureName]string{
-	features.SupportGatewayInfrastructure: "spec.infrastructure is ignored: its labels and annotations are for the Pods, Services and ServiceAccounts a controller deploys (what the suite checks), and egctl deploys none; infrastructure.parametersRef is not checked either",
+	features.SupportGatewayInfrastructure: "spec.infrastructure labels and annotations are for the Pods, Services and ServiceAccounts a controller deploys (what the suite checks), and egctl deploys none; infrastructure.parametersRef names an EnvoyProxy, which egctl applies (docs/envoyproxy.md)",
 }
 
 // FeaturesMarkdown renders docs/features.md: every conformance feature of

@@ -27,6 +27,8 @@ type gatewayState struct {
 	// through a ListenerSet parentRef.
 	sets         []*lsState
 	setListeners []*listenerState
+	// ep is the EnvoyProxy the Gateway uses, translated (envoyproxy.go).
+	ep *proxyConfig
 }
 
 func (g *gatewayState) key() string { return g.gw.Namespace + "/" + g.gw.Name }

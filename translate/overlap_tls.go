@@ -22,17 +22,33 @@ import (
 // port are a normal setup). Listeners already refused or Conflicted are
 // left out: they serve nothing.
 func (b *builder) markOverlappingTLS() {
+	// Gateways merged into one proxy (EnvoyProxy mergeGateways) share
+	// ports, so their listeners overlap across Gateways too.
+	var groups [][]*gatewayState
+	merged := map[string]int{}
 	for _, g := range b.gwOrder {
+		if cls, ok := b.mergedClass(g); ok { // envoyproxy_merge.go
+			if i, seen := merged[cls]; seen {
+				groups[i] = append(groups[i], g)
+				continue
+			}
+			merged[cls] = len(groups)
+		}
+		groups = append(groups, []*gatewayState{g})
+	}
+	for _, gs := range groups {
 		byPort := map[int32][]*listenerState{}
-		for _, l := range slices.Concat(g.listeners, g.setListeners) {
-			p := l.spec.Protocol
-			if p != gwv1.HTTPSProtocolType && p != gwv1.TLSProtocolType {
-				continue
+		for _, g := range gs {
+			for _, l := range slices.Concat(g.listeners, g.setListeners) {
+				p := l.spec.Protocol
+				if p != gwv1.HTTPSProtocolType && p != gwv1.TLSProtocolType {
+					continue
+				}
+				if l.conflicted || l.cond.isFalse("Accepted") {
+					continue
+				}
+				byPort[l.spec.Port] = append(byPort[l.spec.Port], l)
 			}
-			if l.conflicted || l.cond.isFalse("Accepted") {
-				continue
-			}
-			byPort[l.spec.Port] = append(byPort[l.spec.Port], l)
 		}
 		for _, ls := range byPort {
 			sans := make(map[*listenerState][]string, len(ls))

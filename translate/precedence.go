@@ -122,6 +122,26 @@ func comparePrec(a, b *precKey) int {
 	return a.match - b.match
 }
 
+// compareWritten orders matches as the user wrote them, for an EnvoyProxy
+// with preserveRouteOrder: routes oldest first (then by namespace/name, the
+// order Gateway API gives routes), and each route's rules and matches in
+// order, whatever their paths, headers or methods.
+func compareWritten(a, b *precKey) int {
+	if a.created != b.created {
+		if a.created < b.created {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(a.nsName, b.nsName); c != 0 {
+		return c
+	}
+	if a.rule != b.rule {
+		return a.rule - b.rule
+	}
+	return a.match - b.match
+}
+
 // vhostBuild collects the entries attached to one hostname of a listener.
 type vhostBuild struct {
 	host    string
@@ -205,6 +225,10 @@ func (v *vhostBuild) build(l *listenerState) *ir.VirtualHost {
 			}
 		}
 	}
+	cmp := comparePrec
+	if l.gw.ep != nil && l.gw.ep.preserveOrder {
+		cmp = compareWritten // EnvoyProxy preserveRouteOrder (envoyproxy.go)
+	}
 	slices.SortStableFunc(all, func(a, b ranked) int {
 		if c := intDesc(a.spec.exactChars, b.spec.exactChars); c != 0 {
 			return c
@@ -212,7 +236,7 @@ func (v *vhostBuild) build(l *listenerState) *ir.VirtualHost {
 		if c := intDesc(a.spec.chars, b.spec.chars); c != 0 {
 			return c
 		}
-		return comparePrec(&a.e.key, &b.e.key)
+		return cmp(&a.e.key, &b.e.key)
 	})
 	vh := &ir.VirtualHost{
 		Name:     l.name() + "/" + hostLabel(v.host),

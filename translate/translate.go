@@ -59,12 +59,24 @@ type Options struct {
 	// EnvoyGatewayDefaults emits what Envoy Gateway configures when
 	// nothing asks otherwise, so that the xDS is Envoy Gateway's: its
 	// readiness listener, circuit breakers and listener settings
-	// (defaults.go, xds/defaults.go). The zero value is egctl's lean
-	// output; the CLI turns it on unless --lean.
+	// (defaults.go, xds/defaults.go), and on proxies whose EnvoyProxy
+	// does not set them (or that have none) its default access log (JSON
+	// to stdout) and Prometheus stats listener (envoyproxy_telemetry.go).
+	// The zero value is egctl's lean output; the CLI turns it on unless
+	// --lean.
 	EnvoyGatewayDefaults bool
 	// ReadyPort is the port of the readiness listener under
 	// EnvoyGatewayDefaults; 0 means Envoy Gateway's, DefaultReadyPort.
 	ReadyPort uint32
+	// StatsPort is the port of the Prometheus stats listener the bootstrap
+	// carries (xds.BootstrapOptions.StatsPort); a Gateway listener on it
+	// is refused. 0 means DefaultStatsPort.
+	StatsPort uint32
+	// CheckBootstrap, when set, applies an EnvoyProxy's bootstrap patch
+	// to a representative bootstrap and says why it fails (xds can; the
+	// translator knows no Envoy protos). Without it a bad patch is found
+	// when the bootstrap is built.
+	CheckBootstrap func(*ir.BootstrapPatch) error
 }
 
 // Problem is one condition that says an object is not OK.
@@ -144,6 +156,8 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	b.checkAddresses()     // addresses.go
 	b.markOverlappingTLS() // overlap_tls.go
 	b.processBackends()
+	b.checkEnvoyProxies() // envoyproxy.go
+	b.checkStatsPort()    // envoyproxy_statsport.go
 	b.processHTTPRoutes()
 	b.processGRPCRoutes()
 	b.resolveKindConflicts()
@@ -152,6 +166,7 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	b.finishGateways()
 	b.bindAddresses()         // addresses.go
 	b.writeBackendTLSStatus() // backendtlspolicy.go
+	b.applyEnvoyProxies()     // envoyproxy_apply.go
 
 	cfg := &ir.Config{Proxies: b.proxies()}
 	policyProblems := b.applyPolicies(cfg) // policies.go
@@ -159,6 +174,7 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	eppProblems, epp := b.applyEnvoyPatchPolicies(cfg) // envoypatchpolicy.go
 	problems = append(problems, eppProblems...)
 	problems = append(problems, unservedProblems(in, opts.ControllerName)...) // unserved.go
+	problems = append(problems, b.envoyProxyProblems()...)                    // envoyproxy.go
 	applyDefaults(cfg, opts)                                                  // defaults.go
 	sortProblems(problems)
 	res := &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList(), epp: epp}

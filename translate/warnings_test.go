@@ -46,7 +46,7 @@ func classWithParams(ns string) string {
 
 // TestGatewayClassParametersRef: a parametersRef to a missing EnvoyProxy is
 // InvalidParameters and its Gateways are not compiled; an existing one is
-// accepted with a warning that its settings are not applied.
+// accepted, and so is the EnvoyProxy (envoyproxy_test.go covers its fields).
 func TestGatewayClassParametersRef(t *testing.T) {
 	res := run(t, classWithParams("envoy-gateway-system"))
 	gc := res.Status.GatewayClasses[0]
@@ -69,7 +69,13 @@ func TestGatewayClassParametersRef(t *testing.T) {
 	if len(res.IR.Proxies) != 1 {
 		t.Errorf("proxies %d, want 1", len(res.IR.Proxies))
 	}
-	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0].String(), "GatewayClass eg: parametersRef EnvoyProxy envoy-gateway-system/proxy-config") {
+	// The EnvoyProxy applies now: no warning, and its status names the class.
+	if len(res.Warnings) != 0 {
 		t.Errorf("warnings %v", res.Warnings)
 	}
+	anc := res.Status.EnvoyProxies[0].Status.Ancestors
+	if len(anc) != 1 || string(anc[0].AncestorRef.Name) != "eg" {
+		t.Fatalf("EnvoyProxy ancestors %+v", anc)
+	}
+	wantCond(t, anc[0].Conditions, "Accepted", "True", "Accepted")
 }

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/egctl/egctl/ir"
 )
 
 // Defaults for the admin interface: loopback only, Envoy's usual port.
@@ -34,6 +36,10 @@ const (
 type BootstrapOptions struct {
 	AdminAddress string // default 127.0.0.1
 	AdminPort    uint32 // default 19000
+	// StatsPort is the Prometheus stats listener's port when the proxy's
+	// EnvoyProxy (or Envoy Gateway's defaults) asks for one; default
+	// DefaultStatsPort.
+	StatsPort uint32
 	// InPlace lets StaticBootstrap change r's resources and put them in
 	// the bootstrap as they are, instead of copying each: for a caller
 	// that does not use r again. Copying was a third of the time of
@@ -126,11 +132,17 @@ func staticBootstrap(r *Resources, o BootstrapOptions, pack func(proto.Message) 
 	for _, e := range r.Endpoints {
 		cla[e.GetClusterName()] = e
 	}
+	// The base comes first: a bootstrap patch sees the resources as the
+	// translator made them, before InPlace changes them.
+	bs, err := staticBase(r, o)
+	if err != nil {
+		return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
+	}
+	static := bs.StaticResources
 	own := cloneOf[proto.Message]
 	if o.InPlace {
 		own = func(m proto.Message) proto.Message { return m }
 	}
-	static := &bootstrapv3.Bootstrap_StaticResources{}
 	// A route configuration two listeners name is changed once and copied
 	// for the second.
 	inlined := map[string]bool{}
@@ -154,15 +166,61 @@ func staticBootstrap(r *Resources, o BootstrapOptions, pack func(proto.Message) 
 	for _, s := range r.Secrets {
 		static.Secrets = append(static.Secrets, own(s).(*tlsv3.Secret))
 	}
-	bs := &bootstrapv3.Bootstrap{
-		Node:            &corev3.Node{Id: r.Name, Cluster: r.Name},
-		StaticResources: static,
-		Admin:           adminConfig(o.AdminAddress, o.AdminPort),
-	}
 	if err := bs.ValidateAll(); err != nil {
 		return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
 	}
 	return bs, nil
+}
+
+// staticBase is the static bootstrap before the xDS resources go in: node
+// and admin, plus what the proxy's EnvoyProxy asks of the bootstrap
+// (bootstrap_envoyproxy.go). A bootstrap patch applies to the dynamic
+// bootstrap's shape, as Envoy Gateway's does, whose ADS parts are then
+// taken out again.
+func staticBase(r *Resources, o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
+	node := &corev3.Node{Id: r.Name, Cluster: r.Name}
+	bs := &bootstrapv3.Bootstrap{Node: node, Admin: adminConfig(o.AdminAddress, o.AdminPort)}
+	s := r.settings
+	if s == nil {
+		bs.StaticResources = &bootstrapv3.Bootstrap_StaticResources{}
+		return bs, nil
+	}
+	if s.Bootstrap != nil {
+		dyn, err := DynamicBootstrap(DynamicBootstrapOptions{NodeID: r.Name, XDSHost: defaultXDSHost, XDSPort: defaultXDSPort,
+			AdminAddress: o.AdminAddress, AdminPort: o.AdminPort, StatsPort: o.StatsPort, Resources: r})
+		if err != nil {
+			return nil, err
+		}
+		withoutXDS(dyn)
+		if dyn.StaticResources == nil {
+			dyn.StaticResources = &bootstrapv3.Bootstrap_StaticResources{}
+		}
+		return dyn, nil
+	}
+	bs.StaticResources = &bootstrapv3.Bootstrap_StaticResources{}
+	if err := addProxyBootstrap(bs, s, r.bootClusters, o.StatsPort); err != nil {
+		return nil, err
+	}
+	return bs, nil
+}
+
+// Where the dynamic bootstrap that bootstrap patches see points: Envoy
+// Gateway's control plane, as in its own template.
+const (
+	defaultXDSHost = "envoy-gateway"
+	defaultXDSPort = 18000
+)
+
+// CheckBootstrapPatch applies p to a representative dynamic bootstrap and
+// reports why it cannot be applied; translate uses it to refuse an
+// EnvoyProxy whose bootstrap patch is broken, as Envoy Gateway does.
+func CheckBootstrapPatch(p *ir.BootstrapPatch) error {
+	base, err := DynamicBootstrap(DynamicBootstrapOptions{NodeID: "check", XDSHost: defaultXDSHost, XDSPort: defaultXDSPort})
+	if err != nil {
+		return err
+	}
+	_, err = applyBootstrapPatch(base, p)
+	return err
 }
 
 // staticListener changes l (a copy, or the resource itself with InPlace:
@@ -248,6 +306,11 @@ type DynamicBootstrapOptions struct {
 	TLS          *XDSClientTLS
 	AdminAddress string // default 127.0.0.1
 	AdminPort    uint32 // default 19000
+	// Resources, when set, are the proxy's: its EnvoyProxy's bootstrap
+	// settings (stats listener, stat sinks, bootstrap patch) apply.
+	Resources *Resources
+	// StatsPort: see BootstrapOptions.
+	StatsPort uint32
 }
 
 // DynamicBootstrap returns a bootstrap that gets listeners and clusters (and
@@ -318,6 +381,20 @@ func DynamicBootstrap(o DynamicBootstrapOptions) (*bootstrapv3.Bootstrap, error)
 		},
 		StaticResources: &bootstrapv3.Bootstrap_StaticResources{Clusters: []*clusterv3.Cluster{xdsCluster}},
 		Admin:           adminConfig(o.AdminAddress, o.AdminPort),
+	}
+	if r := o.Resources; r != nil && r.settings != nil {
+		if err := addProxyBootstrap(bs, r.settings, r.bootClusters, o.StatsPort); err != nil {
+			return nil, fmt.Errorf("xds: DynamicBootstrap %s: %w", r.Name, err)
+		}
+		if p := r.settings.Bootstrap; p != nil {
+			patched, err := applyBootstrapPatch(bs, p)
+			if err != nil {
+				return nil, fmt.Errorf("xds: DynamicBootstrap %s: bootstrap patch: %w", r.Name, err)
+			}
+			keepNode(patched, bs.Node)
+			withXDS(patched, bs)
+			bs = patched
+		}
 	}
 	if err := bs.ValidateAll(); err != nil {
 		return nil, fmt.Errorf("xds: DynamicBootstrap: %w", err)

@@ -113,7 +113,7 @@ func (b *builder) upstreamTLSContext(t *ir.BackendTLS, proto ir.AppProtocol) (*t
 		}
 		common.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
 	}
-	if len(common.AlpnProtocols) == 0 && proto == ir.ProtocolHTTP2 {
+	if t.ALPNProtocols == nil && proto == ir.ProtocolHTTP2 {
 		// The cluster speaks HTTP/2 only; say so in the handshake.
 		common.AlpnProtocols = []string{"h2"}
 	}

@@ -33,6 +33,11 @@ type Resources struct {
 	// PatchResults say how each EnvoyPatchPolicy of the proxy applied
 	// (patch.go); translate.Result.RecordPatchResults turns them into status.
 	PatchResults []ir.PatchResult
+	// settings are the proxy's EnvoyProxy settings, for the bootstrap;
+	// bootClusters the clusters that live in the bootstrap, not in CDS
+	// (stat sinks). See bootstrap_envoyproxy.go.
+	settings     *ir.ProxySettings
+	bootClusters []*clusterv3.Cluster
 }
 
 // validator is what every generated Envoy message implements (protoc-gen-validate).
@@ -104,12 +109,14 @@ type builder struct {
 	ext *extBuild
 	// featState is what features keep per proxy (features.go: featureState).
 	featState map[string]any
+	// ep is what the proxy's EnvoyProxy settings build once (envoyproxy.go).
+	ep *proxyState
 }
 
 func translateProxy(p *ir.Proxy) (*Resources, error) {
 	b := &builder{
 		proxy:     p,
-		res:       &Resources{Name: p.Name},
+		res:       &Resources{Name: p.Name, settings: p.Settings},
 		clusters:  map[string]*clusterv3.Cluster{},
 		endpoints: map[string]*endpointv3.ClusterLoadAssignment{},
 		secrets:   map[string]*tlsv3.Secret{},

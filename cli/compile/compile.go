@@ -38,6 +38,8 @@ func (o *Options) Settings(skipStatus bool) (*Settings, error) {
 			RateLimitService:    o.RateLimitServiceIR(),
 			// Wasm code in OCI images is read here (registries, image files).
 			WasmImages: &wasmimage.Resolver{},
+			// A broken EnvoyProxy bootstrap patch refuses its EnvoyProxy.
+			CheckBootstrap: xds.CheckBootstrapPatch,
 		},
 		AddMissing: o.AddMissingResources,
 		AllowEmpty: o.AllowEmpty,

@@ -20,6 +20,7 @@ import (
 	"github.com/egctl/egctl/ir"
 	"github.com/egctl/egctl/manifest"
 	"github.com/egctl/egctl/translate"
+	"github.com/egctl/egctl/xds"
 )
 
 // DefaultAdminAddress is the Envoy admin address of egctl's bootstraps.
@@ -45,7 +46,8 @@ type Options struct {
 	DNSDomain           string
 	OIDC                cli.OIDCDiscovery
 	AddMissingResources bool
-	// Envoy Gateway's defaults (the default) or --lean, --ready-port.
+	// Envoy Gateway's defaults (the default) or --lean, --ready-port,
+	// --stats-port.
 	Defaults cli.EnvoyGatewayDefaults
 
 	flags     *pflag.FlagSet // to tell flags given from defaults
@@ -63,7 +65,7 @@ func NewOptions() *Options {
 		ControllerName: translate.DefaultControllerName,
 		AdminAddress:   DefaultAdminAddress,
 		DNSDomain:      "cluster.local",
-		Defaults:       cli.EnvoyGatewayDefaults{ReadyPort: translate.DefaultReadyPort},
+		Defaults:       cli.EnvoyGatewayDefaults{ReadyPort: translate.DefaultReadyPort, StatsPort: xds.DefaultStatsPort},
 	}
 }
 
@@ -112,6 +114,7 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("dns-domain", FixedCompletions("cluster.local"))
 	_ = cmd.MarkFlagFilename("oidc-discovery", "json")
 	_ = cmd.RegisterFlagCompletionFunc("ready-port", FixedCompletions("19003"))
+	_ = cmd.RegisterFlagCompletionFunc("stats-port", FixedCompletions("19001"))
 }
 
 func (o *Options) addTranslateFlags(f *pflag.FlagSet) {

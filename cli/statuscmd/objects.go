@@ -207,6 +207,16 @@ func Objects(s *resource.Set) []ObjectStatus {
 			out = append(out, row("Backend", o.Namespace, o.Name, "", o.Status.Conditions, origin(eg, "Backend", o.Namespace, o.Name)))
 		}
 	}
+	for _, o := range sorted(s.EnvoyProxies) {
+		org := origin(eg, "EnvoyProxy", o.Namespace, o.Name)
+		for _, a := range o.Status.Ancestors {
+			parent := parentString(a.AncestorRef, o.Namespace)
+			if a.AncestorRef.Kind != nil && *a.AncestorRef.Kind == "GatewayClass" {
+				parent = "GatewayClass " + string(a.AncestorRef.Name) // cluster-scoped
+			}
+			out = append(out, row("EnvoyProxy", o.Namespace, o.Name, parent, a.Conditions, org))
+		}
+	}
 	policies := func(group, kind, ns, name string, st gwv1.PolicyStatus) {
 		org := origin(group, kind, ns, name)
 		for _, a := range st.Ancestors {

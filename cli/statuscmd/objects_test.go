@@ -68,3 +68,26 @@ func TestObjectsPoliciesAndListenerSets(t *testing.T) {
 		t.Errorf("origin %q", rows[3].Origin)
 	}
 }
+
+// An EnvoyProxy has a row per GatewayClass or Gateway referencing it; a
+// GatewayClass is cluster-scoped and named without a namespace.
+func TestObjectsEnvoyProxy(t *testing.T) {
+	gc, gw := gwv1.Kind("GatewayClass"), gwv1.Kind("Gateway")
+	ns := gwv1.Namespace("apps")
+	ep := &egv1a1.EnvoyProxy{}
+	ep.Namespace, ep.Name = "infra", "proxy"
+	ep.Status.Ancestors = []egv1a1.EnvoyProxyAncestorStatus{
+		{AncestorRef: gwv1.ParentReference{Kind: &gc, Name: "eg"}, Conditions: []metav1.Condition{cond("Accepted", true, "Accepted")}},
+		{AncestorRef: gwv1.ParentReference{Kind: &gw, Namespace: &ns, Name: "web"}, Conditions: []metav1.Condition{cond("Accepted", false, "InvalidParameters")}},
+	}
+	rows := Objects(&resource.Set{EnvoyProxies: []*egv1a1.EnvoyProxy{ep}})
+	if len(rows) != 2 {
+		t.Fatalf("%d rows: %+v", len(rows), rows)
+	}
+	if r := rows[0]; r.Kind != "EnvoyProxy" || r.Name != "proxy" || r.Parent != "GatewayClass eg" || !r.OK {
+		t.Errorf("row 0 = %+v", r)
+	}
+	if r := rows[1]; r.Parent != "apps/web" || r.OK || r.Reason != "InvalidParameters" {
+		t.Errorf("row 1 = %+v", r)
+	}
+}

@@ -276,6 +276,7 @@ func (o *Options) xdsDumps(proxies []*ir.Proxy) (map[string]*xds.DumpView, error
 		// the control plane's Service, so the dump compares with a live one.
 		boot, err := xds.DynamicBootstrap(xds.DynamicBootstrapOptions{
 			NodeID: r.Name, NodeCluster: r.Name, XDSHost: "envoy-gateway", XDSPort: 18000,
+			Resources: r, StatsPort: o.Defaults.StatsPort,
 		})
 		if err != nil {
 			return nil, err
@@ -349,7 +350,7 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 			// connection managers unpacked: a bootstrap of many routes
 			// is large. The resources are not used again: the view
 			// takes them as they are.
-			v, err := xds.StaticBootstrapView(r, xds.BootstrapOptions{AdminAddress: host, AdminPort: port, InPlace: true})
+			v, err := xds.StaticBootstrapView(r, xds.BootstrapOptions{AdminAddress: host, AdminPort: port, StatsPort: o.Defaults.StatsPort, InPlace: true})
 			if err != nil {
 				return fmt.Errorf("%s: %w", r.Name, err)
 			}
@@ -405,12 +406,14 @@ func (o *Options) emitBootstraps(cfg *ir.Config) error {
 func (o *Options) bootstrap(r *xds.Resources, adminHost string, adminPort uint32) (*bootstrapv3.Bootstrap, error) {
 	if o.XDSServer == "" {
 		// The resources are not used again: the bootstrap takes them as they are.
-		return xds.StaticBootstrap(r, xds.BootstrapOptions{AdminAddress: adminHost, AdminPort: adminPort, InPlace: true})
+		return xds.StaticBootstrap(r, xds.BootstrapOptions{AdminAddress: adminHost, AdminPort: adminPort, StatsPort: o.Defaults.StatsPort, InPlace: true})
 	}
 	xh, xp, _ := splitHostPort(o.XDSServer)
 	opts := xds.DynamicBootstrapOptions{
 		NodeID: r.Name, NodeCluster: r.Name, XDSHost: xh, XDSPort: xp, Delta: o.XDSDelta,
 		AdminAddress: adminHost, AdminPort: adminPort,
+		// The EnvoyProxy's stats listener, stat sinks and bootstrap patch.
+		Resources: r, StatsPort: o.Defaults.StatsPort,
 	}
 	if d := o.XDSCertsDir; d != "" {
 		opts.TLS = &xds.XDSClientTLS{

@@ -33,6 +33,7 @@ func statusSections(s *resource.Set) ([]section, error) {
 	addList(l, "udpRoutes", gatewayV1.WithKind("UDPRoute"), s.UDPRoutes)
 	addList(l, "backendTLSPolicies", gatewayV1.WithKind("BackendTLSPolicy"), s.BackendTLSPolicies)
 	addList(l, "backends", egV1a1.WithKind("Backend"), s.Backends)
+	addList(l, "envoyProxies", egV1a1.WithKind("EnvoyProxy"), s.EnvoyProxies)
 	addList(l, "clientTrafficPolicies", egV1a1.WithKind("ClientTrafficPolicy"), s.ClientTrafficPolicies)
 	addList(l, "backendTrafficPolicies", egV1a1.WithKind("BackendTrafficPolicy"), s.BackendTrafficPolicies)
 	addList(l, "securityPolicies", egV1a1.WithKind("SecurityPolicy"), s.SecurityPolicies)

@@ -136,7 +136,7 @@ one line per problem on stderr; 2 for usage errors and invalid manifests.`,
 	f.StringVarP(&o.Type, "type", "t", "all", "xDS resource type for --to xds: "+strings.Join(validTypes, ", "))
 	f.StringVarP(&o.Output, "output", "o", "yaml", "output format: yaml or json")
 	f.BoolVar(&o.Pretty, "pretty", false, "with -o json: indent by two spaces (default: compact, keys sorted, as Envoy Gateway's egctl prints)")
-	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several)")
+	f.StringVar(&o.Gateway, "gateway", "", "namespace/name of the Gateway to emit (needed for --to bootstrap when the input has several); the GatewayClass name for Gateways merged by an EnvoyProxy's mergeGateways")
 	f.StringVar(&o.OutputDir, "output-dir", "", "write files into this directory instead of stdout: one bootstrap per Gateway (--to bootstrap), the rate-limit service configuration in ratelimit/config (--to ratelimit)")
 	f.StringVar(&o.XDSServer, "xds-server", "", "with --to bootstrap: HOST:PORT of egctl x serve; print bootstraps that get their configuration from it over ADS")
 	f.BoolVar(&o.XDSDelta, "xds-delta", false, "with --xds-server: use delta (incremental) xDS instead of state of the world")
@@ -186,8 +186,8 @@ func (o *Options) complete(cmd *cobra.Command) error {
 	if o.Output != "yaml" && o.Output != "json" {
 		return cli.UsageErrorf("--output %q is not yaml or json", o.Output)
 	}
-	if o.Gateway != "" && strings.Count(o.Gateway, "/") != 1 {
-		return cli.UsageErrorf("--gateway %q: want namespace/name", o.Gateway)
+	if o.Gateway != "" && strings.Count(o.Gateway, "/") > 1 {
+		return cli.UsageErrorf("--gateway %q: want namespace/name (or a GatewayClass name for merged Gateways)", o.Gateway)
 	}
 	if o.XDSServer != "" {
 		if !slices.Equal(o.To, []string{toBootstrap}) {

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/egctl/egctl/translate"
+	"github.com/egctl/egctl/xds"
 )
 
 func TestUsageErrors(t *testing.T) {
@@ -22,7 +25,9 @@ func TestUsageErrors(t *testing.T) {
 		{"bad --type", []string{"x", "translate", "-f", in, "-t", "listeners"}, `--type "listeners" is not one of`},
 		{"bad --output", []string{"x", "translate", "-f", in, "-o", "toml"}, `--output "toml" is not yaml or json`},
 		{"bad --from", []string{"x", "translate", "-f", in, "--from", "xds"}, `--from "xds" is not supported`},
-		{"bad --gateway", []string{"x", "translate", "-f", in, "--gateway", "eg"}, "want namespace/name"},
+		{"bad --gateway", []string{"x", "translate", "-f", in, "--gateway", "a/b/c"}, "want namespace/name"},
+		{"unknown --gateway", []string{"x", "translate", "-f", in, "--gateway", "eg"}, "no accepted Gateway of that name"},
+		{"bad --stats-port", []string{"x", "translate", "-f", in, "--stats-port", "0"}, "--stats-port 0"},
 		{"output-dir without bootstrap", []string{"x", "translate", "-f", in, "--output-dir", "x"}, "--output-dir goes with --to bootstrap"},
 		{"bad admin address", []string{"x", "translate", "-f", in, "--to", "bootstrap", "--admin-address", "localhost"}, "--admin-address"},
 		{"unknown flag", []string{"x", "translate", "-f", in, "--frobnicate"}, "unknown flag: --frobnicate"},
@@ -184,4 +189,12 @@ func testKeyBase64(t *testing.T, path string) string {
 	}
 	t.Fatalf("%s has no tls.key", path)
 	return ""
+}
+
+// TestStatsPortDefaults: the port translate checks Gateway listeners
+// against is the one the bootstrap's stats listener binds.
+func TestStatsPortDefaults(t *testing.T) {
+	if translate.DefaultStatsPort != xds.DefaultStatsPort {
+		t.Fatalf("translate.DefaultStatsPort %d, xds.DefaultStatsPort %d", translate.DefaultStatsPort, xds.DefaultStatsPort)
+	}
 }

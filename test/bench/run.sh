@@ -128,6 +128,41 @@ if [[ -n ${yaml_cpu[10000]:-} ]]; then
 	done
 fi
 
+# EnvoyProxy overhead: the same routes with gen.EnvoyProxy attached to the
+# GatewayClass, alternating with the plain workload, best of 3 CPU times
+# each (a shared machine makes single runs noisy).
+ep_n=
+for n in $SIZES; do
+	if ((n == 10000)); then ep_n=$n; fi
+done
+if [[ -n $ep_n ]]; then
+	echo
+	echo "== EnvoyProxy overhead at $ep_n routes (gen.EnvoyProxy attached; best of 3, user+sys s)"
+	"$work/genroutes" -routes "$ep_n" -envoyproxy >"$work/routes-ep-$ep_n.yaml"
+	for mode in yaml bootstrap; do
+		best_plain= best_ep=
+		for _ in 1 2 3; do
+			for which in plain ep; do
+				in=$work/routes-$ep_n.yaml
+				[[ $which == ep ]] && in=$work/routes-ep-$ep_n.yaml
+				# shellcheck disable=SC2046 # mode_args is word-split on purpose
+				if ! timed "$work/out-$which.$mode" x translate -f "$in" $(mode_args "$mode"); then
+					continue
+				fi
+				if [[ $which == ep ]]; then
+					best_ep=$(awk -v a="$cpu" -v b="$best_ep" 'BEGIN { print (b == "" || a < b) ? a : b }')
+				else
+					best_plain=$(awk -v a="$cpu" -v b="$best_plain" 'BEGIN { print (b == "" || a < b) ? a : b }')
+				fi
+			done
+		done
+		if [[ -n $best_plain && -n $best_ep ]]; then
+			awk -v m="$mode" -v p="$best_plain" -v e="$best_ep" 'BEGIN {
+				printf "%-9s  without %6.2f s  with %6.2f s  overhead %+.1f %%\n", m, p, e, (e - p) * 100 / p }'
+		fi
+	done
+fi
+
 echo
 echo "== egctl version (best of 10) and binary size"
 best=

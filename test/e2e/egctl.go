@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,17 +102,33 @@ func requireEgctl(t testing.TB) {
 // a fresh directory, returning the result and that file's path.
 func Translate(t testing.TB, dir, adminAddr, gateway string) (Result, string) {
 	t.Helper()
-	// Envoy Gateway's readiness listener (on by default) gets a port of
-	// its own: parallel proxies cannot all bind 19003.
-	args := []string{"x", "translate", "-f", dir, "--to", "bootstrap", "--admin-address", adminAddr,
-		"--ready-port", strconv.Itoa(FreePort(t))}
+	args := []string{"x", "translate", "-f", dir, "--to", "bootstrap", "--admin-address", adminAddr}
 	if gateway != "" {
 		args = append(args, "--gateway", gateway)
 	}
+	args = append(args, DefaultListenerPorts(t, args)...)
 	res := RunEgctl(t, args...)
 	path := filepath.Join(t.TempDir(), "bootstrap.yaml")
 	if err := os.WriteFile(path, []byte(res.Stdout), 0o644); err != nil {
 		t.Fatalf("writing bootstrap: %v", err)
 	}
 	return res, path
+}
+
+// DefaultListenerPorts are the egctl flags that give the listeners Envoy
+// Gateway's defaults add ports of their own: the readiness listener
+// (19003, on unless --lean) and the Prometheus stats listener (19001, on
+// unless --lean, and whenever an EnvoyProxy's telemetry.metrics asks, lean
+// or not). Parallel proxies cannot all bind the fixed ports; StartEnvoy
+// refuses a bootstrap that would. A flag already in args is kept.
+func DefaultListenerPorts(t testing.TB, args []string) []string {
+	t.Helper()
+	var flags []string
+	if !slices.Contains(args, "--lean") && !slices.Contains(args, "--ready-port") {
+		flags = append(flags, "--ready-port", strconv.Itoa(FreePort(t)))
+	}
+	if !slices.Contains(args, "--stats-port") {
+		flags = append(flags, "--stats-port", strconv.Itoa(FreePort(t)))
+	}
+	return flags
 }

@@ -126,6 +126,9 @@ type Envoy struct {
 func StartEnvoy(t testing.TB, bootstrapPath, adminAddr string) *Envoy {
 	t.Helper()
 	bin := requireEnvoy(t)
+	if err := fixedDefaultPorts(bootstrapPath); err != nil {
+		t.Fatal(err)
+	}
 	acquireEnvoySlot(t)
 
 	dir := t.TempDir()

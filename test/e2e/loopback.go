@@ -7,6 +7,9 @@ import (
 	"os"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/egctl/egctl/translate"
+	"github.com/egctl/egctl/xds"
 )
 
 // LoopbackBootstrap writes to out (JSON, which Envoy picks by the .json
@@ -59,6 +62,38 @@ func field(m map[string]any, names ...string) any {
 	for _, n := range names {
 		if v, ok := m[n]; ok {
 			return v
+		}
+	}
+	return nil
+}
+
+// fixedDefaultPorts says which static listener of the bootstrap at path
+// binds the fixed port of a listener Envoy Gateway's defaults add: the
+// Prometheus stats listener (19001) or the readiness listener (19003).
+// Parallel tests would collide there; DefaultListenerPorts gives free ones.
+func fixedDefaultPorts(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	js, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		return fmt.Errorf("%s is not YAML: %w", path, err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(js, &doc); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	static, _ := field(doc, "static_resources", "staticResources").(map[string]any)
+	listeners, _ := field(static, "listeners").([]any)
+	for _, l := range listeners {
+		lm, _ := l.(map[string]any)
+		addr, _ := field(lm, "address").(map[string]any)
+		sock, _ := field(addr, "socket_address", "socketAddress").(map[string]any)
+		port, _ := field(sock, "port_value", "portValue").(float64)
+		if port == xds.DefaultStatsPort || port == translate.DefaultReadyPort {
+			return fmt.Errorf("bootstrap %s: listener %v binds the fixed port %v, which parallel tests share: "+
+				"pass egctl DefaultListenerPorts(t, args) (--stats-port, --ready-port) or --lean", path, field(lm, "name"), port)
 		}
 	}
 	return nil

@@ -206,7 +206,7 @@ func startRateLimitedEnvoy(t *testing.T, tmpl string, data map[string]any, rlsAd
 	adminAddr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
 	args := append([]string{"x", "translate", "-f", dir, "--to", "bootstrap,ratelimit", "--output-dir", out,
 		"--admin-address", adminAddr, "--ratelimit-service", rlsAddr}, flags...)
-	res := RunEgctl(t, args...)
+	res := RunEgctl(t, append(args, DefaultListenerPorts(t, args)...)...)
 	if res.Code != 0 {
 		t.Fatalf("egctl failed:\n%s", res)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,6 +140,11 @@ func startServedEnvoy(t *testing.T, dir string, s *serveProc, node string, extra
 	t.Helper()
 	admin := "127.0.0.1:" + strconv.Itoa(FreePort(t))
 	args := append([]string{"x", "translate", "-f", dir, "--to", "bootstrap", "--xds-server", s.xds, "--admin-address", admin}, extra...)
+	// The bootstrap carries the stats listener; the readiness listener
+	// comes from serve, which has a port of its own (startServe).
+	if !slices.Contains(args, "--stats-port") {
+		args = append(args, "--stats-port", strconv.Itoa(FreePort(t)))
+	}
 	res := RunEgctl(t, args...)
 	if res.Code != 0 {
 		t.Fatalf("%s", res)
@@ -151,7 +157,13 @@ func startServedEnvoy(t *testing.T, dir string, s *serveProc, node string, extra
 		t.Fatal(err)
 	}
 	ValidateBootstrap(t, path)
-	return StartEnvoy(t, path, admin)
+	// The stats listener (Envoy Gateway's default) is the bootstrap's one
+	// static listener: on loopback too.
+	runnable := filepath.Join(filepath.Dir(path), "envoy-loopback.json")
+	if err := LoopbackBootstrap(path, runnable); err != nil {
+		t.Fatal(err)
+	}
+	return StartEnvoy(t, runnable, admin)
 }
 
 const serveManifests = `{{ gatewayClass }}---

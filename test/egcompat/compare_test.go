@@ -30,6 +30,10 @@ type egOut struct {
 	SecurityPolicies       []*egv1a1.SecurityPolicy       `json:"securityPolicies"`
 	EnvoyExtensionPolicies []*egv1a1.EnvoyExtensionPolicy `json:"envoyExtensionPolicies"`
 	EnvoyPatchPolicies     []*egv1a1.EnvoyPatchPolicy     `json:"envoyPatchPolicies"`
+
+	GatewayClass              *gwv1.GatewayClass   `json:"gatewayClass"`
+	EnvoyProxyForGatewayClass *egv1a1.EnvoyProxy   `json:"envoyProxyForGatewayClass"`
+	EnvoyProxiesForGateways   []*egv1a1.EnvoyProxy `json:"envoyProxiesForGateways"`
 }
 
 type egXdsIR struct {
@@ -299,6 +303,7 @@ func compareStatus(want *egOut, res *translate.Result) []string {
 	ours = append(ours, tcpRouteStatuses(res.Status.TCPRoutes)...)
 	ours = append(ours, udpRouteStatuses(res.Status.UDPRoutes)...)
 	out = append(out, compareRoutes(eg, ours)...)
+	out = append(out, compareEnvoyProxies(want, res)...) // kind_envoyproxy_test.go
 	return append(out, comparePolicies(policyStatuses(want.ClientTrafficPolicies, want.BackendTrafficPolicies,
 		want.SecurityPolicies, want.EnvoyExtensionPolicies, want.EnvoyPatchPolicies),
 		policyStatuses(res.Status.ClientTrafficPolicies, res.Status.BackendTrafficPolicies,

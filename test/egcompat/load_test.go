@@ -200,6 +200,9 @@ func loadCase(dir, name string, base []*corev1.Secret) (c *egCase, skip string, 
 	}
 	gc.Name = egClassName
 	set.GatewayClasses = []*gwv1.GatewayClass{gc}
+	if err := loadEnvoyProxies(top, set, gc); err != nil { // kind_envoyproxy_test.go
+		return nil, "", &decodeError{fmt.Errorf("%s.in.yaml: %w", name, err)}
+	}
 	addFixtures(set, base)
 	defaultNamespaces(set)
 

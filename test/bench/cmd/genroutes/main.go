@@ -2,6 +2,7 @@
 // test/bench/gen) to stdout:
 //
 //	genroutes -routes 10000 > routes.yaml
+//	genroutes -routes 10000 -envoyproxy > routes-ep.yaml
 package main
 
 import (
@@ -15,12 +16,17 @@ import (
 func main() {
 	routes := flag.Int("routes", 1000, "number of HTTPRoutes to generate")
 	ctp := flag.String("ctp", "", `add a ClientTrafficPolicy attached to the Gateway: "listener" (listener-side settings) or "clusters" (also HTTP/1 options on every backend cluster)`)
+	envoyProxy := flag.Bool("envoyproxy", false, "attach an EnvoyProxy (gen.EnvoyProxy) to the GatewayClass")
 	flag.Parse()
 	if flag.NArg() != 0 {
 		fmt.Fprintf(os.Stderr, "genroutes: unexpected arguments %q\nusage: genroutes -routes N > routes.yaml\n", flag.Args())
 		os.Exit(2)
 	}
-	if err := gen.Write(os.Stdout, *routes); err != nil {
+	write := gen.Write
+	if *envoyProxy {
+		write = gen.WriteWithEnvoyProxy
+	}
+	if err := write(os.Stdout, *routes); err != nil {
 		fmt.Fprintf(os.Stderr, "genroutes: %v\n", err)
 		os.Exit(1)
 	}
