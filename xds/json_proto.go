@@ -58,21 +58,7 @@ type jsonEntry struct {
 var jsonFieldOrder sync.Map // protoreflect.FullName → []int
 
 func jsonRankOf(md protoreflect.MessageDescriptor) []int {
-	if r, ok := jsonFieldOrder.Load(md.FullName()); ok {
-		return r.([]int)
-	}
-	fds := md.Fields()
-	idx := make([]int, fds.Len())
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return fds.Get(idx[a]).JSONName() < fds.Get(idx[b]).JSONName() })
-	rank := make([]int, fds.Len())
-	for r, i := range idx {
-		rank[i] = r
-	}
-	jsonFieldOrder.Store(md.FullName(), rank)
-	return rank
+	return rankBy(&jsonFieldOrder, md, func(a, b string) bool { return a < b })
 }
 
 // message writes m's protojson object; typeURL, when set, is its "@type".

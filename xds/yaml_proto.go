@@ -40,7 +40,13 @@ type yamlEntry struct {
 var fieldOrder sync.Map // protoreflect.FullName → []int
 
 func rankOf(md protoreflect.MessageDescriptor) []int {
-	if r, ok := fieldOrder.Load(md.FullName()); ok {
+	return rankBy(&fieldOrder, md, yamlKeyLess)
+}
+
+// rankBy is, for md, its fields' rank when their JSON names are ordered by
+// less, by field index, remembered in cache.
+func rankBy(cache *sync.Map, md protoreflect.MessageDescriptor, less func(a, b string) bool) []int {
+	if r, ok := cache.Load(md.FullName()); ok {
 		return r.([]int)
 	}
 	fds := md.Fields()
@@ -49,13 +55,13 @@ func rankOf(md protoreflect.MessageDescriptor) []int {
 		idx[i] = i
 	}
 	sort.Slice(idx, func(a, b int) bool {
-		return yamlKeyLess(fds.Get(idx[a]).JSONName(), fds.Get(idx[b]).JSONName())
+		return less(fds.Get(idx[a]).JSONName(), fds.Get(idx[b]).JSONName())
 	})
 	rank := make([]int, fds.Len())
 	for r, i := range idx {
 		rank[i] = r
 	}
-	fieldOrder.Store(md.FullName(), rank)
+	cache.Store(md.FullName(), rank)
 	return rank
 }
 
