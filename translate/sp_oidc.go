@@ -262,9 +262,17 @@ func (b *builder) oidcProvider(e effective, o *egv1a1.OIDC) (*ir.OIDCProvider, e
 		}
 		out.Destination = d
 	}
-	if out.Retry, out.Timeout, err = spServiceSettings(p.BackendSettings, "spec.oidc.provider", true); err != nil {
+	ss, err := extServiceSettings(p.BackendSettings, "spec.oidc.provider", "")
+	if err != nil {
 		return nil, err
 	}
+	if ss.cluster != nil {
+		// The token endpoint's cluster is built in xds from the URL
+		// (shared with a JWKS cluster of the same host): no IR carries
+		// cluster settings there yet.
+		return nil, fmt.Errorf("spec.oidc.provider.backendSettings: egctl does not apply %s to the OIDC provider's cluster yet", strings.Join(clusterFields(p.BackendSettings), ", "))
+	}
+	out.Retry, out.Timeout = ss.retry, ss.timeout
 	return out, nil
 }
 
