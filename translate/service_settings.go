@@ -127,31 +127,3 @@ func serviceFallback(be *ir.Backend, ref *egv1a1.BackendRef) {
 		be.Priority = 1
 	}
 }
-
-// clusterFields names the fields of cs that shape a cluster (all but
-// retry and the request timeout), for services that cannot take them.
-func clusterFields(cs *egv1a1.ClusterSettings) []string {
-	var out []string
-	add := func(set bool, name string) {
-		if set {
-			out = append(out, name)
-		}
-	}
-	add(cs.LoadBalancer != nil, "loadBalancer")
-	add(cs.ProxyProtocol != nil, "proxyProtocol")
-	add(cs.TCPKeepalive != nil, "tcpKeepalive")
-	add(cs.HealthCheck != nil, "healthCheck")
-	add(cs.CircuitBreaker != nil, "circuitBreaker")
-	add(cs.Connection != nil, "connection")
-	add(cs.DNS != nil, "dns")
-	add(cs.HTTP2 != nil, "http2")
-	if t := cs.Timeout; t != nil {
-		add(t.TCP != nil, "timeout.tcp")
-		if h := t.HTTP; h != nil {
-			add(h.ConnectionIdleTimeout != nil, "timeout.http.connectionIdleTimeout")
-			add(h.MaxConnectionDuration != nil, "timeout.http.maxConnectionDuration")
-			add(h.MaxStreamDuration != nil, "timeout.http.maxStreamDuration")
-		}
-	}
-	return out
-}

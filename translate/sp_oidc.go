@@ -266,11 +266,19 @@ func (b *builder) oidcProvider(e effective, o *egv1a1.OIDC) (*ir.OIDCProvider, e
 	if err != nil {
 		return nil, err
 	}
-	if ss.cluster != nil {
-		// The token endpoint's cluster is built in xds from the URL
-		// (shared with a JWKS cluster of the same host): no IR carries
-		// cluster settings there yet.
-		return nil, fmt.Errorf("spec.oidc.provider.backendSettings: egctl does not apply %s to the OIDC provider's cluster yet", strings.Join(clusterFields(p.BackendSettings), ", "))
+	// The cluster settings go on the backendRefs' cluster, or on the one
+	// xds builds from the token endpoint's URL.
+	if out.Destination != nil {
+		if err := withClusterSettings(out.Destination, ss.cluster, "spec.oidc.provider"); err != nil {
+			return nil, err
+		}
+	} else {
+		// That cluster speaks HTTP/1.1.
+		probe := &ir.RouteDestination{Name: "the token endpoint's cluster", Backends: []*ir.Backend{{Protocol: ir.ProtocolHTTP1}}}
+		if err := withClusterSettings(probe, ss.cluster, "spec.oidc.provider"); err != nil {
+			return nil, err
+		}
+		out.Cluster = ss.cluster
 	}
 	out.Retry, out.Timeout = ss.retry, ss.timeout
 	return out, nil

@@ -155,7 +155,7 @@ func tokenCluster(o *ir.OIDC) (*ir.RouteDestination, error) {
 	if u.Scheme == "https" {
 		be.TLS = &ir.BackendTLS{SNI: host, UseSystemCA: true}
 	}
-	return &ir.RouteDestination{Name: name, Backends: []*ir.Backend{be}}, nil
+	return &ir.RouteDestination{Name: name, Backends: []*ir.Backend{be}, Cluster: o.Provider.Cluster}, nil
 }
 
 // oidcResources adds the token endpoint's cluster and the two secrets.

@@ -25,9 +25,6 @@ func init() {
 }
 
 const (
-	whyOIDCClusterSettings = "unsupported: cluster settings in an OIDC provider's backendSettings (circuit breakers, load " +
-		"balancing, …); egctl applies them to ext-auth, ext-proc and JWKS clusters but not yet to the token endpoint's, " +
-		"which xds builds from the URL: the policy fails closed (docs/securitypolicy-oidc.md)"
 	whyServiceHash = "loadBalancer.consistentHash in an external service's backendSettings: the filter's calls carry no " +
 		"hash key, so EG's Maglev cluster picks endpoints at random; egctl refuses it rather than claim a hash " +
 		"(docs/translation.md)"
@@ -44,7 +41,7 @@ var spAuthExpectations = join(
 		{"securitypolicy-with-extauth-externalname-service", "EG=direct 500 egctl=dest", "b", whyExtAuthExternalName},
 	},
 	[]expectation{
-		{"securitypolicy-with-oidc-backendsettings", "Accepted EG=True/Accepted egctl=False/Invalid", "c", whyOIDCClusterSettings},
-		{"securitypolicy-with-oidc-backendsettings", "EG=dest httproute/default/httproute-1/rule/0", "c", whyOIDCClusterSettings},
+		{"securitypolicy-with-oidc-backendsettings", "Accepted EG=True/Accepted egctl=False/Invalid", "b", whyServiceHash},
+		{"securitypolicy-with-oidc-backendsettings", "EG=dest httproute/default/httproute-1/rule/0", "b", whyServiceHash},
 	},
 )
