@@ -86,6 +86,10 @@ type OIDCProvider struct {
 	// port, named as Envoy Gateway names it ("host_port", dots as "_"),
 	// with TLS (system trust store, SNI = host) for https.
 	Destination *RouteDestination `json:",omitempty"`
+	// Cluster is what backendSettings ask of the token endpoint's cluster
+	// when it is built from the URL (with backendRefs, Destination.Cluster
+	// carries them).
+	Cluster *ClusterSettings `json:",omitempty"`
 	// Timeout of a token request; 0 means 10s.
 	Timeout time.Duration `json:",omitempty"`
 	// Retry of token requests (backendSettings.retry).

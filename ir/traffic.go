@@ -52,6 +52,10 @@ type ClusterSettings struct {
 	// requests; MaxConnectionDuration closes (drains) any after that long.
 	HTTPIdleTimeout       time.Duration `json:",omitempty"`
 	MaxConnectionDuration time.Duration `json:",omitempty"`
+	// MaxStreamDuration bounds each request on the cluster's connections
+	// (external services' backendSettings: their calls have no route to
+	// carry it; a BackendTrafficPolicy sets it on the route instead).
+	MaxStreamDuration time.Duration `json:",omitempty"`
 	// MaxRequestsPerConnection, 0 for unlimited.
 	MaxRequestsPerConnection uint32                `json:",omitempty"`
 	CircuitBreaker           *CircuitBreaker       `json:",omitempty"`
@@ -73,7 +77,7 @@ type ClusterSettings struct {
 // HTTPProtocolOptions reports whether the settings need the cluster's
 // upstream HTTP protocol options (beyond the plain HTTP/1.1 or h2c choice).
 func (c *ClusterSettings) HTTPProtocolOptions() bool {
-	return c != nil && (c.HTTPIdleTimeout > 0 || c.MaxConnectionDuration > 0 || c.MaxRequestsPerConnection > 0 ||
+	return c != nil && (c.HTTPIdleTimeout > 0 || c.MaxConnectionDuration > 0 || c.MaxStreamDuration > 0 || c.MaxRequestsPerConnection > 0 ||
 		c.HTTP2 != nil || c.UseClientProtocol || c.AdmissionControl != nil)
 }
 

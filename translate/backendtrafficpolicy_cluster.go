@@ -24,9 +24,37 @@ import (
 // maxMaglevTable is the largest Maglev table Envoy accepts.
 const maxMaglevTable = 5000011
 
-// clusterSettings builds the cluster-level settings of spec, nil when it
-// asks for none.
+// clusterSettings builds the cluster-level settings of a
+// BackendTrafficPolicy spec, nil when it asks for none: the shared
+// ClusterSettings (clusterSettingsOf) and what only this kind has.
 func clusterSettings(spec *egv1a1.BackendTrafficPolicySpec) (*ir.ClusterSettings, error) {
+	cs, errs := clusterSettingsOf(&spec.ClusterSettings, "spec.")
+	if spec.UseClientProtocol != nil && *spec.UseClientProtocol {
+		cs.UseClientProtocol = true
+	}
+	if spec.AdmissionControl != nil {
+		ac, err := admissionControl(spec.AdmissionControl)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		cs.AdmissionControl = ac
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if *cs == (ir.ClusterSettings{}) {
+		return nil, nil
+	}
+	return cs, nil
+}
+
+// clusterSettingsOf translates Envoy Gateway's ClusterSettings, the
+// cluster part of a BackendTrafficPolicy and the backendSettings of every
+// external service (ext auth, ext proc, JWKS, OIDC): one translation, so
+// the same field means the same cluster everywhere. p prefixes field paths
+// in messages ("spec.", "spec.extAuth.grpc.backendSettings."). Retry and
+// the HTTP timeouts that are not the cluster's are left to the caller.
+func clusterSettingsOf(in *egv1a1.ClusterSettings, p string) (*ir.ClusterSettings, []error) {
 	cs := &ir.ClusterSettings{}
 	var errs []error
 	add := func(err error) {
@@ -34,65 +62,65 @@ func clusterSettings(spec *egv1a1.BackendTrafficPolicySpec) (*ir.ClusterSettings
 			errs = append(errs, err)
 		}
 	}
-	if spec.LoadBalancer != nil {
-		lb, err := loadBalancer(spec.LoadBalancer)
+	if in.LoadBalancer != nil {
+		lb, err := loadBalancer(p+"loadBalancer", in.LoadBalancer)
 		add(err)
 		cs.LoadBalancer = lb
 	}
-	if t := spec.Timeout; t != nil {
+	if t := in.Timeout; t != nil {
 		if t.TCP != nil && t.TCP.ConnectTimeout != nil {
-			d, err := positiveDuration("spec.timeout.tcp.connectTimeout", *t.TCP.ConnectTimeout)
+			d, err := positiveDuration(p+"timeout.tcp.connectTimeout", *t.TCP.ConnectTimeout)
 			add(err)
 			cs.ConnectTimeout = d
 		}
 		if h := t.HTTP; h != nil {
 			if h.ConnectionIdleTimeout != nil {
-				d, err := positiveDuration("spec.timeout.http.connectionIdleTimeout", *h.ConnectionIdleTimeout)
+				d, err := positiveDuration(p+"timeout.http.connectionIdleTimeout", *h.ConnectionIdleTimeout)
 				add(err)
 				cs.HTTPIdleTimeout = d
 			}
 			if h.MaxConnectionDuration != nil {
-				d, err := positiveDuration("spec.timeout.http.maxConnectionDuration", *h.MaxConnectionDuration)
+				d, err := positiveDuration(p+"timeout.http.maxConnectionDuration", *h.MaxConnectionDuration)
 				add(err)
 				cs.MaxConnectionDuration = d
 			}
 		}
 	}
-	if spec.CircuitBreaker != nil {
-		cb, perConn, err := circuitBreaker(spec.CircuitBreaker)
+	if in.CircuitBreaker != nil {
+		cb, perConn, err := circuitBreaker(p+"circuitBreaker", in.CircuitBreaker)
 		add(err)
 		cs.CircuitBreaker, cs.MaxRequestsPerConnection = cb, perConn
-	} else if spec.Retry != nil {
+	} else if in.Retry != nil {
 		// Envoy allows 3 concurrent retries per cluster by default; Envoy
 		// Gateway always raises it to 1024, so a policy's retries are not
 		// throttled by a limit nobody asked for.
 		cs.CircuitBreaker = &ir.CircuitBreaker{MaxConnections: 1024, MaxPendingRequests: 1024, MaxParallelRequests: 1024, MaxParallelRetries: 1024}
 	}
-	if spec.HealthCheck != nil {
-		hc, err := healthCheck(spec.HealthCheck)
+	if in.HealthCheck != nil {
+		hc, err := healthCheck(p+"healthCheck", in.HealthCheck)
 		add(err)
 		cs.HealthCheck = hc
 	}
-	if k := spec.TCPKeepalive; k != nil {
+	if k := in.TCPKeepalive; k != nil {
 		ka := &ir.UpstreamTCPKeepalive{}
 		if k.Probes != nil {
 			ka.Probes = *k.Probes
 		}
 		if k.IdleTime != nil {
-			d, err := wholeSeconds("spec.tcpKeepalive.idleTime", *k.IdleTime)
+			d, err := wholeSeconds(p+"tcpKeepalive.idleTime", *k.IdleTime)
 			add(err)
 			ka.IdleTime = d
 		}
 		if k.Interval != nil {
-			d, err := wholeSeconds("spec.tcpKeepalive.interval", *k.Interval)
+			d, err := wholeSeconds(p+"tcpKeepalive.interval", *k.Interval)
 			add(err)
 			ka.Interval = d
 		}
 		cs.TCPKeepalive = ka
 	}
-	if c := spec.Connection; c != nil {
+	if c := in.Connection; c != nil {
 		if c.BufferLimit != nil {
-			n, err := quantityUint32("spec.connection.bufferLimit", c.BufferLimit)
+			n, err := quantityUint32(p+"connection.bufferLimit", c.BufferLimit)
 			add(err)
 			cs.BufferLimit = n
 		}
@@ -100,42 +128,42 @@ func clusterSettings(spec *egv1a1.BackendTrafficPolicySpec) (*ir.ClusterSettings
 			// Envoy Gateway hides this field and ignores it; a kernel
 			// socket buffer needs a bind config with socket options that
 			// egctl does not write yet. Fail rather than drop it.
-			add(errors.New("spec.connection.socketBufferLimit: egctl does not translate socket buffer limits yet"))
+			add(errors.New(p + "connection.socketBufferLimit: egctl does not translate socket buffer limits yet"))
 		}
-		if p := c.Preconnect; p != nil {
+		if pre := c.Preconnect; pre != nil {
 			pc := &ir.Preconnect{}
-			if p.PerEndpointPercent != nil {
-				if *p.PerEndpointPercent < 100 || *p.PerEndpointPercent > 300 {
-					add(fmt.Errorf("spec.connection.preconnect.perEndpointPercent: %d is outside 100-300", *p.PerEndpointPercent))
+			if pre.PerEndpointPercent != nil {
+				if *pre.PerEndpointPercent < 100 || *pre.PerEndpointPercent > 300 {
+					add(fmt.Errorf("%sconnection.preconnect.perEndpointPercent: %d is outside 100-300", p, *pre.PerEndpointPercent))
 				}
-				pc.PerEndpointPercent = *p.PerEndpointPercent
+				pc.PerEndpointPercent = *pre.PerEndpointPercent
 			}
-			if p.PredictivePercent != nil {
-				if *p.PredictivePercent < 100 {
-					add(fmt.Errorf("spec.connection.preconnect.predictivePercent: %d is below 100", *p.PredictivePercent))
+			if pre.PredictivePercent != nil {
+				if *pre.PredictivePercent < 100 {
+					add(fmt.Errorf("%sconnection.preconnect.predictivePercent: %d is below 100", p, *pre.PredictivePercent))
 				}
-				if lb := spec.LoadBalancer; lb == nil || (lb.Type != egv1a1.RoundRobinLoadBalancerType && lb.Type != egv1a1.RandomLoadBalancerType) {
+				if lb := in.LoadBalancer; lb == nil || (lb.Type != egv1a1.RoundRobinLoadBalancerType && lb.Type != egv1a1.RandomLoadBalancerType) {
 					// Envoy's predictive preconnect only fits these two
 					// (the CRD rejects the others, and the default).
-					add(errors.New("spec.connection.preconnect.predictivePercent: needs loadBalancer.type RoundRobin or Random (the CRD rejects it otherwise)"))
+					add(errors.New(p + "connection.preconnect.predictivePercent: needs loadBalancer.type RoundRobin or Random (the CRD rejects it otherwise)"))
 				}
-				pc.PredictivePercent = *p.PredictivePercent
+				pc.PredictivePercent = *pre.PredictivePercent
 			}
 			cs.Preconnect = pc
 		}
 	}
-	if pp := spec.ProxyProtocol; pp != nil {
+	if pp := in.ProxyProtocol; pp != nil {
 		switch pp.Version {
 		case egv1a1.ProxyProtocolVersionV1, egv1a1.ProxyProtocolVersionV2:
 			cs.ProxyProtocol = string(pp.Version)
 		default:
-			add(fmt.Errorf("spec.proxyProtocol.version: %q is not V1 or V2", pp.Version))
+			add(fmt.Errorf("%sproxyProtocol.version: %q is not V1 or V2", p, pp.Version))
 		}
 	}
-	if d := spec.DNS; d != nil {
+	if d := in.DNS; d != nil {
 		dns := &ir.DNS{}
 		if d.DNSRefreshRate != nil {
-			v, err := positiveDuration("spec.dns.dnsRefreshRate", *d.DNSRefreshRate)
+			v, err := positiveDuration(p+"dns.dnsRefreshRate", *d.DNSRefreshRate)
 			add(err)
 			dns.RefreshRate = v
 		}
@@ -148,35 +176,20 @@ func clusterSettings(spec *egv1a1.BackendTrafficPolicySpec) (*ir.ClusterSettings
 				egv1a1.IPv6PreferredDNSLookupFamily, egv1a1.IPv4AndIPv6DNSLookupFamily:
 				dns.LookupFamily = string(*d.LookupFamily)
 			default:
-				add(fmt.Errorf("spec.dns.lookupFamily: unknown value %q", *d.LookupFamily))
+				add(fmt.Errorf("%sdns.lookupFamily: unknown value %q", p, *d.LookupFamily))
 			}
 		}
 		cs.DNS = dns
 	}
-	if spec.HTTP2 != nil {
-		h2, err := http2Settings(spec.HTTP2)
+	if in.HTTP2 != nil {
+		h2, err := http2Settings(p+"http2", in.HTTP2)
 		add(err)
 		cs.HTTP2 = h2
 	}
-	if spec.UseClientProtocol != nil && *spec.UseClientProtocol {
-		cs.UseClientProtocol = true
-	}
-	if spec.AdmissionControl != nil {
-		ac, err := admissionControl(spec.AdmissionControl)
-		add(err)
-		cs.AdmissionControl = ac
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	if *cs == (ir.ClusterSettings{}) {
-		return nil, nil
-	}
-	return cs, nil
+	return cs, errs
 }
 
-func loadBalancer(in *egv1a1.LoadBalancer) (*ir.LoadBalancer, error) {
-	const f = "spec.loadBalancer"
+func loadBalancer(f string, in *egv1a1.LoadBalancer) (*ir.LoadBalancer, error) {
 	lb := &ir.LoadBalancer{Type: ir.LBType(in.Type)}
 	// The CRD's union rules.
 	if (in.Type == egv1a1.ConsistentHashLoadBalancerType) != (in.ConsistentHash != nil) {
@@ -188,13 +201,13 @@ func loadBalancer(in *egv1a1.LoadBalancer) (*ir.LoadBalancer, error) {
 	switch in.Type {
 	case egv1a1.RoundRobinLoadBalancerType, egv1a1.LeastRequestLoadBalancerType, egv1a1.RandomLoadBalancerType:
 	case egv1a1.ConsistentHashLoadBalancerType:
-		ch, err := consistentHash(in.ConsistentHash)
+		ch, err := consistentHash(f+".consistentHash", in.ConsistentHash)
 		if err != nil {
 			return nil, err
 		}
 		lb.ConsistentHash = ch
 	case egv1a1.BackendUtilizationLoadBalancerType:
-		bu, err := backendUtilization(in.BackendUtilization)
+		bu, err := backendUtilization(f+".backendUtilization", in.BackendUtilization)
 		if err != nil {
 			return nil, err
 		}
@@ -240,8 +253,7 @@ func loadBalancer(in *egv1a1.LoadBalancer) (*ir.LoadBalancer, error) {
 	return lb, nil
 }
 
-func consistentHash(in *egv1a1.ConsistentHash) (*ir.ConsistentHash, error) {
-	const f = "spec.loadBalancer.consistentHash"
+func consistentHash(f string, in *egv1a1.ConsistentHash) (*ir.ConsistentHash, error) {
 	ch := &ir.ConsistentHash{}
 	if in.TableSize != nil {
 		n := *in.TableSize
@@ -313,8 +325,7 @@ func consistentHash(in *egv1a1.ConsistentHash) (*ir.ConsistentHash, error) {
 	return ch, nil
 }
 
-func backendUtilization(in *egv1a1.BackendUtilization) (*ir.BackendUtilization, error) {
-	const f = "spec.loadBalancer.backendUtilization"
+func backendUtilization(f string, in *egv1a1.BackendUtilization) (*ir.BackendUtilization, error) {
 	bu := &ir.BackendUtilization{MetricNames: append([]string(nil), in.MetricNamesForComputingUtilization...)}
 	for _, d := range []struct {
 		name string
@@ -367,8 +378,7 @@ func backendUtilization(in *egv1a1.BackendUtilization) (*ir.BackendUtilization, 
 // circuitBreaker fills the CRD defaults (1024) so the IR says what Envoy
 // will enforce; maxRequestsPerConnection is returned apart: it is an HTTP
 // protocol option, not a threshold.
-func circuitBreaker(in *egv1a1.CircuitBreaker) (*ir.CircuitBreaker, uint32, error) {
-	const f = "spec.circuitBreaker"
+func circuitBreaker(f string, in *egv1a1.CircuitBreaker) (*ir.CircuitBreaker, uint32, error) {
 	get := func(name string, v *int64, def uint32) (uint32, error) {
 		if v == nil {
 			return def, nil
@@ -414,8 +424,7 @@ func circuitBreaker(in *egv1a1.CircuitBreaker) (*ir.CircuitBreaker, uint32, erro
 // timeout, unhealthy after 3 failures, healthy after 1 success; passive
 // ejection after 5 consecutive 5xx or local-origin failures, checked every
 // 3s, for 30s, at most 10% of the endpoints.
-func healthCheck(in *egv1a1.HealthCheck) (*ir.HealthCheck, error) {
-	const f = "spec.healthCheck"
+func healthCheck(f string, in *egv1a1.HealthCheck) (*ir.HealthCheck, error) {
 	hc := &ir.HealthCheck{}
 	if in.PanicThreshold != nil {
 		if *in.PanicThreshold > 100 {
@@ -424,7 +433,7 @@ func healthCheck(in *egv1a1.HealthCheck) (*ir.HealthCheck, error) {
 		hc.PanicThreshold = in.PanicThreshold
 	}
 	if a := in.Active; a != nil {
-		ah, err := activeHealthCheck(a)
+		ah, err := activeHealthCheck(f+".active", a)
 		if err != nil {
 			return nil, err
 		}
@@ -480,8 +489,7 @@ func healthCheck(in *egv1a1.HealthCheck) (*ir.HealthCheck, error) {
 	return hc, nil
 }
 
-func activeHealthCheck(a *egv1a1.ActiveHealthCheck) (*ir.ActiveHealthCheck, error) {
-	const f = "spec.healthCheck.active"
+func activeHealthCheck(f string, a *egv1a1.ActiveHealthCheck) (*ir.ActiveHealthCheck, error) {
 	ah := &ir.ActiveHealthCheck{
 		Type: ir.HealthCheckType(a.Type), Timeout: time.Second, Interval: 3 * time.Second,
 		UnhealthyThreshold: 3, HealthyThreshold: 1,
@@ -585,7 +593,7 @@ func activeHealthCheck(a *egv1a1.ActiveHealthCheck) (*ir.ActiveHealthCheck, erro
 		ah.Port = uint32(o.Port)
 	}
 	if l := a.HealthCheckLog; l != nil {
-		log, err := healthCheckLog(l)
+		log, err := healthCheckLog(f+".healthCheckLog", l)
 		if err != nil {
 			return nil, err
 		}
@@ -594,8 +602,7 @@ func activeHealthCheck(a *egv1a1.ActiveHealthCheck) (*ir.ActiveHealthCheck, erro
 	return ah, nil
 }
 
-func healthCheckLog(l *egv1a1.ProxyHealthCheckLog) (*ir.HealthCheckLog, error) {
-	const f = "spec.healthCheck.active.healthCheckLog"
+func healthCheckLog(f string, l *egv1a1.ProxyHealthCheckLog) (*ir.HealthCheckLog, error) {
 	out := &ir.HealthCheckLog{Path: "/dev/stdout", AlwaysFailure: true, AlwaysSuccess: true}
 	if len(l.Sinks) > 1 {
 		return nil, fmt.Errorf("%s.sinks: at most one sink (the CRD rejects %d)", f, len(l.Sinks))
@@ -666,8 +673,7 @@ func statusSet(f string, in []egv1a1.HTTPStatus) ([]uint32, error) {
 	return out, nil
 }
 
-func http2Settings(in *egv1a1.HTTP2Settings) (*ir.HTTP2, error) {
-	const f = "spec.http2"
+func http2Settings(f string, in *egv1a1.HTTP2Settings) (*ir.HTTP2, error) {
 	h2 := &ir.HTTP2{}
 	var err error
 	if in.InitialStreamWindowSize != nil {

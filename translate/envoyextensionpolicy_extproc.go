@@ -2,7 +2,6 @@ package translate
 
 import (
 	"fmt"
-	"reflect"
 	"strconv"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
@@ -18,6 +17,19 @@ func (b *builder) buildExtProc(owner *policy, ep *egv1a1.ExtProc, i int) (*ir.Ex
 	name := eepName(owner, "extproc", i)
 	dest, authority, err := b.extServiceDestination(owner, name, field, ep.BackendCluster)
 	if err != nil {
+		return nil, err
+	}
+	ss, err := extServiceSettings(ep.BackendSettings, field, field+".messageTimeout")
+	if err != nil {
+		return nil, err
+	}
+	if ss.retry != nil {
+		// Envoy Gateway puts it on the processor's gRPC stream; egctl has
+		// no test showing Envoy retries an ext_proc stream, so it is not
+		// claimed.
+		return nil, fieldErr(field+".backendSettings.retry", "egctl does not apply retries to an external processor's stream yet")
+	}
+	if err := withClusterSettings(dest, ss.cluster, field); err != nil {
 		return nil, err
 	}
 	out := &ir.ExtProc{Name: name, Destination: dest, Authority: authority}
@@ -102,12 +114,6 @@ func (b *builder) extServiceDestination(owner *policy, name, field string, bc eg
 	if len(bc.BackendRefs) == 0 {
 		return nil, "", fieldErr(field+".backendRefs", "at least one backendRef is required")
 	}
-	if bc.BackendSettings != nil && !reflect.ValueOf(*bc.BackendSettings).IsZero() {
-		// Cluster settings are BackendTrafficPolicy's translation; until
-		// egctl has it, serving the processor without the timeouts, retries
-		// or circuit breakers asked for would be a silent drop.
-		return nil, "", fieldErr(field+".backendSettings", "egctl does not translate backend settings of an external service yet")
-	}
 	from := objRef{group: resource.GroupEnvoyGateway, kind: owner.kind.name, namespace: owner.key.Namespace, name: owner.key.Name}
 	dest := &ir.RouteDestination{
 		Name:     name,
@@ -115,13 +121,11 @@ func (b *builder) extServiceDestination(owner *policy, name, field string, bc eg
 	}
 	for i, ref := range bc.BackendRefs {
 		f := fmt.Sprintf("%s.backendRefs[%d]", field, i)
-		if ref.Fallback != nil && *ref.Fallback {
-			return nil, "", fieldErr(f+".fallback", "egctl does not support fallback backends yet")
-		}
 		be, rerr := b.resolveBackend(from, &ref.BackendObjectReference)
 		if rerr != nil {
 			return nil, "", fieldErr(f, "%s", rerr.msg)
 		}
+		serviceFallback(be, &ref)
 		w := uint32(1)
 		if ref.Weight != nil {
 			if *ref.Weight < 0 {

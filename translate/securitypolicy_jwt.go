@@ -244,14 +244,17 @@ func (b *builder) translateRemoteJWKS(owner *policy, r *egv1a1.RemoteJWKS, f str
 		out.Destination = &ir.RouteDestination{Name: name, Backends: []*ir.Backend{be}}
 	}
 	// A fetch honours the retry and request timeout of backendSettings;
-	// the cluster settings are refused (sp_extauth_service.go).
-	retry, timeout, err := spServiceSettings(r.BackendSettings, f, true)
+	// the rest shapes the key-set cluster (service_settings.go).
+	ss, err := extServiceSettings(r.BackendSettings, f, "")
 	if err != nil {
 		return nil, err
 	}
-	out.Retry = retry
-	if timeout > 0 {
-		out.Timeout = timeout
+	if err := withClusterSettings(out.Destination, ss.cluster, f); err != nil {
+		return nil, err
+	}
+	out.Retry = ss.retry
+	if ss.timeout > 0 {
+		out.Timeout = ss.timeout
 	}
 	return out, nil
 }

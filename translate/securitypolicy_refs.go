@@ -38,13 +38,11 @@ func (b *builder) spDestination(p *policy, field, name string, refs []egv1a1.Bac
 	for i := range refs {
 		ref := &refs[i]
 		f := fmt.Sprintf("%s[%d]", field, i)
-		if ref.Fallback != nil && *ref.Fallback {
-			return nil, fmt.Errorf("%s.fallback: egctl does not translate fallback backends for a policy's service yet", f)
-		}
 		be, rerr := b.resolveBackend(spObjRef(p), &ref.BackendObjectReference)
 		if rerr != nil {
 			return nil, fmt.Errorf("%s: %s", f, rerr.msg)
 		}
+		serviceFallback(be, ref)
 		w := uint32(1)
 		if ref.Weight != nil {
 			w = *ref.Weight

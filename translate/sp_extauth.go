@@ -88,10 +88,14 @@ func (b *builder) buildExtAuth(e effective, a *egv1a1.ExtAuth) (*ir.ExtAuth, err
 	if err != nil {
 		return nil, err
 	}
-	out.Destination, out.Authority = d, authority
-	if out.Retry, _, err = spServiceSettings(cluster.BackendSettings, field, false); err != nil {
+	ss, err := extServiceSettings(cluster.BackendSettings, field, "spec.extAuth.timeout")
+	if err != nil {
 		return nil, err
 	}
+	if err := withClusterSettings(d, ss.cluster, field); err != nil {
+		return nil, err
+	}
+	out.Destination, out.Authority, out.Retry = d, authority, ss.retry
 	for i, n := range a.HeadersToExtAuth {
 		if !headerTokenRE.MatchString(n) {
 			return nil, fmt.Errorf("spec.extAuth.headersToExtAuth[%d] %q is not a header name", i, n)

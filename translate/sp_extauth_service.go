@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	egv1a1 "github.com/envoyproxy/gateway/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -17,7 +16,8 @@ import (
 )
 
 // What OIDC and ext-auth share: who owns a merged field, Secret references,
-// the cluster of an external service and its backendSettings. Results are
+// the cluster of an external service (its backendSettings:
+// service_settings.go). Results are
 // cached per (policy, parent): a policy attached to 10,000 routes is
 // translated once and its settings are shared.
 
@@ -125,13 +125,11 @@ func (b *builder) spServiceDestination(owner *policy, cfgType string, cluster *e
 		if len(refs) == 1 && cluster.BackendRef != nil && len(cluster.BackendRefs) == 0 {
 			where = field
 		}
-		if ref.Fallback != nil && *ref.Fallback {
-			return nil, "", fmt.Errorf("%s.fallback: egctl does not support fallback backends for external services", where)
-		}
 		be, rerr := b.resolveBackend(spObjRef(owner), &ref.BackendObjectReference)
 		if rerr != nil {
 			return nil, "", fmt.Errorf("%s: %s", where, rerr.msg)
 		}
+		serviceFallback(be, ref)
 		if authority == "" {
 			authority = spBackendAuthority(b, &ref.BackendObjectReference, owner.key.Namespace)
 		}
@@ -199,62 +197,6 @@ func spBackendAuthority(b *builder, ref *gwv1.BackendObjectReference, policyNS s
 // retryDefaultOn is Envoy Gateway's retry_on for external services when
 // retryOn names no trigger.
 var retryDefaultOn = []string{"connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"}
-
-// spServiceSettings reads an external service's backendSettings: what its
-// filter applies (retry, and for OIDC the token request timeout). The
-// settings Envoy Gateway puts on the service's cluster (load balancing,
-// circuit breakers, health checks, keep-alive, connection and DNS
-// settings, proxy protocol, HTTP/2 windows, connect and idle timeouts) are
-// BackendTrafficPolicy's cluster settings, which egctl does not apply to
-// these clusters yet: they are refused rather than dropped.
-func spServiceSettings(cs *egv1a1.ClusterSettings, field string, allowRequestTimeout bool) (*ir.ServiceRetry, time.Duration, error) {
-	if cs == nil {
-		return nil, 0, nil
-	}
-	field += ".backendSettings"
-	var unsupported []string
-	add := func(set bool, name string) {
-		if set {
-			unsupported = append(unsupported, name)
-		}
-	}
-	add(cs.LoadBalancer != nil, "loadBalancer")
-	add(cs.ProxyProtocol != nil, "proxyProtocol")
-	add(cs.TCPKeepalive != nil, "tcpKeepalive")
-	add(cs.HealthCheck != nil, "healthCheck")
-	add(cs.CircuitBreaker != nil, "circuitBreaker")
-	add(cs.Connection != nil, "connection")
-	add(cs.DNS != nil, "dns")
-	add(cs.HTTP2 != nil, "http2")
-	var timeout time.Duration
-	if t := cs.Timeout; t != nil {
-		add(t.TCP != nil, "timeout.tcp")
-		if h := t.HTTP; h != nil {
-			add(h.ConnectionIdleTimeout != nil, "timeout.http.connectionIdleTimeout")
-			add(h.MaxConnectionDuration != nil, "timeout.http.maxConnectionDuration")
-			add(h.MaxStreamDuration != nil, "timeout.http.maxStreamDuration")
-			add(h.StreamIdleTimeout != nil, "timeout.http.streamIdleTimeout")
-			add(h.RequestTimeout != nil && !allowRequestTimeout, "timeout.http.requestTimeout")
-			if h.RequestTimeout != nil && allowRequestTimeout {
-				d, err := parseDuration(*h.RequestTimeout)
-				if err != nil {
-					return nil, 0, fmt.Errorf("%s.timeout.http.requestTimeout: %v", field, err)
-				}
-				timeout = d
-			}
-		}
-	}
-	if r := cs.Retry; r != nil {
-		add(r.NumAttemptsPerPriority != nil, "retry.numAttemptsPerPriority")
-		add(r.RetryOn != nil && len(r.RetryOn.HTTPStatusCodes) > 0, "retry.retryOn.httpStatusCodes")
-		add(r.PerRetry != nil && r.PerRetry.Timeout != nil, "retry.perRetry.timeout")
-	}
-	if len(unsupported) > 0 {
-		return nil, 0, fmt.Errorf("%s: egctl does not apply %s to an external service's cluster yet", field, strings.Join(unsupported, ", "))
-	}
-	retry, err := spServiceRetry(cs.Retry, field+".retry")
-	return retry, timeout, err
-}
 
 func spServiceRetry(r *egv1a1.Retry, field string) (*ir.ServiceRetry, error) {
 	if r == nil {

@@ -262,9 +262,25 @@ func (b *builder) oidcProvider(e effective, o *egv1a1.OIDC) (*ir.OIDCProvider, e
 		}
 		out.Destination = d
 	}
-	if out.Retry, out.Timeout, err = spServiceSettings(p.BackendSettings, "spec.oidc.provider", true); err != nil {
+	ss, err := extServiceSettings(p.BackendSettings, "spec.oidc.provider", "")
+	if err != nil {
 		return nil, err
 	}
+	// The cluster settings go on the backendRefs' cluster, or on the one
+	// xds builds from the token endpoint's URL.
+	if out.Destination != nil {
+		if err := withClusterSettings(out.Destination, ss.cluster, "spec.oidc.provider"); err != nil {
+			return nil, err
+		}
+	} else {
+		// That cluster speaks HTTP/1.1.
+		probe := &ir.RouteDestination{Name: "the token endpoint's cluster", Backends: []*ir.Backend{{Protocol: ir.ProtocolHTTP1}}}
+		if err := withClusterSettings(probe, ss.cluster, "spec.oidc.provider"); err != nil {
+			return nil, err
+		}
+		out.Cluster = ss.cluster
+	}
+	out.Retry, out.Timeout = ss.retry, ss.timeout
 	return out, nil
 }
 

@@ -110,7 +110,7 @@ func init() {
 						if !singleCluster(d) {
 							return fmt.Errorf("ext auth %s: the backends of %s cannot share one cluster", a.Name, d.Name)
 						}
-						if err := b.addCluster(d, d.Name, d.Backends); err != nil {
+						if err := b.addServiceCluster(d); err != nil {
 							return fmt.Errorf("ext auth %s: %w", a.Name, err)
 						}
 					}

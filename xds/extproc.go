@@ -43,7 +43,7 @@ func init() {
 func (b *builder) extProcFilter(ep *ir.ExtProc) (*hcmv3.HttpFilter, error) {
 	return b.extFilter(extProcFilterType+"/"+ep.Name, ep, func() (proto.Message, error) {
 		d := ep.Destination
-		if err := b.addCluster(d, d.Name, d.Backends); err != nil {
+		if err := b.addServiceCluster(d); err != nil {
 			return nil, err
 		}
 		return extProcConfig(ep), nil

@@ -46,7 +46,7 @@ func init() {
 		resources: func(b *builder, p *ir.Proxy) error {
 			return forEachJWKS(p, func(r *ir.RemoteJWKS) error {
 				d := r.Destination
-				if err := b.addCluster(d, d.Name, d.Backends); err != nil {
+				if err := b.addServiceCluster(d); err != nil {
 					return fmt.Errorf("key-set cluster for %s: %w", r.URI, err)
 				}
 				return nil

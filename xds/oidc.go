@@ -155,7 +155,7 @@ func tokenCluster(o *ir.OIDC) (*ir.RouteDestination, error) {
 	if u.Scheme == "https" {
 		be.TLS = &ir.BackendTLS{SNI: host, UseSystemCA: true}
 	}
-	return &ir.RouteDestination{Name: name, Backends: []*ir.Backend{be}}, nil
+	return &ir.RouteDestination{Name: name, Backends: []*ir.Backend{be}, Cluster: o.Provider.Cluster}, nil
 }
 
 // oidcResources adds the token endpoint's cluster and the two secrets.
@@ -166,7 +166,7 @@ func (b *builder) oidcResources(o *ir.OIDC) error {
 	}
 	// A JWKS cluster built from the same host and port has the same name
 	// and the same settings (Envoy Gateway dedups them the same way).
-	if err := b.addCluster(d, d.Name, d.Backends); err != nil {
+	if err := b.addServiceCluster(d); err != nil {
 		return err
 	}
 	for _, s := range []struct {

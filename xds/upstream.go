@@ -201,8 +201,11 @@ const dnsDefaultRefresh = 30_000_000_000 // 30s, Envoy Gateway's default
 // backends speaking proto.
 func httpOptions(cs *ir.ClusterSettings, proto ir.AppProtocol) (*anyMsg, error) {
 	o := &httpv3.HttpProtocolOptions{}
-	if cs.HTTPIdleTimeout > 0 || cs.MaxConnectionDuration > 0 || cs.MaxRequestsPerConnection > 0 {
+	if cs.HTTPIdleTimeout > 0 || cs.MaxConnectionDuration > 0 || cs.MaxStreamDuration > 0 || cs.MaxRequestsPerConnection > 0 {
 		co := &corev3.HttpProtocolOptions{}
+		if cs.MaxStreamDuration > 0 {
+			co.MaxStreamDuration = durationpb.New(cs.MaxStreamDuration)
+		}
 		if cs.HTTPIdleTimeout > 0 {
 			co.IdleTimeout = durationpb.New(cs.HTTPIdleTimeout)
 		}

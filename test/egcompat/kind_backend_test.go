@@ -75,8 +75,6 @@ const (
 		"requests fall through to other routes; egctl answers them 500 (fail closed)"
 	whyBackendFilterReason = "an HTTPRouteFilter on a backendRef that does not exist: both ResolvedRefs=False; EG adds " +
 		"its own reason InvalidBackendFilters"
-	whyExtProcFallback = "unsupported: a fallback Backend among an ext_proc service's backendRefs (EnvoyExtensionPolicy " +
-		"refuses it; route backendRefs fail over)"
 )
 
 // btlsExtProcCases have an ext_proc service whose BackendTLSPolicy has no
@@ -113,14 +111,12 @@ var backendExpectations = join(
 	// are taken.
 	each(btlsExtProcCases, "Accepted EG=False/Invalid egctl=True/Accepted", "b", whyBTLSInvalidCA),
 	each(btlsExtProcCases, "EG=direct 500 egctl=dest", "b", whyBTLSInvalidCA),
-	each([]string{"envoyextensionpolicy-with-extproc-with-retries", "envoyextensionpolicy-with-extproc-with-traffic-features",
-		"securitypolicy-with-jwt-backendcluster", "securitypolicy-with-oidc-backendcluster"},
-		"Accepted EG=True/Accepted egctl=False/Invalid", "c", whyExtServiceSettings),
-	each([]string{"envoyextensionpolicy-with-extproc-with-retries", "envoyextensionpolicy-with-extproc-with-traffic-features",
-		"securitypolicy-with-jwt-backendcluster", "securitypolicy-with-oidc-backendcluster"},
-		"egctl=direct 500", "c", whyExtServiceSettings),
-	each([]string{"envoyproxy-priority-backend"}, "Accepted EG=True/Accepted egctl=False/Invalid", "c", whyExtProcFallback),
-	each([]string{"envoyproxy-priority-backend"}, "egctl=direct 500", "c", whyExtProcFallback),
+	each([]string{"envoyextensionpolicy-with-extproc-with-retries"}, "Accepted EG=True/Accepted egctl=False/Invalid", "c", whyExtProcRetry),
+	each([]string{"envoyextensionpolicy-with-extproc-with-retries"}, "egctl=direct 500", "c", whyExtProcRetry),
+	each([]string{"envoyextensionpolicy-with-extproc-with-traffic-features", "securitypolicy-with-jwt-backendcluster",
+		"securitypolicy-with-oidc-backendcluster"}, "Accepted EG=True/Accepted egctl=False/Invalid", "b", whyServiceHash),
+	each([]string{"envoyextensionpolicy-with-extproc-with-traffic-features", "securitypolicy-with-jwt-backendcluster",
+		"securitypolicy-with-oidc-backendcluster"}, "egctl=direct 500", "b", whyServiceHash),
 	[]expectation{
 		{"httproute-with-urlrewrite-hostname-filter-invalid", "httproute-multiple-header-host-rewrites parent", "b", whyDupRouteName},
 		{"httproute-with-urlrewrite-hostname-filter-invalid", "route order", "b", whyDupRouteName},

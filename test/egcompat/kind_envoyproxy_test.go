@@ -210,8 +210,6 @@ var epExpectations = join(
 	// Cases of other kinds that need an EnvoyProxy to be compared; their
 	// differences are those kinds' own.
 	[]expectation{
-		{"envoyextensionpolicy-with-extproc-with-hc-log", "", "c", whyExtProcSettings},
-		{"securitypolicy-with-extauth-with-hc-log", "", "c", whyExtServiceSettings},
 		{"conflicting-policies", "route httproute/default/mfqjpuycbgjrtdww/rule/0", "b", whyMergedCTPConflict},
 		{"merge-with-isolated-policies-2", "route httproute/default/httproute-3/rule/0", "b", whyMergedCTPConflict},
 		{"envoypatchpolicy-invalid-merge-gateways", "Accepted EG=False/Invalid egctl=False/TargetNotFound", "b", whyTargetNotFound},

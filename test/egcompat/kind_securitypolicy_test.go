@@ -17,8 +17,6 @@ const (
 	whySPFailOpenInvalid = "ext-auth with failOpen whose backend does not resolve: EG leaves ext-auth out and serves the route; " +
 		"egctl refuses it, as every policy it cannot honour: failOpen is for a service that fails at run time, a reference " +
 		"to nothing is a configuration error, reported"
-	whySPJWKSBackendOn = "unsupported: remoteJWKS.backendSettings other than retry and timeout.http.requestTimeout " +
-		"(load balancing, health checks, circuit breakers … come with BackendTrafficPolicy's cluster settings); the policy fails closed"
 )
 
 // spGRPCEmptyMatch cases have a GRPCRoute rule without matches.
@@ -44,6 +42,7 @@ var spExpectations = join(
 	each(spGRPCEmptyMatch, "/match/0/", "b", whyEmptyMatch),
 	each([]string{"tcproute-securitypolicy-conflicting-listeners"}, "", "b", whyConflicted),
 
-	// ---- (c) unsupported in egctl ----
-	[]expectation{{"securitypolicy-with-jwt-backendsettings", "", "c", whySPJWKSBackendOn}},
+	// The key set's cluster asks for a consistent hash its fetches cannot
+	// carry.
+	[]expectation{{"securitypolicy-with-jwt-backendsettings", "", "b", whyServiceHash}},
 )
