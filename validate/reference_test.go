@@ -224,6 +224,7 @@ func TestAgreesWithReference(t *testing.T) {
 			want := referencePaths(t, r, js)
 			got := ourPaths(s, o.group, o.version, o.kind, js)
 			got, dropped := dropInt32Only(s, o, js, want, got)
+			want = dropByteParents(s, o, js, want)
 			if len(want) > 0 && want[0] == "<nil>" && (len(got) > 0 || dropped) {
 				// kube-openapi also reports a number out of its type's
 				// range without a path; validate reports it at the field.
@@ -405,6 +406,34 @@ func TestAgreesWithReferenceOnEnvoyGatewayInputs(t *testing.T) {
 	}
 	hits, misses := s.Stats()
 	t.Logf("%d objects of %d files, %d refused by the CRDs; CEL cache %d hits, %d misses", checked, len(files), refused, hits, misses)
+}
+
+// dropByteParents removes from want the object holding a field validate
+// refuses as not base64 (format: byte) when the reference also lists that
+// object: the API server cannot turn the value into CEL bytes, so every
+// rule of the object around it fails too. validate memoizes rules that
+// only test the field's presence by presence, and so reports the field
+// alone. Both refuse the object, at the field; the extra line is the
+// difference.
+func dropByteParents(s *Session, o corpusObject, js []byte, want []string) []string {
+	parents := map[string]bool{}
+	for _, e := range s.Validate(Object{Group: o.group, Version: o.version, Kind: o.kind, JSON: js}) {
+		if strings.Contains(e.Message, "must be of format byte") {
+			if i := strings.LastIndexByte(e.Path, '.'); i > 0 {
+				parents[e.Path[:i]] = true
+			}
+		}
+	}
+	if len(parents) == 0 {
+		return want
+	}
+	out := make([]string, 0, len(want))
+	for _, w := range want {
+		if !parents[w] {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // dropInt32Only removes from got the fields validate refuses only for
