@@ -45,22 +45,7 @@ func TestStaticBootstrapViewMatchesStaticBootstrap(t *testing.T) {
 		}
 		// The copy below is what InPlace may change: r stays intact for
 		// the other cases.
-		own := &Resources{Name: r.Name}
-		for _, c := range r.Clusters {
-			own.Clusters = append(own.Clusters, cloneOf(c))
-		}
-		for _, e := range r.Endpoints {
-			own.Endpoints = append(own.Endpoints, cloneOf(e))
-		}
-		for _, l := range r.Listeners {
-			own.Listeners = append(own.Listeners, cloneOf(l))
-		}
-		for _, rc := range r.Routes {
-			own.Routes = append(own.Routes, cloneOf(rc))
-		}
-		for _, s := range r.Secrets {
-			own.Secrets = append(own.Secrets, cloneOf(s))
-		}
+		own := cloneResources(r)
 		v, err := StaticBootstrapView(own, BootstrapOptions{AdminPort: 19001, InPlace: true})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -76,22 +76,7 @@ func TestSharedPieces(t *testing.T) {
 // snapshot) and checks that none of them wrote through a shared message.
 func TestSharedPiecesNotModified(t *testing.T) {
 	r := translateOne(t, sharedConfig())
-	before := &Resources{Name: r.Name}
-	for _, m := range r.Listeners {
-		before.Listeners = append(before.Listeners, cloneOf(m))
-	}
-	for _, m := range r.Routes {
-		before.Routes = append(before.Routes, cloneOf(m))
-	}
-	for _, m := range r.Clusters {
-		before.Clusters = append(before.Clusters, cloneOf(m))
-	}
-	for _, m := range r.Endpoints {
-		before.Endpoints = append(before.Endpoints, cloneOf(m))
-	}
-	for _, m := range r.Secrets {
-		before.Secrets = append(before.Secrets, cloneOf(m))
-	}
+	before := cloneResources(r)
 	if len(r.Secrets) == 0 {
 		t.Fatal("no secret: the redaction path is not exercised")
 	}
@@ -145,4 +130,25 @@ func TestValidationNamesTheRightRoute(t *testing.T) {
 	if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "DirectResponseAction.Status") {
 		t.Errorf("error %q\nwant prefix %q and the field", err, want)
 	}
+}
+
+// cloneResources is a deep copy of r's resources.
+func cloneResources(r *Resources) *Resources {
+	out := &Resources{Name: r.Name}
+	for _, m := range r.Listeners {
+		out.Listeners = append(out.Listeners, cloneOf(m))
+	}
+	for _, m := range r.Routes {
+		out.Routes = append(out.Routes, cloneOf(m))
+	}
+	for _, m := range r.Clusters {
+		out.Clusters = append(out.Clusters, cloneOf(m))
+	}
+	for _, m := range r.Endpoints {
+		out.Endpoints = append(out.Endpoints, cloneOf(m))
+	}
+	for _, m := range r.Secrets {
+		out.Secrets = append(out.Secrets, cloneOf(m))
+	}
+	return out
 }
