@@ -89,7 +89,7 @@ func (k *kubeOptions) restConfig() (*rest.Config, error) {
 // lists, and the Status an API server answers an error with. client-go's
 // typed clients use kubernetes/scheme instead, which registers every API
 // group Kubernetes has and links all of their code into the binary (about
-// 16 MB of egctl's, docs/performance.md).
+// 14 MB of egctl's, docs/performance.md).
 var podScheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
 	s.AddKnownTypes(corev1.SchemeGroupVersion, &corev1.Pod{}, &corev1.PodList{})

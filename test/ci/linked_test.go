@@ -48,7 +48,7 @@ func TestBuildsLeaveOutPluginLoader(t *testing.T) {
 
 // TestLinkedPackages: built as the recipes build it, egctl links neither
 // the plugin package nor client-go's kubernetes/scheme (every API group of
-// Kubernetes, 16 MB; egctl reads pods only, cli/configcmd/kube.go).
+// Kubernetes, 14 MB; egctl reads pods only, cli/configcmd/kube.go).
 func TestLinkedPackages(t *testing.T) {
 	cmd := exec.Command("go", "list", "-deps", "-tags", noPluginTag, "./cmd/egctl")
 	cmd.Dir = root
