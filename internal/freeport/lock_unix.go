@@ -1,0 +1,28 @@
+//go:build unix
+
+package freeport
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+)
+
+// held keeps the lock files open: closing one would drop its lock.
+var held []*os.File
+
+// reserve takes p's lock for the life of this process; false when another
+// process holds it.
+func reserve(p int) bool {
+	f, err := os.OpenFile(filepath.Join(lockDir, strconv.Itoa(p)), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return false
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return false
+	}
+	held = append(held, f)
+	return true
+}
