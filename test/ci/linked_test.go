@@ -16,8 +16,8 @@ import (
 const noPluginTag = "kustomize_disable_go_plugin_support"
 
 // TestBuildsLeaveOutPluginLoader: every recipe that builds egctl (make
-// build, the Dockerfile, goreleaser, the GitHub Action's go install)
-// passes the tag.
+// build, the Dockerfile, goreleaser, the GitHub Action's go install, make
+// bench) passes the tag.
 func TestBuildsLeaveOutPluginLoader(t *testing.T) {
 	read := func(name string) string {
 		data, err := os.ReadFile(filepath.Join(root, name))
@@ -43,6 +43,9 @@ func TestBuildsLeaveOutPluginLoader(t *testing.T) {
 	}
 	if !strings.Contains(read("action.yml"), "go install -tags "+noPluginTag+" github.com/egctl/egctl/cmd/egctl@") {
 		t.Errorf("action.yml: go install lacks -tags %s", noPluginTag)
+	}
+	if !strings.Contains(read("test/bench/run.sh"), "build -trimpath -tags "+noPluginTag+" ") {
+		t.Errorf("test/bench/run.sh: the build of bin/egctl lacks -tags %s (make bench reports its size)", noPluginTag)
 	}
 }
 
