@@ -57,14 +57,9 @@ func Port() (int, error) {
 		if next > hi {
 			next = lo
 		}
-		if given[p] {
-			continue
+		if !given[p] && take(p) {
+			return p, nil
 		}
-		if !bindable(p) || !reserve(p) {
-			continue
-		}
-		given[p] = true
-		return p, nil
 	}
 	return 0, fmt.Errorf("freeport: no free port in %d-%d", lo, hi)
 }
@@ -80,7 +75,20 @@ func Take(p int) bool {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if given[p] || !bindable(p) || !reserve(p) {
+	return !given[p] && take(p)
+}
+
+// take reserves p and then checks it is bindable, in that order: probing
+// a port by binding it would, for an instant, hold a port another process
+// has reserved and is handing to a child process right then, which makes
+// the child's bind fail. mu is held.
+func take(p int) bool {
+	release, ok := reserve(p)
+	if !ok {
+		return false
+	}
+	if !bindable(p) {
+		release()
 		return false
 	}
 	given[p] = true
@@ -141,10 +149,13 @@ func readEphemeral() (int, int) {
 	return 32768, 60999
 }
 
-// bindable says whether p can be bound right now for TCP and UDP on the
+// bindable is a variable so that a test can see which ports are probed.
+var bindable = bindableNow
+
+// bindableNow says whether p can be bound right now for TCP and UDP on the
 // wildcard address (which conflicts with any bind on a single address) and
 // on 127.0.0.1 (where an IPv6-only wildcard would not conflict).
-func bindable(p int) bool {
+func bindableNow(p int) bool {
 	port := strconv.Itoa(p)
 	for _, host := range []string{"", "127.0.0.1"} {
 		addr := net.JoinHostPort(host, port)

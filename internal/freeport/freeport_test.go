@@ -75,6 +75,31 @@ func TestTake(t *testing.T) {
 	t.Fatal("Take found no free port in 10001-11023")
 }
 
+// TestReservedPortIsNotProbed: a port another process has reserved is
+// never bound, not even for the instant of a probe — that instant is when
+// the other process's child may be binding it.
+func TestReservedPortIsNotProbed(t *testing.T) {
+	setup.Do(initRange)
+	p := hi // at the far end from where TestTake and Port look first
+	release, ok := reserve(p)
+	if !ok {
+		t.Skipf("port %d is held by another process", p)
+	}
+	defer release()
+	probed := false
+	bindable = func(q int) bool {
+		probed = probed || q == p
+		return bindableNow(q)
+	}
+	defer func() { bindable = bindableNow }()
+	if Take(p) {
+		t.Fatalf("Take(%d) while another holder has it reserved", p)
+	}
+	if probed {
+		t.Fatalf("port %d was bound to probe it while reserved elsewhere", p)
+	}
+}
+
 // TestProcessesGetDisjointPorts runs this test binary twice more at once,
 // each taking ports while the other does from the same starting point, and
 // checks no port went to both.
