@@ -2,6 +2,7 @@ package serve
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"time"
@@ -73,6 +74,31 @@ func (s *Server) Status() Status {
 	return st
 }
 
+// ErrNotCompiled is Objects' answer before the manifests first compiled.
+var ErrNotCompiled = errors.New("no configuration compiled yet")
+
+// Objects reports every object's status: those of the latest compilation
+// (the files as they are, applied or held back), or of the applied one when
+// the latest did not compile. It is built now, from the status the
+// recompile kept, so a recompile pays nothing for it.
+func (s *Server) Objects() (*Objects, error) {
+	s.mu.Lock()
+	c, which := s.last, "latest"
+	if c == nil || c.err != nil || c.status == nil {
+		c, which = s.applied, "applied"
+	}
+	s.mu.Unlock()
+	if c == nil || c.status == nil {
+		return nil, ErrNotCompiled
+	}
+	o, err := objectsOf(c.status, c.found)
+	if err != nil {
+		return nil, err
+	}
+	o.Compilation, o.At = which, c.at.UTC()
+	return o, nil
+}
+
 func (s *Server) httpHandler() http.Handler {
 	s.metrics.watchProxies(s.fleet)
 	mux := http.NewServeMux()
@@ -81,6 +107,21 @@ func (s *Server) httpHandler() http.Handler {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(s.Status())
+	})
+	// Every object's conditions: large at 10,000 routes (about a kilobyte
+	// each), so apart from /status, which monitoring polls.
+	mux.HandleFunc("GET /status/objects", func(w http.ResponseWriter, _ *http.Request) {
+		o, err := s.Objects()
+		switch {
+		case errors.Is(err, ErrNotCompiled):
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(o)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		s.mu.Lock()
