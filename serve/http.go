@@ -17,6 +17,12 @@ type Status struct {
 	Proxies []ProxyStatus `json:"proxies"`
 	// Gateways served, with the version each proxy should acknowledge.
 	Gateways map[string]string `json:"gateways"`
+	// LastGood is, per Gateway, the newest version a proxy of it
+	// acknowledged in full.
+	LastGood map[string]string `json:"lastGood,omitempty"`
+	// Rejected are, per Gateway, snapshots an Envoy rejected (NACK), and
+	// what is served instead.
+	Rejected map[string]*Rejected `json:"rejected,omitempty"`
 	// Applied is the compilation the proxies are given.
 	Applied *CompileStatus `json:"applied,omitempty"`
 	// HeldBack, when set, is why the latest compilation was not applied.
@@ -55,7 +61,17 @@ func compileStatus(c *compiled) *CompileStatus {
 // Status reports the current state.
 func (s *Server) Status() Status {
 	s.mu.Lock()
-	st := Status{Gateways: map[string]string{}, Applied: compileStatus(s.applied), HeldBack: s.heldBack}
+	st := Status{Gateways: map[string]string{}, LastGood: map[string]string{}, Applied: compileStatus(s.applied), HeldBack: s.heldBack}
+	for n, ps := range s.good {
+		st.LastGood[n] = ps.version
+	}
+	if len(s.rejected) > 0 {
+		st.Rejected = map[string]*Rejected{}
+		for n, r := range s.rejected {
+			c := *r
+			st.Rejected[n] = &c
+		}
+	}
 	if s.last != s.applied {
 		st.Latest = compileStatus(s.last)
 	}

@@ -139,7 +139,8 @@ func writeServe(w io.Writer, st *serve.Status) {
 	if len(gws) == 0 {
 		fmt.Fprintln(tw, "No Gateway served.")
 	} else {
-		fmt.Fprintln(tw, "GATEWAY\tVERSION\tPROXIES")
+		// LAST-GOOD is the newest version a proxy acknowledged in full.
+		fmt.Fprintln(tw, "GATEWAY\tVERSION\tLAST-GOOD\tPROXIES")
 		for _, g := range gws {
 			n := 0
 			for _, p := range st.Proxies {
@@ -147,7 +148,7 @@ func writeServe(w io.Writer, st *serve.Status) {
 					n++
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\n", g, st.Gateways[g], n)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", g, st.Gateways[g], dash(st.LastGood[g]), n)
 		}
 	}
 	fmt.Fprintln(tw)
@@ -172,8 +173,19 @@ func writeServe(w io.Writer, st *serve.Status) {
 		}
 		sort.Strings(types)
 		for _, t := range types {
-			fmt.Fprintf(w, "NACK: %s rejected %s: %s\n", p.Node, t, p.Rejected[t])
+			fmt.Fprintf(w, "NACK: %s rejected %s: %s\n", p.Node, t, oneLine(p.Rejected[t]))
 		}
+	}
+	for _, g := range gws {
+		r := st.Rejected[g]
+		if r == nil {
+			continue
+		}
+		then := "it stays: no earlier version was acknowledged"
+		if r.Serving != "" {
+			then = "serving " + r.Serving + ", the last version its proxies acknowledged, until the manifests change"
+		}
+		fmt.Fprintf(w, "Rejected: Gateway %s version %s by %s at %s (%s): %s; %s\n", g, r.Version, r.Node, r.At.UTC().Format(time.RFC3339), r.Type, oneLine(r.Message), then)
 	}
 	fmt.Fprintln(w)
 	writeCompile(w, "Applied", st.Applied)
@@ -252,6 +264,8 @@ func serveVerdict(ios *cli.IOStreams, st *serve.Status, rows []ObjectStatus) err
 	}
 	if nacks > 0 {
 		parts = append(parts, plural(nacks, "proxy rejected", "proxies rejected")+" its configuration")
+	} else if len(st.Rejected) > 0 {
+		parts = append(parts, plural(len(st.Rejected), "Gateway's snapshot was", "Gateways' snapshots were")+" rejected by a proxy")
 	}
 	for _, c := range []*serve.CompileStatus{st.Applied, st.Latest} {
 		if c != nil && c.Error != "" {

@@ -97,8 +97,8 @@ func TestStatusFromServe(t *testing.T) {
 		t.Errorf("exit status %d, want 1 (the route's backend is missing)\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{
-		`(?m)^GATEWAY +VERSION +PROXIES$`,
-		`(?m)^default/eg +` + regexp.QuoteMeta(version) + ` +2$`,
+		`(?m)^GATEWAY +VERSION +LAST-GOOD +PROXIES$`,
+		`(?m)^default/eg +` + regexp.QuoteMeta(version) + ` +` + regexp.QuoteMeta(version) + ` +2$`,
 		`(?m)^NODE +GATEWAY +XDS +CONNECTED +ACKNOWLEDGED +IN-SYNC +REJECTED$`,
 		`(?m)^envoy-1 +default/eg +sotw +\S+ +` + regexp.QuoteMeta(version) + ` +yes +0$`,
 		`(?m)^envoy-2 +default/eg +delta +\S+ +` + regexp.QuoteMeta(version) + ` +yes +0$`,
