@@ -35,7 +35,14 @@ type Rejected struct {
 func (s *Server) acknowledged(proxy string, types map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ps := s.gateways[proxy]; ps != nil && maps.Equal(ps.types, types) {
+	ps := s.gateways[proxy]
+	if ps == nil || !maps.Equal(ps.types, types) {
+		return
+	}
+	if g := s.good[proxy]; g == nil || g.version != ps.version {
+		// One proxy can accept what another rejects: the snapshot before
+		// is kept to go back to.
+		s.earlier[proxy] = g
 		s.good[proxy] = ps
 	}
 }
@@ -52,6 +59,9 @@ func (s *Server) rejectSnapshot(proxy, node, typeURL, version, msg string) {
 	}
 	r := &Rejected{Version: cur.version, Node: node, Type: typeURL[strings.LastIndexByte(typeURL, '.')+1:], Message: msg, At: time.Now().UTC()}
 	good := s.good[proxy]
+	if good != nil && good.version == cur.version {
+		good = s.earlier[proxy] // another proxy acknowledged it first
+	}
 	if good == nil || good.version == cur.version {
 		if s.rejected[proxy] == nil {
 			s.rejected[proxy] = r
@@ -62,6 +72,7 @@ func (s *Server) rejectSnapshot(proxy, node, typeURL, version, msg string) {
 	r.Serving = good.version
 	s.rejected[proxy] = r
 	s.gateways[proxy] = good
+	s.good[proxy], s.earlier[proxy] = good, nil
 	s.fleet.pushedVersion(proxy, good.types)
 	s.cache.set(proxy, good.snap)
 	s.logf("Gateway %s: version %s rejected by %s; serving version %s again, the last its proxies acknowledged, until the manifests change", proxy, cur.version, node, good.version)

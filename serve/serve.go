@@ -77,9 +77,10 @@ type Server struct {
 	// a Gateway whose snapshot an Envoy rejected (nack.go).
 	gateways map[string]*proxySnapshot
 	// good is, per Gateway, the newest snapshot a proxy of it acknowledged
-	// in full; rejected the snapshot an Envoy rejected (nack.go).
-	good     map[string]*proxySnapshot
-	rejected map[string]*Rejected
+	// in full, earlier the one good was before; rejected the snapshot an
+	// Envoy rejected (nack.go).
+	good, earlier map[string]*proxySnapshot
+	rejected      map[string]*Rejected
 
 	xdsAddr, statusAddr net.Addr
 	ready               chan struct{}
@@ -100,7 +101,7 @@ func New(o Options) (*Server, error) {
 		o.Log = io.Discard
 	}
 	s := &Server{o: o, fleet: newFleet(), metrics: newMetrics(), gateways: map[string]*proxySnapshot{},
-		good: map[string]*proxySnapshot{}, rejected: map[string]*Rejected{}, ready: make(chan struct{})}
+		good: map[string]*proxySnapshot{}, earlier: map[string]*proxySnapshot{}, rejected: map[string]*Rejected{}, ready: make(chan struct{})}
 	s.cache = newFleetCache()
 	s.loads = manifest.NewCache()
 	s.fleet.onAck = func(proxy string, d time.Duration, types map[string]string) {
@@ -292,6 +293,7 @@ func (s *Server) recompile(why string) {
 			// answer) rather than an empty configuration that drops traffic.
 			s.cache.clear(name)
 			delete(s.good, name)
+			delete(s.earlier, name)
 			delete(s.rejected, name)
 			s.logf("Gateway %s is no longer in the manifests; its proxies keep their last configuration", name)
 		}
