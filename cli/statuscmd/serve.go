@@ -114,7 +114,7 @@ func getServe(ctx context.Context, o *Options, url string, v any) error {
 		return &cli.ExitError{Code: cli.ExitProblems, Err: fmt.Errorf("egctl x serve at %s: %w", o.Serve, err)}
 	}
 	defer resp.Body.Close()
-	// Every object's conditions are about a kilobyte each.
+	// Every object's conditions: 6 MB at 10,000 routes.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
 	if err != nil {
 		return &cli.ExitError{Code: cli.ExitProblems, Err: fmt.Errorf("%s: %w", url, err)}
