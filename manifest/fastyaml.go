@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/egctl/egctl/validate"
 )
 
 // This file is a fast path for the YAML most manifests are written in:
@@ -52,8 +54,9 @@ type fastParser struct {
 	tmp   yaml.Node // scalar handed to jsonWriter.scalar for typing
 	sbuf  []byte    // unescaped quoted scalar
 	hdr   fastHeader
-	meta  bool // parsing the root's metadata value
-	line  int  // 1-based line of the root mapping's first key
+	doc   validate.Doc // the JSON, parsed
+	meta  bool         // parsing the root's metadata value
+	line  int          // 1-based line of the root mapping's first key
 }
 
 // fastAbort aborts the fast path; it never reaches users.

@@ -307,7 +307,7 @@ func quoteShort(x any) string {
 }
 
 func (s *Session) checkObject(n *node, v *jnode) {
-	t := &s.tree
+	t := s.tree
 	if vv := n.vv; vv != nil {
 		if vv.MaxProperties != nil && int64(v.count) > *vv.MaxProperties {
 			s.errorf("Too many: %d: must have at most %d properties", v.count, *vv.MaxProperties)
@@ -358,7 +358,7 @@ func (s *Session) checkObject(n *node, v *jnode) {
 func (p *node) nullableOrNil() bool { return p != nil && p.nullable }
 
 func (s *Session) checkArray(n *node, v *jnode) {
-	t := &s.tree
+	t := s.tree
 	if vv := n.vv; vv != nil {
 		if vv.MaxItems != nil && int64(v.count) > *vv.MaxItems {
 			s.errorf("Too many: %d: must have at most %d items", v.count, *vv.MaxItems)
@@ -397,7 +397,7 @@ func (s *Session) checkArray(n *node, v *jnode) {
 // value twice. Items are compared by their JSON text, which the loader
 // writes canonically.
 func (s *Session) checkUnique(v *jnode) {
-	t := &s.tree
+	t := s.tree
 	if v.count < 2 {
 		return
 	}
@@ -418,7 +418,7 @@ func (s *Session) checkUnique(v *jnode) {
 // checkMapKeys: x-kubernetes-list-type map holds no two items with the
 // same key fields (a missing key field takes its default).
 func (s *Session) checkMapKeys(n *node, v *jnode) {
-	t := &s.tree
+	t := s.tree
 	if v.count < 2 {
 		return
 	}
