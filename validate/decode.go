@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -513,6 +514,11 @@ type structField struct {
 	dec   *typeDec
 }
 
+type namedField struct {
+	name string
+	f    *structField
+}
+
 func makeStructDec(t reflect.Type) decFn {
 	fields := map[string]*structField{}
 	if !collectFields(t, nil, fields) {
@@ -522,6 +528,26 @@ func makeStructDec(t reflect.Type) decFn {
 		f.dec = buildDec(t.FieldByIndex(f.index).Type)
 	}
 	count := len(fields)
+	// Most structs have a few fields: comparing the key with each name
+	// (lengths first) is faster than hashing it.
+	var list []namedField
+	if count <= 16 {
+		for name, f := range fields {
+			list = append(list, namedField{name, f})
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].f.pos < list[j].f.pos })
+	}
+	lookup := func(key []byte) *structField {
+		if list == nil {
+			return fields[string(key)]
+		}
+		for i := range list {
+			if len(list[i].name) == len(key) && list[i].name == string(key) {
+				return list[i].f
+			}
+		}
+		return nil
+	}
 	return func(st *decState, n *jnode, v reflect.Value) bool {
 		switch n.kind {
 		case jNull:
@@ -542,7 +568,7 @@ func makeStructDec(t reflect.Type) decFn {
 				}
 				f = fields[k]
 			} else {
-				f = fields[string(st.t.buf[c.keyStart:c.keyEnd])]
+				f = lookup(st.t.buf[c.keyStart:c.keyEnd])
 			}
 			if f == nil {
 				return false // an unknown field (names match case-sensitively)
