@@ -365,6 +365,11 @@ func (p *fastParser) scalar(s []byte) (isStr bool, val []byte) {
 		// without looking further; skipping it saves an allocation.
 		p.w.buf = appendJSONString(p.w.buf, bstr(v))
 		return true, v
+	case strings.IndexByte("yYnNtTfFoO~<", v[0]) >= 0 && !resolveMapped(v):
+		// For these first bytes the resolver only looks the whole
+		// value up in its table of keywords.
+		p.w.buf = appendJSONString(p.w.buf, bstr(v))
+		return true, v
 	case isSmallDecimal(v):
 		p.w.buf = append(p.w.buf, v...)
 		return false, v
@@ -378,6 +383,16 @@ func (p *fastParser) scalar(s []byte) (isStr bool, val []byte) {
 	}
 	p.tmp.Value = ""
 	return p.w.buf[start] == '"', v
+}
+
+// resolveMapped reports the keywords of yaml.v3's resolver table that
+// begin with a letter, '~' or '<' (booleans, nulls, the merge key).
+func resolveMapped(v []byte) bool {
+	switch string(v) {
+	case "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "~", "<<":
+		return true
+	}
+	return false
 }
 
 // resolveHints are the first bytes for which yaml.v3's resolver considers

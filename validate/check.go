@@ -162,7 +162,7 @@ func (s *Session) checkString(n *node, v *jnode) {
 	if vv == nil && len(n.enum) == 0 {
 		return
 	}
-	if len(n.enum) > 0 {
+	if len(n.enum) > 0 && !enumHasString(n.enum, str) {
 		s.checkEnum(n, str)
 	}
 	if vv == nil {
@@ -254,6 +254,17 @@ func (s *Session) checkNumber(n *node, v *jnode) {
 }
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// enumHasString is checkEnum's test for a string, without boxing it (an
+// allocation per value).
+func enumHasString(enum []any, str string) bool {
+	for _, e := range enum {
+		if es, ok := e.(string); ok && es == str {
+			return true
+		}
+	}
+	return false
+}
 
 // checkEnum compares a scalar with the enum (numbers as float64).
 func (s *Session) checkEnum(n *node, val any) {

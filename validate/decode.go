@@ -41,13 +41,13 @@ func (d *Doc) Decode(v any) bool {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || len(d.t.nodes) == 0 {
 		return false
 	}
-	pt := rv.Type()
-	if pt.Implements(unmarshalerType) || pt.Implements(textUnmarshalerType) {
+	if d.t.nodes[0].kind != jObject {
 		return false
 	}
-	td := decoderOf(pt.Elem())
+	// The pointer's decoder: it sees an Unmarshaler on *T, as
+	// encoding/json does at the top level.
 	st := decState{t: &d.t}
-	return td.decode(&st, &d.t.nodes[0], rv.Elem())
+	return decoderOf(rv.Type()).decode(&st, &d.t.nodes[0], rv)
 }
 
 // decState is one Decode call.
@@ -450,15 +450,20 @@ func makeSliceDec(t reflect.Type) decFn {
 		default:
 			return false
 		}
-		s := reflect.MakeSlice(t, int(n.count), int(n.count))
+		if n.count == 0 {
+			v.Set(reflect.MakeSlice(t, 0, 0)) // empty, not nil
+			return true
+		}
+		// Grown in place: MakeSlice would allocate a header too.
+		v.Grow(int(n.count))
+		v.SetLen(int(n.count))
 		i := 0
 		for ci := n.first; ci >= 0; ci = st.t.nodes[ci].next {
-			if !ed.decode(st, &st.t.nodes[ci], s.Index(i)) {
+			if !ed.decode(st, &st.t.nodes[ci], v.Index(i)) {
 				return false
 			}
 			i++
 		}
-		v.Set(s)
 		return true
 	}
 }
