@@ -55,8 +55,9 @@ type fastParser struct {
 	sbuf  []byte    // unescaped quoted scalar
 	hdr   fastHeader
 	doc   validate.Doc // the JSON, parsed
-	meta  bool         // parsing the root's metadata value
-	line  int          // 1-based line of the root mapping's first key
+	strs  map[string]string
+	meta  bool // parsing the root's metadata value
+	line  int  // 1-based line of the root mapping's first key
 }
 
 // fastAbort aborts the fast path; it never reaches users.
@@ -546,7 +547,12 @@ func (p *fastParser) setHeader(field int, isStr bool, val []byte) {
 		return
 	}
 	p.hdr.seen |= bit
-	v := string(val)
+	var v string
+	if field == 2 {
+		v = string(val) // names are seldom repeated
+	} else {
+		v = p.intern(val)
+	}
 	switch field {
 	case 0:
 		p.hdr.apiVersion = v
@@ -557,6 +563,22 @@ func (p *fastParser) setHeader(field int, isStr bool, val []byte) {
 	case 3:
 		p.hdr.namespace = v
 	}
+}
+
+// intern returns val as a string, the same one for the same bytes: a
+// run has a few apiVersions, kinds and namespaces.
+func (p *fastParser) intern(val []byte) string {
+	if s, ok := p.strs[string(val)]; ok {
+		return s
+	}
+	s := string(val)
+	if len(p.strs) < 1024 {
+		if p.strs == nil {
+			p.strs = map[string]string{}
+		}
+		p.strs[s] = s
+	}
+	return s
 }
 
 func (p *fastParser) sequence(col, depth int, compact bool) {

@@ -329,7 +329,7 @@ func (s *Session) checkObject(n *node, v *jnode) {
 	}
 	for _, r := range n.required {
 		c := t.child(v, r)
-		if c == nil || (c.kind == jNull && !n.props[r].nullableOrNil()) {
+		if c == nil || (c.kind == jNull && !n.prop(r).nullableOrNil()) {
 			s.push(r)
 			s.errorf("Required value")
 			s.pop()
@@ -352,7 +352,7 @@ func (s *Session) checkObject(n *node, v *jnode) {
 			}
 		}
 		s.push(k)
-		switch p := n.props[k]; {
+		switch p := n.prop(k); {
 		case p != nil:
 			s.walk(p, c)
 		case n.addl != nil:

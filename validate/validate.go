@@ -61,6 +61,26 @@ type Session struct {
 	deferred []deferredCEL
 
 	celHits, celMisses int
+
+	// last is the schema of the kind validated last: objects of a kind
+	// mostly come together, and schemaFor builds a key to look it up.
+	last struct {
+		group, version, kind string
+		root                 *node
+		err                  error
+	}
+}
+
+func (s *Session) schema(group, version, kind string) (*node, error) {
+	l := &s.last
+	if l.root == nil || l.group != group || l.version != version || l.kind != kind {
+		root, err := schemaFor(group, version, kind)
+		if root == nil {
+			return root, err // not kept: cheap to look up again
+		}
+		l.group, l.version, l.kind, l.root, l.err = group, version, kind, root, err
+	}
+	return l.root, l.err
 }
 
 // NewSession returns an empty Session.
@@ -81,7 +101,7 @@ func (s *Session) Validate(o Object) []FieldError {
 	if c := coreErrors(o); c != nil {
 		s.errs = append(s.errs, c...)
 	}
-	root, err := schemaFor(o.Group, o.Version, o.Kind)
+	root, err := s.schema(o.Group, o.Version, o.Kind)
 	if err != nil {
 		s.errs = append(s.errs, FieldError{Message: fmt.Sprintf("internal error: the embedded schema of %s is unusable: %v", o.Kind, err)})
 	}
