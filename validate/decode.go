@@ -20,7 +20,13 @@ import (
 type Doc struct{ t jtree }
 
 // Parse reads b, which must stay unchanged while the Doc is used.
-func (d *Doc) Parse(b []byte) error { return d.t.parse(b) }
+func (d *Doc) Parse(b []byte) error {
+	if err := d.t.parse(b); err != nil {
+		d.t.nodes = d.t.nodes[:0] // nothing half-parsed is used
+		return err
+	}
+	return nil
+}
 
 // Decode stores the document in v, a non-nil pointer to a struct, exactly
 // as sigs.k8s.io/json's UnmarshalStrict would store it when that reports
