@@ -343,7 +343,7 @@ func (c *docCtx) object(n *yaml.Node, defAPIVersion, defKind string) {
 		return
 	}
 	obj.SetNamespace(ns)
-	if errs := c.validate(info, data, obj); len(errs) > 0 {
+	if errs := c.validate(info, data, nil, obj); len(errs) > 0 {
 		c.validationErrors(n, disp, errs)
 		return
 	}

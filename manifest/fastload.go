@@ -26,12 +26,27 @@ func (c *docCtx) fastDocument(p *fastParser, data []byte) bool {
 	} else if ns == "" {
 		ns = c.ns
 	}
-	obj, strict, err := info.decode(p.w.buf)
-	if err != nil || len(strict) > 0 {
+	// The JSON is parsed once, for the decoder and the validator.
+	if p.doc.Parse(p.w.buf) != nil {
 		return false
 	}
+	var obj object
+	if info.fresh != nil {
+		if o := info.fresh(); p.doc.Decode(o) {
+			obj = o
+		}
+	}
+	if obj == nil {
+		// A kind or an input the fast decoder leaves alone: the strict
+		// decoder decides, and the slow path reports what it finds.
+		o, strict, err := info.decode(p.w.buf)
+		if err != nil || len(strict) > 0 {
+			return false
+		}
+		obj = o
+	}
 	obj.SetNamespace(ns)
-	if len(c.validate(info, p.w.buf, obj)) > 0 {
+	if len(c.validate(info, p.w.buf, &p.doc, obj)) > 0 {
 		return false // the slow path reports, with lines
 	}
 	obj.SetGroupVersionKind(gvkOf(info))

@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/egctl/egctl/validate"
 )
 
 // This file is a fast path for the YAML most manifests are written in:
@@ -52,6 +54,8 @@ type fastParser struct {
 	tmp   yaml.Node // scalar handed to jsonWriter.scalar for typing
 	sbuf  []byte    // unescaped quoted scalar
 	hdr   fastHeader
+	doc   validate.Doc // the JSON, parsed
+	strs  map[string]string
 	meta  bool // parsing the root's metadata value
 	line  int  // 1-based line of the root mapping's first key
 }
@@ -362,6 +366,11 @@ func (p *fastParser) scalar(s []byte) (isStr bool, val []byte) {
 		// without looking further; skipping it saves an allocation.
 		p.w.buf = appendJSONString(p.w.buf, bstr(v))
 		return true, v
+	case strings.IndexByte("yYnNtTfFoO~<", v[0]) >= 0 && !resolveMapped(v):
+		// For these first bytes the resolver only looks the whole
+		// value up in its table of keywords.
+		p.w.buf = appendJSONString(p.w.buf, bstr(v))
+		return true, v
 	case isSmallDecimal(v):
 		p.w.buf = append(p.w.buf, v...)
 		return false, v
@@ -375,6 +384,16 @@ func (p *fastParser) scalar(s []byte) (isStr bool, val []byte) {
 	}
 	p.tmp.Value = ""
 	return p.w.buf[start] == '"', v
+}
+
+// resolveMapped reports the keywords of yaml.v3's resolver table that
+// begin with a letter, '~' or '<' (booleans, nulls, the merge key).
+func resolveMapped(v []byte) bool {
+	switch string(v) {
+	case "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL", "~", "<<":
+		return true
+	}
+	return false
 }
 
 // resolveHints are the first bytes for which yaml.v3's resolver considers
@@ -528,7 +547,12 @@ func (p *fastParser) setHeader(field int, isStr bool, val []byte) {
 		return
 	}
 	p.hdr.seen |= bit
-	v := string(val)
+	var v string
+	if field == 2 {
+		v = string(val) // names are seldom repeated
+	} else {
+		v = p.intern(val)
+	}
 	switch field {
 	case 0:
 		p.hdr.apiVersion = v
@@ -539,6 +563,22 @@ func (p *fastParser) setHeader(field int, isStr bool, val []byte) {
 	case 3:
 		p.hdr.namespace = v
 	}
+}
+
+// intern returns val as a string, the same one for the same bytes: a
+// run has a few apiVersions, kinds and namespaces.
+func (p *fastParser) intern(val []byte) string {
+	if s, ok := p.strs[string(val)]; ok {
+		return s
+	}
+	s := string(val)
+	if len(p.strs) < 1024 {
+		if p.strs == nil {
+			p.strs = map[string]string{}
+		}
+		p.strs[s] = s
+	}
+	return s
 }
 
 func (p *fastParser) sequence(col, depth int, compact bool) {

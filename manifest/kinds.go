@@ -37,7 +37,10 @@ type kindInfo struct {
 	// are converted to it).
 	stored string
 	decode func(data []byte) (object, []error, error)
-	add    func(*resource.Set, object)
+	// fresh, for kinds decoded straight into the stored type, returns a
+	// new empty object for validate.Doc.Decode (fastload.go).
+	fresh func() object
+	add   func(*resource.Set, object)
 }
 
 func (k *kindInfo) apiVersion() string { return joinGV(k.group, k.version) }
@@ -69,7 +72,8 @@ func direct[T any, P interface {
 			strict, err := sigsjson.UnmarshalStrict(data, p)
 			return p, strict, err
 		},
-		add: func(s *resource.Set, o object) { add(s, o.(P)) },
+		fresh: func() object { return P(new(T)) },
+		add:   func(s *resource.Set, o object) { add(s, o.(P)) },
 	}
 }
 

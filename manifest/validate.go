@@ -9,14 +9,15 @@ import (
 )
 
 // validate checks a strictly decoded object as the API server would on
-// create (package validate). data is the JSON it was decoded from.
-func (c *docCtx) validate(info *kindInfo, data []byte, obj object) []validate.FieldError {
+// create (package validate). data is the JSON it was decoded from; doc,
+// when not nil, is data parsed.
+func (c *docCtx) validate(info *kindInfo, data []byte, doc *validate.Doc, obj object) []validate.FieldError {
 	if c.sess == nil {
 		return nil // Options.SkipAPIValidation
 	}
 	o := validate.Object{
 		Group: info.group, Version: info.version, Kind: info.kind,
-		ClusterScoped: info.clusterScoped, JSON: data, Typed: obj,
+		ClusterScoped: info.clusterScoped, JSON: data, Doc: doc, Typed: obj,
 	}
 	if info.stored != info.version && !validate.HasSchema(info.group, info.version, info.kind) {
 		// A version the CRDs no longer serve (v1alpha2 GRPCRoute and
@@ -26,7 +27,7 @@ func (c *docCtx) validate(info *kindInfo, data []byte, obj object) []validate.Fi
 		if err != nil {
 			return []validate.FieldError{{Message: "cannot convert for validation: " + err.Error()}}
 		}
-		o.Version, o.JSON = info.stored, b
+		o.Version, o.JSON, o.Doc = info.stored, b, nil
 	}
 	return c.sess.Validate(o)
 }

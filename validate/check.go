@@ -162,7 +162,7 @@ func (s *Session) checkString(n *node, v *jnode) {
 	if vv == nil && len(n.enum) == 0 {
 		return
 	}
-	if len(n.enum) > 0 {
+	if len(n.enum) > 0 && !enumHasString(n.enum, str) {
 		s.checkEnum(n, str)
 	}
 	if vv == nil {
@@ -255,6 +255,17 @@ func (s *Session) checkNumber(n *node, v *jnode) {
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
+// enumHasString is checkEnum's test for a string, without boxing it (an
+// allocation per value).
+func enumHasString(enum []any, str string) bool {
+	for _, e := range enum {
+		if es, ok := e.(string); ok && es == str {
+			return true
+		}
+	}
+	return false
+}
+
 // checkEnum compares a scalar with the enum (numbers as float64).
 func (s *Session) checkEnum(n *node, val any) {
 	for _, e := range n.enum {
@@ -307,7 +318,7 @@ func quoteShort(x any) string {
 }
 
 func (s *Session) checkObject(n *node, v *jnode) {
-	t := &s.tree
+	t := s.tree
 	if vv := n.vv; vv != nil {
 		if vv.MaxProperties != nil && int64(v.count) > *vv.MaxProperties {
 			s.errorf("Too many: %d: must have at most %d properties", v.count, *vv.MaxProperties)
@@ -318,7 +329,7 @@ func (s *Session) checkObject(n *node, v *jnode) {
 	}
 	for _, r := range n.required {
 		c := t.child(v, r)
-		if c == nil || (c.kind == jNull && !n.props[r].nullableOrNil()) {
+		if c == nil || (c.kind == jNull && !n.prop(r).nullableOrNil()) {
 			s.push(r)
 			s.errorf("Required value")
 			s.pop()
@@ -341,7 +352,7 @@ func (s *Session) checkObject(n *node, v *jnode) {
 			}
 		}
 		s.push(k)
-		switch p := n.props[k]; {
+		switch p := n.prop(k); {
 		case p != nil:
 			s.walk(p, c)
 		case n.addl != nil:
@@ -358,7 +369,7 @@ func (s *Session) checkObject(n *node, v *jnode) {
 func (p *node) nullableOrNil() bool { return p != nil && p.nullable }
 
 func (s *Session) checkArray(n *node, v *jnode) {
-	t := &s.tree
+	t := s.tree
 	if vv := n.vv; vv != nil {
 		if vv.MaxItems != nil && int64(v.count) > *vv.MaxItems {
 			s.errorf("Too many: %d: must have at most %d items", v.count, *vv.MaxItems)
@@ -397,7 +408,7 @@ func (s *Session) checkArray(n *node, v *jnode) {
 // value twice. Items are compared by their JSON text, which the loader
 // writes canonically.
 func (s *Session) checkUnique(v *jnode) {
-	t := &s.tree
+	t := s.tree
 	if v.count < 2 {
 		return
 	}
@@ -418,7 +429,7 @@ func (s *Session) checkUnique(v *jnode) {
 // checkMapKeys: x-kubernetes-list-type map holds no two items with the
 // same key fields (a missing key field takes its default).
 func (s *Session) checkMapKeys(n *node, v *jnode) {
-	t := &s.tree
+	t := s.tree
 	if v.count < 2 {
 		return
 	}

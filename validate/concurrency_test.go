@@ -23,6 +23,7 @@ func TestConcurrentFirstUse(t *testing.T) {
 	}
 	run := func(root *node, js []byte, s *Session) string {
 		s.errs, s.path = s.errs[:0], s.path[:0]
+		s.tree = &s.own
 		if err := s.tree.parse(js); err != nil {
 			t.Fatal(err)
 		}

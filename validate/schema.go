@@ -128,6 +128,9 @@ type node struct {
 	intOrStr bool
 	preserve bool // x-kubernetes-preserve-unknown-fields
 	props    map[string]*node
+	// propList holds props when they are few: comparing names is faster
+	// than hashing them (prop).
+	propList []namedNode
 	addl     *node // additionalProperties' schema
 	items    *node
 	// required lists the required properties that have no default: a
@@ -181,6 +184,24 @@ func (l *lazyRegexp) get() (*regexp.Regexp, error) {
 	return l.re, l.err
 }
 
+type namedNode struct {
+	name string
+	n    *node
+}
+
+// prop returns the schema of property k, nil when there is none.
+func (n *node) prop(k string) *node {
+	if n.propList == nil {
+		return n.props[k]
+	}
+	for i := range n.propList {
+		if len(n.propList[i].name) == len(k) && n.propList[i].name == k {
+			return n.propList[i].n
+		}
+	}
+	return nil
+}
+
 // build prepares s and everything below it.
 func build(s *structuralschema.Structural, kind, path string) *node {
 	n := &node{
@@ -211,6 +232,9 @@ func build(s *structuralschema.Structural, kind, path string) *node {
 		for _, k := range keys {
 			p := s.Properties[k]
 			n.props[k] = build(&p, kind, joinPath(path, k))
+			if len(keys) <= 16 {
+				n.propList = append(n.propList, namedNode{k, n.props[k]})
+			}
 		}
 		if vv := s.ValueValidation; vv != nil {
 			for _, r := range vv.Required {

@@ -39,6 +39,9 @@ type Object struct {
 	ClusterScoped        bool
 	// JSON is the object as the loader decoded it.
 	JSON []byte
+	// Doc, when set, is JSON already parsed (the loader decodes from it);
+	// it saves parsing the text a second time.
+	Doc *Doc
 	// Typed is the strictly decoded object (a pointer to an API type);
 	// its metadata is checked, and core kinds are checked on it.
 	Typed any
@@ -47,7 +50,8 @@ type Object struct {
 // Session validates objects one after the other; it is not safe for
 // concurrent use. Sessions share compiled schemas and rules.
 type Session struct {
-	tree   jtree
+	tree   *jtree // own, or the Doc of the object being validated
+	own    jtree
 	path   []pathSeg
 	errs   []FieldError
 	memo   map[string]celResult
@@ -57,6 +61,26 @@ type Session struct {
 	deferred []deferredCEL
 
 	celHits, celMisses int
+
+	// last is the schema of the kind validated last: objects of a kind
+	// mostly come together, and schemaFor builds a key to look it up.
+	last struct {
+		group, version, kind string
+		root                 *node
+		err                  error
+	}
+}
+
+func (s *Session) schema(group, version, kind string) (*node, error) {
+	l := &s.last
+	if l.root == nil || l.group != group || l.version != version || l.kind != kind {
+		root, err := schemaFor(group, version, kind)
+		if root == nil {
+			return root, err // not kept: cheap to look up again
+		}
+		l.group, l.version, l.kind, l.root, l.err = group, version, kind, root, err
+	}
+	return l.root, l.err
 }
 
 // NewSession returns an empty Session.
@@ -77,14 +101,20 @@ func (s *Session) Validate(o Object) []FieldError {
 	if c := coreErrors(o); c != nil {
 		s.errs = append(s.errs, c...)
 	}
-	root, err := schemaFor(o.Group, o.Version, o.Kind)
+	root, err := s.schema(o.Group, o.Version, o.Kind)
 	if err != nil {
 		s.errs = append(s.errs, FieldError{Message: fmt.Sprintf("internal error: the embedded schema of %s is unusable: %v", o.Kind, err)})
 	}
-	if err := s.tree.parse(o.JSON); err != nil {
-		s.errs = append(s.errs, FieldError{Message: "internal error: validating: " + err.Error()})
-		return s.result()
+	if o.Doc != nil && len(o.Doc.t.nodes) > 0 {
+		s.tree = &o.Doc.t
+	} else {
+		s.tree = &s.own
+		if err := s.tree.parse(o.JSON); err != nil {
+			s.errs = append(s.errs, FieldError{Message: "internal error: validating: " + err.Error()})
+			return s.result()
+		}
 	}
+	defer func() { s.tree = nil }() // the Doc belongs to the caller
 	if s.tree.ctrl {
 		s.controlChars()
 	}
@@ -112,7 +142,7 @@ func (s *Session) Stats() (celHits, celMisses int) { return s.celHits, s.celMiss
 // controlChars reports every string or key holding a forbidden control
 // character (the parse only noticed there is one).
 func (s *Session) controlChars() {
-	t := &s.tree
+	t := s.tree
 	var visit func(i int32)
 	visit = func(i int32) {
 		n := &t.nodes[i]
