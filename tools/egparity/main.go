@@ -41,6 +41,7 @@ func main() {
 		markdown = flag.Bool("md", false, "print the tables as Markdown")
 		show     = flag.Bool("show", false, "print every differing resource of every case")
 		oursArgs = flag.String("egctl-args", "", "extra arguments for egctl (space separated)")
+		clean    = flag.Bool("clean", false, "count only the cases egctl translates without a problem (exit 0)")
 		ignore   = flag.String("ignore", "", "comma-separated field names to drop on both sides before comparing (what-if: \"accessLog\")")
 	)
 	flag.Parse()
@@ -104,6 +105,15 @@ func main() {
 	}
 	wg.Wait()
 
+	if *clean {
+		kept := results[:0]
+		for _, r := range results {
+			if r.EGOK && r.OursClean {
+				kept = append(kept, r)
+			}
+		}
+		results = kept
+	}
 	rep := summarize(results)
 	rep.print(os.Stdout, *markdown, *top)
 	fmt.Fprintf(os.Stdout, "\n%d cases in %s.\n", len(names), time.Since(start).Round(time.Second))
@@ -160,6 +170,7 @@ func runCase(dir, tmp, name string, base []map[string]any, egBin, oursBin string
 		}
 	}
 	r.OursOK = (oursCode == 0 || oursCode == 1) && ours != nil
+	r.OursClean = r.OursOK && oursCode == 0
 	if !r.OursOK {
 		r.OursErr = fmt.Sprintf("exit %d: %s", oursCode, firstLine(oursErr))
 	}
