@@ -141,6 +141,9 @@ type Metrics struct {
 	PerEndpointStats     bool        `json:",omitempty"`
 	RequestResponseSizes bool        `json:",omitempty"`
 	GRPCStats            bool        `json:",omitempty"`
+	// GRPCStatsSet: enableGRPCStats is given, GRPCStats is the answer;
+	// otherwise listeners that serve a GRPCRoute get the filter.
+	GRPCStatsSet bool `json:",omitempty"`
 	// ClusterStatName is the alt_stat_name pattern of route clusters
 	// (%ROUTE_NAME% … operators).
 	ClusterStatName string `json:",omitempty"`

@@ -558,6 +558,7 @@ func (t *epTranslator) metrics(m *egv1a1.ProxyMetrics) {
 	b := func(p *bool) bool { return p != nil && *p }
 	out.VirtualHostStats, out.PerEndpointStats = b(m.EnableVirtualHostStats), b(m.EnablePerEndpointStats)
 	out.RequestResponseSizes, out.GRPCStats = b(m.EnableRequestResponseSizesStats), b(m.EnableGRPCStats)
+	out.GRPCStatsSet = m.EnableGRPCStats != nil
 	if m.ClusterStatName != nil {
 		if err := checkClusterStatName(*m.ClusterStatName); err != nil {
 			t.fail(path+".clusterStatName", "%v", err)

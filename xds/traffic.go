@@ -87,6 +87,8 @@ func patchTrafficRoute(b *builder, r *ir.HTTPRoute, out *routev3.Route) error {
 		}
 	}
 	switch {
+	case isGRPCRoute(r):
+		// gRPC routes carry no upgrades (route.go), whatever the policy.
 	case ts.NoUpgrades:
 		a.UpgradeConfigs = nil
 	case len(ts.Upgrades) > 0:
