@@ -59,6 +59,11 @@ type OpenTelemetrySink struct {
 	Service            *TelemetryService
 	Headers            []Header `json:",omitempty"`
 	ResourceAttributes []Header `json:",omitempty"`
+	// PodAttributes adds k8s.namespace.name and k8s.pod.name to every
+	// record, read from the ENVOY_POD_NAMESPACE and ENVOY_POD_NAME
+	// environment variables (Envoy Gateway's default; its Deployment sets
+	// them).
+	PodAttributes bool `json:",omitempty"`
 }
 
 // ALSSink streams logs to an Envoy gRPC Access Log Service.

@@ -453,7 +453,8 @@ func healthCheck(f string, in *egv1a1.HealthCheck) (*ir.HealthCheck, error) {
 			od.SplitExternalLocalOriginErrors = *p.SplitExternalLocalOriginErrors
 		}
 		if p.AlwaysEjectOneEndpoint != nil {
-			od.AlwaysEjectOneEndpoint = *p.AlwaysEjectOneEndpoint
+			v := *p.AlwaysEjectOneEndpoint
+			od.AlwaysEjectOneEndpoint = &v
 		}
 		if p.ConsecutiveLocalOriginFailures != nil {
 			od.ConsecutiveLocalOriginFailures = p.ConsecutiveLocalOriginFailures

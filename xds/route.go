@@ -167,6 +167,9 @@ func (b *builder) buildRouteAction(r *ir.HTTPRoute) (*routev3.RouteAction, error
 	}
 	if r.Timeout != nil {
 		applyTimeout(action, r.Timeout)
+		if action.Timeout != nil {
+			action.IdleTimeout = b.requestIdleTimeout(action.Timeout)
+		}
 	}
 	return action, nil
 }
