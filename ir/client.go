@@ -145,8 +145,11 @@ type ClientHTTP struct {
 	// port) and advertises it with alt-svc. HTTPS listeners only.
 	HTTP3 bool `json:",omitempty"`
 
-	// GRPCWeb adds the gRPC-Web filter.
+	// GRPCWeb adds the gRPC-Web filter. GRPCSet: spec.grpc is given and
+	// GRPCWeb is the answer; otherwise listeners that serve a GRPCRoute
+	// get the filter (the API's default).
 	GRPCWeb bool `json:",omitempty"`
+	GRPCSet bool `json:",omitempty"`
 	// HealthCheckPath, when set, is answered 200 by Envoy itself.
 	HealthCheckPath string `json:",omitempty"`
 	// MatchBackendScheme sets :scheme to the upstream's transport (http or

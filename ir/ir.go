@@ -148,6 +148,11 @@ type HTTPRoute struct {
 	Traffic    *TrafficSettings   `json:",omitempty"`
 	Security   *SecuritySettings  `json:",omitempty"`
 	Extensions *ExtensionSettings `json:",omitempty"`
+	// TrafficPolicy names the BackendTrafficPolicy applied to the route
+	// (for a merged policy, the route's own): xds lists it under
+	// "policies" in the route's metadata, as Envoy Gateway does. Shared
+	// per policy: never modify it.
+	TrafficPolicy *Metadata `json:",omitempty"`
 
 	// SessionPersistence keeps a client on the backend endpoint it was
 	// first sent to (session.go).

@@ -59,6 +59,11 @@ type OpenTelemetrySink struct {
 	Service            *TelemetryService
 	Headers            []Header `json:",omitempty"`
 	ResourceAttributes []Header `json:",omitempty"`
+	// PodAttributes adds k8s.namespace.name and k8s.pod.name to every
+	// record, read from the ENVOY_POD_NAMESPACE and ENVOY_POD_NAME
+	// environment variables (Envoy Gateway's default; its Deployment sets
+	// them).
+	PodAttributes bool `json:",omitempty"`
 }
 
 // ALSSink streams logs to an Envoy gRPC Access Log Service.
@@ -141,6 +146,9 @@ type Metrics struct {
 	PerEndpointStats     bool        `json:",omitempty"`
 	RequestResponseSizes bool        `json:",omitempty"`
 	GRPCStats            bool        `json:",omitempty"`
+	// GRPCStatsSet: enableGRPCStats is given, GRPCStats is the answer;
+	// otherwise listeners that serve a GRPCRoute get the filter.
+	GRPCStatsSet bool `json:",omitempty"`
 	// ClusterStatName is the alt_stat_name pattern of route clusters
 	// (%ROUTE_NAME% … operators).
 	ClusterStatName string `json:",omitempty"`

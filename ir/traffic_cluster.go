@@ -142,5 +142,5 @@ type OutlierDetection struct {
 	ConsecutiveGatewayErrors       *uint32 `json:",omitempty"`
 	Consecutive5xxErrors           *uint32 `json:",omitempty"`
 	FailurePercentageThreshold     *uint32 `json:",omitempty"`
-	AlwaysEjectOneEndpoint         bool    `json:",omitempty"`
+	AlwaysEjectOneEndpoint         *bool   `json:",omitempty"`
 }

@@ -31,6 +31,9 @@ type btpEntry struct {
 
 	traffic *ir.TrafficSettings
 	cluster *ir.ClusterSettings
+	// meta names the policy in the metadata of the HTTP routes it applies
+	// to (the route's own policy when merged, as Envoy Gateway names it).
+	meta *ir.Metadata
 	// L4 routes get the parts of the policy that apply to them: cluster
 	// settings without the HTTP-only ones, and (TCP, UDP) a stat name.
 	tcpCluster, udpCluster *ir.ClusterSettings
@@ -100,11 +103,15 @@ func (t *btpTranslator) http(e effective, at *attachPoint, r *ir.HTTPRoute) erro
 		if ts.Retry != nil && r.Retry != nil {
 			t.warn(e, fmt.Sprintf("%s sets its own retry (Gateway API), which takes precedence over spec.retry", ruleOf(r.Metadata)))
 		}
+		if len(ts.Upgrades) > 0 && r.Metadata != nil && r.Metadata.Kind == "GRPCRoute" {
+			t.warn(e, fmt.Sprintf("spec.httpUpgrade does not apply to GRPCRoute %s/%s: gRPC runs over HTTP/2, which has no upgrades", r.Metadata.Namespace, r.Metadata.Name))
+		}
 		if ts.Timeout != nil && ts.Timeout.Request != nil && gatewayAPIRequestTimeout(r) {
 			t.warn(e, fmt.Sprintf("%s sets its own request timeout (Gateway API), which takes precedence over spec.timeout.http.requestTimeout", ruleOf(r.Metadata)))
 		}
 	}
 	if r.Destination == nil || (en.cluster == nil && en.routing == nil) {
+		r.TrafficPolicy = en.meta
 		return nil
 	}
 	cs := en.cluster
@@ -119,6 +126,7 @@ func (t *btpTranslator) http(e effective, at *attachPoint, r *ir.HTTPRoute) erro
 		return err
 	}
 	r.Destination = d
+	r.TrafficPolicy = en.meta
 	return nil
 }
 
@@ -198,7 +206,8 @@ func (t *btpTranslator) entry(e effective) *btpEntry {
 	if en, ok := t.entries[k]; ok {
 		return en
 	}
-	en := &btpEntry{policy: e.policy, parent: e.parent}
+	en := &btpEntry{policy: e.policy, parent: e.parent,
+		meta: &ir.Metadata{Kind: "BackendTrafficPolicy", Namespace: e.policy.meta.Namespace, Name: e.policy.meta.Name}}
 	t.entries[k] = en
 	en.err = t.translate(en)
 	return en

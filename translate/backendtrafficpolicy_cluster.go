@@ -452,9 +452,13 @@ func healthCheck(f string, in *egv1a1.HealthCheck) (*ir.HealthCheck, error) {
 		if p.SplitExternalLocalOriginErrors != nil {
 			od.SplitExternalLocalOriginErrors = *p.SplitExternalLocalOriginErrors
 		}
+		// The CRD defaults alwaysEjectOneEndpoint to false; spelled out as
+		// the API server (and Envoy Gateway) would have it.
+		eject := false
 		if p.AlwaysEjectOneEndpoint != nil {
-			od.AlwaysEjectOneEndpoint = *p.AlwaysEjectOneEndpoint
+			eject = *p.AlwaysEjectOneEndpoint
 		}
+		od.AlwaysEjectOneEndpoint = &eject
 		if p.ConsecutiveLocalOriginFailures != nil {
 			od.ConsecutiveLocalOriginFailures = p.ConsecutiveLocalOriginFailures
 		}

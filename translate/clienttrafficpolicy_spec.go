@@ -91,6 +91,7 @@ func (b *builder) translateCTP(p *policy) *ctpSpec {
 	if spec.GRPC != nil {
 		out.httpOnly = append(out.httpOnly, "grpc")
 		h.GRPCWeb = spec.GRPC.EnableWeb != nil && *spec.GRPC.EnableWeb
+		h.GRPCSet = true
 	}
 	if hc := spec.HealthCheck; hc != nil {
 		out.httpOnly = append(out.httpOnly, "healthCheck")

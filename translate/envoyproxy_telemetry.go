@@ -185,7 +185,8 @@ func (t *epTranslator) accessLog(al *egv1a1.ProxyAccessLog) {
 					t.fail(spath+".openTelemetry", "set resources or resourceAttributes, not both")
 				}
 				svc := t.service(spath+".openTelemetry", fmt.Sprintf("accesslog_otel_%d_%d", i, j), o.BackendCluster, o.Host, o.Port, true)
-				e.OpenTelemetry = &ir.OpenTelemetrySink{Service: svc, Headers: httpHeaders(o.Headers), ResourceAttributes: sortedHeaders(o.GetResourceAttributes())}
+				e.OpenTelemetry = &ir.OpenTelemetrySink{Service: svc, Headers: httpHeaders(o.Headers), ResourceAttributes: sortedHeaders(o.GetResourceAttributes()),
+					PodAttributes: t.b.opts.EnvoyGatewayDefaults}
 				// OpenTelemetry carries a body (text) and attributes (json)
 				// side by side; with neither, the default fields are
 				// attributes.
@@ -558,6 +559,7 @@ func (t *epTranslator) metrics(m *egv1a1.ProxyMetrics) {
 	b := func(p *bool) bool { return p != nil && *p }
 	out.VirtualHostStats, out.PerEndpointStats = b(m.EnableVirtualHostStats), b(m.EnablePerEndpointStats)
 	out.RequestResponseSizes, out.GRPCStats = b(m.EnableRequestResponseSizesStats), b(m.EnableGRPCStats)
+	out.GRPCStatsSet = m.EnableGRPCStats != nil
 	if m.ClusterStatName != nil {
 		if err := checkClusterStatName(*m.ClusterStatName); err != nil {
 			t.fail(path+".clusterStatName", "%v", err)

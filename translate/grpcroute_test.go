@@ -78,7 +78,9 @@ spec:
 		"grpcroute/infra/g/rule/0/match/1/grpc_example_com": {PathType: ir.PathPrefix, Path: "/helloworld.Greeter"},
 		"grpcroute/infra/g/rule/0/match/2/grpc_example_com": {PathType: ir.PathRegex, Path: "/[^/]+/Check"},
 		"grpcroute/infra/g/rule/0/match/3/grpc_example_com": {PathType: ir.PathRegex, Path: `/(grpc\.health\..*)/([^/]+)`},
-		"grpcroute/infra/g/rule/1/match/0/grpc_example_com": {PathType: ir.PathPrefix, Path: "/"},
+		// A rule without matches is named match/-1, as Envoy Gateway names
+		// it (the API server adds no match to a GRPCRoute rule).
+		"grpcroute/infra/g/rule/1/match/-1/grpc_example_com": {PathType: ir.PathPrefix, Path: "/"},
 	}
 	for name, m := range want {
 		r := byName[name]
@@ -90,7 +92,7 @@ spec:
 		}
 	}
 	// The catch-all rule comes last.
-	if last := v.Routes[len(v.Routes)-1].Name; last != "grpcroute/infra/g/rule/1/match/0/grpc_example_com" {
+	if last := v.Routes[len(v.Routes)-1].Name; last != "grpcroute/infra/g/rule/1/match/-1/grpc_example_com" {
 		t.Errorf("last route = %s", last)
 	}
 	r0 := byName["grpcroute/infra/g/rule/0/match/0/grpc_example_com"]

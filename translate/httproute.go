@@ -318,6 +318,14 @@ func (b *builder) compileRoute(rs *routeState) {
 		}
 		rf, rfOK := b.ruleExtensionFilters(rs, rule.Filters, where) // httproutefilter.go
 		b.compileMatches(rs, cr, matches, rf.cookieSets(), where)
+		if len(rule.Matches) == 0 && rs.kind == "GRPCRoute" && len(rf.cookieSets()) == 0 {
+			// The API server gives an HTTPRoute rule without matches a
+			// "/" prefix match (match/0); a GRPCRoute rule keeps none, and
+			// Envoy Gateway names its one route match/-1.
+			for _, e := range cr.entries {
+				e.j = -1
+			}
+		}
 
 		ok := b.applyFilters(rs, cr, rule, matches, rf, where) && rfOK
 		sp, spOK := b.sessionPersistence(rs, rule.SessionPersistence, i, where) // sessionpersistence.go

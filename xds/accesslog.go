@@ -106,6 +106,13 @@ func buildAccessLog(e *ir.AccessLogEntry, noRouteOnly bool) (*accesslogv3.Access
 				all += f.Value
 			}
 		}
+		if o.PodAttributes {
+			pod := []*otlpcommonv1.KeyValue{
+				{Key: "k8s.namespace.name", Value: &otlpcommonv1.AnyValue{Value: &otlpcommonv1.AnyValue_StringValue{StringValue: "%ENVIRONMENT(ENVOY_POD_NAMESPACE)%"}}},
+				{Key: "k8s.pod.name", Value: &otlpcommonv1.AnyValue{Value: &otlpcommonv1.AnyValue_StringValue{StringValue: "%ENVIRONMENT(ENVOY_POD_NAME)%"}}},
+			}
+			ol.Attributes = &otlpcommonv1.KeyValueList{Values: append(pod, ol.GetAttributes().GetValues()...)}
+		}
 		ol.Formatters = formatters(all)
 		cfg = ol
 	case e.ALS != nil:

@@ -57,10 +57,25 @@ func clientHTTP(h *hcmBuild) *ir.ClientHTTP {
 	return nil
 }
 
+// grpcWebOn: a ClientTrafficPolicy's spec.grpc.enableWeb when it gives
+// spec.grpc (Envoy Gateway reads an absent enableWeb there as false);
+// otherwise on for the listeners that serve a GRPCRoute, which the API
+// documents as the default.
+func grpcWebOn(c *ir.ClientHTTP, h *hcmBuild) bool {
+	if c != nil && c.GRPCSet {
+		return c.GRPCWeb
+	}
+	return h.anyRoute(isGRPCRoute)
+}
+
 func clientHTTPFilters(_ *builder, h *hcmBuild) ([]*hcmv3.HttpFilter, error) {
 	c := clientHTTP(h)
-	if c == nil {
+	web := grpcWebOn(c, h)
+	if c == nil && !web {
 		return nil, nil
+	}
+	if c == nil {
+		c = &ir.ClientHTTP{}
 	}
 	var out []*hcmv3.HttpFilter
 	add := func(name string, m protoMessage) error {
@@ -83,7 +98,7 @@ func clientHTTPFilters(_ *builder, h *hcmBuild) ([]*hcmv3.HttpFilter, error) {
 			return nil, err
 		}
 	}
-	if c.GRPCWeb {
+	if web {
 		if err := add(grpcWebFilterName, &grpcwebv3.GrpcWeb{}); err != nil {
 			return nil, err
 		}

@@ -111,17 +111,6 @@ func (st *proxyState) build(s *ir.ProxySettings) error {
 		}
 		st.requestID = &hcmv3.RequestIDExtension{TypedConfig: a}
 	}
-	if m := s.Metrics; m != nil && m.GRPCStats {
-		a, err := toAny(&grpcstatsv3.FilterConfig{
-			EmitFilterState:        true,
-			PerMethodStatSpecifier: &grpcstatsv3.FilterConfig_StatsForAllMethods{StatsForAllMethods: wrapperspb.Bool(true)},
-			EnableUpstreamStats:    true,
-		})
-		if err != nil {
-			return err
-		}
-		st.grpcStats = &hcmv3.HttpFilter{Name: grpcStatsFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: a}}
-	}
 	if m := s.Metrics; m != nil {
 		if m.PerEndpointStats || m.RequestResponseSizes {
 			st.trackStats = &clusterv3.TrackClusterStats{PerEndpointStats: m.PerEndpointStats, RequestResponseSizes: m.RequestResponseSizes}
@@ -140,15 +129,42 @@ func (st *proxyState) build(s *ir.ProxySettings) error {
 	return nil
 }
 
-func epHTTPFilters(b *builder, _ *hcmBuild) ([]*hcmv3.HttpFilter, error) {
-	if s := b.settings(); s == nil || s.Metrics == nil || !s.Metrics.GRPCStats {
+func epHTTPFilters(b *builder, h *hcmBuild) ([]*hcmv3.HttpFilter, error) {
+	if !grpcStatsOn(b.settings(), h) {
 		return nil, nil
 	}
 	st, err := b.epState()
 	if err != nil {
 		return nil, err
 	}
+	if st.grpcStats == nil {
+		// Envoy Gateway's filter: per-method stats for every method and
+		// the filter state access logs read.
+		a, err := toAny(&grpcstatsv3.FilterConfig{
+			EmitFilterState:        true,
+			PerMethodStatSpecifier: &grpcstatsv3.FilterConfig_StatsForAllMethods{StatsForAllMethods: wrapperspb.Bool(true)},
+		})
+		if err != nil {
+			return nil, err
+		}
+		st.grpcStats = &hcmv3.HttpFilter{Name: grpcStatsFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: a}}
+	}
 	return []*hcmv3.HttpFilter{st.grpcStats}, nil
+}
+
+// grpcStatsOn: EnvoyProxy telemetry.metrics.enableGRPCStats when it is
+// set; otherwise on for the listeners that serve a GRPCRoute, which the
+// API documents as the default ("enabled by default for GRPCRoute").
+func grpcStatsOn(s *ir.ProxySettings, h *hcmBuild) bool {
+	if s != nil && s.Metrics != nil && s.Metrics.GRPCStatsSet {
+		return s.Metrics.GRPCStats
+	}
+	return h.anyRoute(isGRPCRoute)
+}
+
+// isGRPCRoute: the route comes from a GRPCRoute.
+func isGRPCRoute(r *ir.HTTPRoute) bool {
+	return r.Metadata != nil && r.Metadata.Kind == "GRPCRoute"
 }
 
 func epPatchHCM(b *builder, _ *hcmBuild, mgr *hcmv3.HttpConnectionManager) error {

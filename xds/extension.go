@@ -220,6 +220,9 @@ func (b *builder) remoteCluster(rs *ir.RemoteSource) error {
 		a, err := toAny(&tlsv3.UpstreamTlsContext{
 			Sni: rs.Host,
 			CommonTlsContext: &tlsv3.CommonTlsContext{
+				// TLS 1.3 allowed, as Envoy Gateway does (Envoy's
+				// automatic maximum for upstreams is 1.2).
+				TlsParams:             &tlsv3.TlsParameters{TlsMaximumProtocolVersion: tlsv3.TlsParameters_TLSv1_3},
 				ValidationContextType: &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc},
 			},
 		})

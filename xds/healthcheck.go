@@ -190,8 +190,9 @@ func outlierDetection(p *ir.OutlierDetection) *clusterv3.OutlierDetection {
 		od.FailurePercentageThreshold = wrapperspb.UInt32(*v)
 		od.EnforcingFailurePercentage = wrapperspb.UInt32(100)
 	}
-	if p.AlwaysEjectOneEndpoint {
-		od.AlwaysEjectOneHost = wrapperspb.Bool(true)
+	if v := p.AlwaysEjectOneEndpoint; v != nil {
+		// Spelled out when set, false included, as Envoy Gateway does.
+		od.AlwaysEjectOneHost = wrapperspb.Bool(*v)
 	}
 	return od
 }

@@ -46,25 +46,35 @@ func init() {
 
 // lbCache keys the balancing policies built for one proxy by the IR value
 // they come from (shared by every cluster of a policy).
-type lbCache map[*ir.LoadBalancer]*clusterv3.LoadBalancingPolicy
+type lbCache map[lbKey]*clusterv3.LoadBalancingPolicy
 
-func patchLoadBalancer(b *builder, d *ir.RouteDestination, _ []*ir.Backend, c *clusterv3.Cluster) error {
+// lbKey: a cluster with one backend has one locality, which Maglev need not
+// weigh (Envoy Gateway's spelling); with several, their weights count.
+type lbKey struct {
+	lb          *ir.LoadBalancer
+	oneLocality bool
+}
+
+func patchLoadBalancer(b *builder, d *ir.RouteDestination, backends []*ir.Backend, c *clusterv3.Cluster) error {
 	lb := d.Cluster.GetLoadBalancer()
 	if lb == nil {
 		return nil
 	}
 	cache := *featureState(b, "lbCache", func() *lbCache { return &lbCache{} })
-	p, ok := cache[lb]
+	k := lbKey{lb, len(backends) <= 1}
+	p, ok := cache[k]
 	if !ok {
 		var err error
-		if p, err = buildLBPolicy(lb); err != nil {
+		if p, err = buildLBPolicy(lb, k.oneLocality); err != nil {
 			return err
 		}
-		cache[lb] = p
+		cache[k] = p
 	}
 	c.LoadBalancingPolicy = p
 	return nil
 }
+
+const defaultMaglevTableSize = 65537
 
 func lbPolicy(name string, m proto.Message) (*clusterv3.LoadBalancingPolicy, error) {
 	a, err := toAny(m)
@@ -76,13 +86,18 @@ func lbPolicy(name string, m proto.Message) (*clusterv3.LoadBalancingPolicy, err
 	}}}, nil
 }
 
-func buildLBPolicy(lb *ir.LoadBalancer) (*clusterv3.LoadBalancingPolicy, error) {
+func buildLBPolicy(lb *ir.LoadBalancer, oneLocality bool) (*clusterv3.LoadBalancingPolicy, error) {
 	locality := &commonlbv3.LocalityLbConfig{LocalityConfigSpecifier: &commonlbv3.LocalityLbConfig_LocalityWeightedLbConfig_{
 		LocalityWeightedLbConfig: &commonlbv3.LocalityLbConfig_LocalityWeightedLbConfig{},
 	}}
 	var slow *commonlbv3.SlowStartConfig
 	if lb.SlowStart > 0 {
 		slow = &commonlbv3.SlowStartConfig{SlowStartWindow: durationpb.New(lb.SlowStart)}
+	}
+	if len(lb.OverrideHostHeaders) > 0 && oneLocality {
+		// The fallback of a host override over one backend has no
+		// localities to weigh; Envoy Gateway writes it bare.
+		locality = nil
 	}
 	var p *clusterv3.LoadBalancingPolicy
 	var err error
@@ -94,9 +109,16 @@ func buildLBPolicy(lb *ir.LoadBalancer) (*clusterv3.LoadBalancingPolicy, error) 
 	case ir.LBRandom:
 		p, err = lbPolicy("envoy.load_balancing_policies.random", &randomv3.Random{LocalityLbConfig: locality})
 	case ir.LBConsistentHash:
-		m := &maglevv3.Maglev{LocalityWeightedLbConfig: &commonlbv3.LocalityLbConfig_LocalityWeightedLbConfig{}}
-		if n := lb.ConsistentHash.GetTableSize(); n > 0 {
-			m.TableSize = wrapperspb.UInt64(n)
+		// The table size is spelled out, 65537 unless set (Envoy's
+		// default too), as Envoy Gateway writes it. Backend weights need
+		// the locality-weighted config; one backend has nothing to weigh.
+		n := lb.ConsistentHash.GetTableSize()
+		if n == 0 {
+			n = defaultMaglevTableSize
+		}
+		m := &maglevv3.Maglev{TableSize: wrapperspb.UInt64(n)}
+		if !oneLocality {
+			m.LocalityWeightedLbConfig = &commonlbv3.LocalityLbConfig_LocalityWeightedLbConfig{}
 		}
 		p, err = lbPolicy("envoy.load_balancing_policies.maglev", m)
 	case ir.LBBackendUtilization:

@@ -37,6 +37,33 @@ func buildMetadata(m *ir.Metadata) *corev3.Metadata {
 	}
 }
 
+// routeMetadata is a route's metadata: its source object and, when a
+// BackendTrafficPolicy applies to it, that policy under "policies" (Envoy
+// Gateway lists the policy there). Built once per pair.
+func (b *builder) routeMetadata(r *ir.HTTPRoute) *corev3.Metadata {
+	if r.TrafficPolicy == nil || r.Metadata == nil {
+		return b.metadata(r.Metadata)
+	}
+	k := [2]ir.Metadata{*r.Metadata, *r.TrafficPolicy}
+	if md, ok := b.policyMetaCache[k]; ok {
+		return md
+	}
+	md := buildMetadata(r.Metadata)
+	if md == nil {
+		return nil
+	}
+	p := r.TrafficPolicy
+	pol := structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+		"kind": structpb.NewStringValue(p.Kind), "name": structpb.NewStringValue(p.Name), "namespace": structpb.NewStringValue(p.Namespace),
+	}})
+	md.FilterMetadata[metadataNamespace].Fields["policies"] = structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{pol}})
+	if b.policyMetaCache == nil {
+		b.policyMetaCache = map[[2]ir.Metadata]*corev3.Metadata{}
+	}
+	b.policyMetaCache[k] = md
+	return md
+}
+
 // metadata is buildMetadata, built once per source object and proxy: one
 // HTTPRoute names its routes, clusters and localities alike, and a
 // Service every locality it backs, so at scale the same message would

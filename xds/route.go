@@ -94,7 +94,7 @@ func (b *builder) buildRoute(r *ir.HTTPRoute) (*routev3.Route, error) {
 	out := &routev3.Route{
 		Name:     r.Name,
 		Match:    match,
-		Metadata: b.metadata(r.Metadata),
+		Metadata: b.routeMetadata(r),
 	}
 	set := 0
 	for _, ok := range []bool{r.Destination != nil, r.Redirect != nil, r.DirectResponse != nil} {
@@ -137,10 +137,15 @@ func (b *builder) buildRouteAction(r *ir.HTTPRoute) (*routev3.RouteAction, error
 		b.websocket = []*routev3.RouteAction_UpgradeConfig{{UpgradeType: "websocket"}}
 	}
 	action := &routev3.RouteAction{
-		// Every route may carry WebSocket upgrades, as with Envoy Gateway;
-		// a backend that does not speak it simply refuses the upgrade.
-		// The slice is shared by every route of the proxy: never modify it.
+		// Every HTTP route may carry WebSocket upgrades, as with Envoy
+		// Gateway; a backend that does not speak it simply refuses the
+		// upgrade. gRPC (HTTP/2) never upgrades: Envoy Gateway gives its
+		// routes none. The slice is shared by every route of the proxy:
+		// never modify it.
 		UpgradeConfigs: b.websocket,
+	}
+	if isGRPCRoute(r) {
+		action.UpgradeConfigs = nil
 	}
 	if err := b.setDestination(action, r.Destination); err != nil {
 		return nil, fmt.Errorf("Destination: %w", err)
@@ -162,6 +167,9 @@ func (b *builder) buildRouteAction(r *ir.HTTPRoute) (*routev3.RouteAction, error
 	}
 	if r.Timeout != nil {
 		applyTimeout(action, r.Timeout)
+		if action.Timeout != nil {
+			action.IdleTimeout = b.requestIdleTimeout(action.Timeout)
+		}
 	}
 	return action, nil
 }

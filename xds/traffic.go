@@ -76,17 +76,12 @@ func patchTrafficRoute(b *builder, r *ir.HTTPRoute, out *routev3.Route) error {
 		case t.StreamIdle != nil:
 			a.IdleTimeout = durationpb.New(*t.StreamIdle)
 		case t.Request != nil && a.Timeout != nil && a.Timeout.AsDuration() == *t.Request:
-			// The stream idle timeout (5 minutes by default) must not end
-			// a request before its own, longer timeout does, as in Envoy
-			// Gateway: at least an hour, off when the request has none.
-			idle := a.Timeout.AsDuration()
-			if idle > 0 && idle < hour {
-				idle = hour
-			}
-			a.IdleTimeout = durationpb.New(idle)
+			a.IdleTimeout = b.requestIdleTimeout(a.Timeout)
 		}
 	}
 	switch {
+	case isGRPCRoute(r):
+		// gRPC routes carry no upgrades (route.go), whatever the policy.
 	case ts.NoUpgrades:
 		a.UpgradeConfigs = nil
 	case len(ts.Upgrades) > 0:
@@ -111,6 +106,23 @@ func patchTrafficRoute(b *builder, r *ir.HTTPRoute, out *routev3.Route) error {
 }
 
 const hour = 3600_000_000_000 // time.Hour, as a Duration literal for comparisons
+
+// requestIdleTimeout is the stream idle timeout of a route whose request
+// timeout is t: Envoy's stream idle timeout (5 minutes by default) must not
+// end a request before its own, longer timeout does, so, as in Envoy
+// Gateway, at least an hour, and off when the request has no timeout. A
+// listener whose ClientTrafficPolicy sets the stream idle timeout keeps
+// it (nil).
+func (b *builder) requestIdleTimeout(t *durationpb.Duration) *durationpb.Duration {
+	if l := b.listener; l != nil && l.Client != nil && l.Client.HTTP != nil && l.Client.HTTP.StreamIdleTimeout != nil {
+		return nil
+	}
+	idle := t.AsDuration()
+	if idle > 0 && idle < hour {
+		idle = hour
+	}
+	return durationpb.New(idle)
+}
 
 func buildTrafficRetry(r *ir.TrafficRetry) (*routev3.RetryPolicy, error) {
 	prev, err := toAny(&previoushostsv3.PreviousHostsPredicate{})

@@ -15,6 +15,7 @@ import (
 const (
 	udpProxyFilterName = "envoy.filters.udp_listener.udp_proxy"
 	udpRouteActionName = "route"
+	udpStatPrefix      = "service"
 )
 
 // buildUDPListeners adds one Envoy UDP listener per entry with a route: a
@@ -72,7 +73,9 @@ func (b *builder) buildUDPListener(e *ir.UDPListener) (*listenerv3.Listener, err
 		return nil, err
 	}
 	proxy := &udpproxyv3.UdpProxyConfig{
-		StatPrefix: fmt.Sprintf("service-%d", e.Port),
+		// Envoy Gateway's prefix for every UDP route ("udp.service.*"):
+		// dashboards made for its proxies read these stats.
+		StatPrefix: udpStatPrefix,
 		RouteSpecifier: &udpproxyv3.UdpProxyConfig_Matcher{Matcher: &xdsmatcherv3.Matcher{
 			OnNoMatch: &xdsmatcherv3.Matcher_OnMatch{OnMatch: &xdsmatcherv3.Matcher_OnMatch_Action{
 				Action: &xdscorev3.TypedExtensionConfig{Name: udpRouteActionName, TypedConfig: action},
@@ -93,9 +96,10 @@ func (b *builder) buildUDPListener(e *ir.UDPListener) (*listenerv3.Listener, err
 	sa := socketAddress(addr, e.Port)
 	sa.GetSocketAddress().Protocol = corev3.SocketAddress_UDP
 	return &listenerv3.Listener{
-		Name:              e.Name,
-		Address:           sa,
-		UdpListenerConfig: &listenerv3.UdpListenerConfig{},
+		Name:    e.Name,
+		Address: sa,
+		// No udp_listener_config: the address's protocol makes the
+		// listener a UDP one, and Envoy Gateway writes none either.
 		ListenerFilters: []*listenerv3.ListenerFilter{{
 			Name:       udpProxyFilterName,
 			ConfigType: &listenerv3.ListenerFilter_TypedConfig{TypedConfig: typed},

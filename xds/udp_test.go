@@ -12,7 +12,7 @@ import (
 func udpRouteCluster(t *testing.T, r *Resources, listener string) (*udpproxyv3.UdpProxyConfig, string) {
 	t.Helper()
 	l := findListener(t, r, listener)
-	if l.GetAddress().GetSocketAddress().GetProtocol() != corev3.SocketAddress_UDP || l.GetUdpListenerConfig() == nil {
+	if l.GetAddress().GetSocketAddress().GetProtocol() != corev3.SocketAddress_UDP {
 		t.Fatalf("listener %s is not a UDP listener: %v", listener, l)
 	}
 	if len(l.ListenerFilters) != 1 || l.ListenerFilters[0].GetName() != udpProxyFilterName {
@@ -43,7 +43,7 @@ func TestUDPListener(t *testing.T) {
 		t.Fatalf("%d listeners, want 2 (none without a route)", len(res.Listeners))
 	}
 	cfg, cluster := udpRouteCluster(t, res, "default/eg/dns")
-	if cluster != "udproute/default/dns/rule/-1" || cfg.GetStatPrefix() != "service-10053" {
+	if cluster != "udproute/default/dns/rule/-1" || cfg.GetStatPrefix() != "service" {
 		t.Errorf("cluster %q stat prefix %q", cluster, cfg.GetStatPrefix())
 	}
 	// Both backends share the one cluster, one weighted locality each.

@@ -143,14 +143,11 @@ func upstreamTLSParams(common *tlsv3.CommonTlsContext, t *ir.BackendTLS) error {
 	if !ok {
 		return fmt.Errorf("MaxVersion %q", t.MaxVersion)
 	}
-	if minV == tlsv3.TlsParameters_TLSv1_3 && maxV == tlsv3.TlsParameters_TLS_AUTO {
-		// Envoy's automatic maximum for upstreams is TLS 1.2: a minimum of
-		// 1.3 alone would make every handshake fail.
+	if maxV == tlsv3.TlsParameters_TLS_AUTO {
+		// Envoy's automatic maximum for upstreams is TLS 1.2: a backend
+		// that speaks only TLS 1.3 (or a minimum of 1.3) would fail every
+		// handshake. Envoy Gateway asks for 1.3, and so does egctl.
 		maxV = tlsv3.TlsParameters_TLSv1_3
-	}
-	if minV == tlsv3.TlsParameters_TLS_AUTO && maxV == tlsv3.TlsParameters_TLS_AUTO &&
-		len(t.Ciphers) == 0 && len(t.ECDHCurves) == 0 && len(t.SignatureAlgorithms) == 0 {
-		return nil
 	}
 	common.TlsParams = &tlsv3.TlsParameters{
 		TlsMinimumProtocolVersion: minV,

@@ -86,10 +86,12 @@ type builder struct {
 	sessions       map[sessionKey]*anyMsg      // sessionpersistence.go
 	websocket      []*routev3.RouteAction_UpgradeConfig
 	metadataCache  map[ir.Metadata]*corev3.Metadata
-	recentMeta     [4]recentMetadata
-	recentNext     int
-	hosts          map[hostsKey][]*endpointv3.LbEndpoint
-	weights        map[uint32]*wrapperspb.UInt32Value
+	// policyMetaCache: route metadata naming a policy (metadata.go).
+	policyMetaCache map[[2]ir.Metadata]*corev3.Metadata
+	recentMeta      [4]recentMetadata
+	recentNext      int
+	hosts           map[hostsKey][]*endpointv3.LbEndpoint
+	weights         map[uint32]*wrapperspb.UInt32Value
 	// secure is set while building the routes of an HTTPS entry, and
 	// listener is the IR listener whose routes are being built.
 	secure   bool

@@ -90,10 +90,10 @@ const (
 )
 
 var emptyMatchCases = []string{
-	"gateway-with-attached-routes", "grpcroute-with-mirror", "grpcroute-with-mirror-filter-service-no-endpoints",
+	"gateway-with-attached-routes",
 	"httproute-dynamic-resolver-with-mutliple-backends", "httproute-with-empty-matches", "httproute-with-metadata",
 	"httproute-with-multiple-invalid-rules",
-	"listenerset-conflict-route-attachment", "listenerset-cross-namespace", "listenerset-grpcroute", "listenerset-httproute",
+	"listenerset-conflict-route-attachment", "listenerset-cross-namespace", "listenerset-httproute",
 	"listenerset-https-tls-mixed-valid-and-missing-secret", "listenerset-https-tls-same-namespace", "listenerset-invalid",
 	"listenerset-no-maching-listener",
 }

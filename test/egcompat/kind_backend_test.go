@@ -105,8 +105,6 @@ var backendExpectations = join(
 		"Accepted EG=True/Accepted egctl=False/IncompatibleFilters", "b", whyMirrorConflict),
 	each([]string{"httproute-with-conflicting-filters", "grpcroute-with-conflicting-filters"},
 		"PartiallyInvalid EG=True/IncompatibleFilters egctl=absent", "b", whyMirrorConflict),
-	each([]string{"grpcroute-with-conflicting-filters"}, "/match/-1/", "b", whyEmptyMatch),
-	each([]string{"grpcroute-with-conflicting-filters"}, "/match/0/", "b", whyEmptyMatch),
 	// Cases of other kinds that run once BackendTLSPolicies and ConfigMaps
 	// are taken.
 	each(btlsExtProcCases, "Accepted EG=False/Invalid egctl=True/Accepted", "b", whyBTLSInvalidCA),

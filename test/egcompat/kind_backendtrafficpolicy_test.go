@@ -42,24 +42,6 @@ const (
 		"does not know; the policy is refused"
 )
 
-// grpcEmptyMatchCases have a GRPCRoute rule without matches, which EG names
-// match/-1 (see whyEmptyMatch).
-var grpcEmptyMatchCases = []string{
-	"backendtrafficpolicy-admission-control", "backendtrafficpolicy-buffer-limit",
-	"backendtrafficpolicy-buffer-limit-out-of-range-error", "backendtrafficpolicy-buffer-limit-with-invalid-value",
-	"backendtrafficpolicy-section-name-override", "backendtrafficpolicy-status-fault-injection",
-	"backendtrafficpolicy-strategic-merge", "backendtrafficpolicy-strategic-merge-section",
-	"backendtrafficpolicy-with-circuitbreakers", "backendtrafficpolicy-with-circuitbreakers-error",
-	"backendtrafficpolicy-with-healthcheck", "backendtrafficpolicy-with-healthcheck-overrides",
-	"backendtrafficpolicy-with-http2", "backendtrafficpolicy-with-loadbalancer", "backendtrafficpolicy-with-preconnect",
-	"backendtrafficpolicy-with-proxyprotocol", "backendtrafficpolicy-with-ratelimit", "backendtrafficpolicy-with-ratelimit-both-type",
-	"backendtrafficpolicy-with-ratelimit-invalid-distinct-invert", "backendtrafficpolicy-with-ratelimit-invalid-regex",
-	"backendtrafficpolicy-with-retries", "backendtrafficpolicy-with-shared-ratelimit", "backendtrafficpolicy-with-stats",
-	"backendtrafficpolicy-with-tcpkeepalive", "backendtrafficpolicy-with-timeout", "backendtrafficpolicy-with-timeout-error",
-	"backendtrafficpolicy-with-response-override", "backendtrafficpolicy-with-response-override-invalid-valueref",
-	"backendtrafficpolicy-with-timeout-targetrefs", "httproute-and-backendtrafficpolicy-with-timeout",
-}
-
 var weightedZoneCases = []string{
 	"backendtrafficpolicy-with-backend-utilization-weighted-zones",
 	"backendtrafficpolicy-with-endpointoverride-backend-utilization-weighted-zones",
@@ -68,9 +50,6 @@ var weightedZoneCases = []string{
 
 // btpExpectations are the accepted differences for this kind's cases.
 var btpExpectations = join(
-	// Each of these GRPCRoute lines is the rule named match/-1 by EG and
-	// match/0 by egctl (missing in one, only in the other).
-	each(grpcEmptyMatchCases, "route grpcroute/", "b", whyEmptyMatch),
 	each(weightedZoneCases, "Accepted EG=True/Accepted egctl=False/Invalid", "c", whyWeightedZones),
 	each(weightedZoneCases, "egctl=direct 500", "c", whyWeightedZones),
 	[]expectation{

@@ -70,11 +70,11 @@ var ctpExpectations = join(
 		"gateway-3", "c", whyTCPOnTLS),
 	each([]string{"clienttrafficpolicy-mtls-cert-bundle", "clienttrafficpolicy-mtls-cert-bundle-both-valid"},
 		"match/0/* only in egctl (direct 500)", "b", whyCTPCRDInvalid),
-	each([]string{"clienttrafficpolicy-grpc-web-filter-disable", "clienttrafficpolicy-invalid-settings",
+	each([]string{"clienttrafficpolicy-invalid-settings",
 		"clienttrafficpolicy-mtls-cert-bundle-both-invalid", "clienttrafficpolicy-mtls-cert-bundle",
 		"clienttrafficpolicy-mtls-cert-bundle-both-valid", "clienttrafficpolicy-mtls-dup-ca-refs"},
 		"match/-1/* missing in egctl", "b", whyEmptyMatch),
-	each([]string{"clienttrafficpolicy-grpc-web-filter-disable", "clienttrafficpolicy-invalid-settings",
+	each([]string{"clienttrafficpolicy-invalid-settings",
 		"clienttrafficpolicy-mtls-cert-bundle-both-invalid", "clienttrafficpolicy-mtls-dup-ca-refs"},
 		"match/0/* only in egctl", "b", whyEmptyMatch),
 )

@@ -136,7 +136,7 @@ const (
 )
 
 var epEmptyMatchCases = []string{
-	"accesslog-types", "envoyproxy-metric-grpc", "envoyproxy-with-statname", "httproute-with-enable-zone-discovery",
+	"accesslog-types", "httproute-with-enable-zone-discovery",
 	"httproute-with-headless-service-endpoint-routing", "httproute-with-headless-service-service-routing",
 }
 
@@ -195,6 +195,7 @@ var epExpectations = join(
 		{"envoyproxy-with-statname", "Accepted EG=True/Accepted egctl=False/HostnameConflict", "b",
 			"spec: an HTTPRoute and a GRPCRoute must not share a hostname on a listener (GEP-1016); EG does not enforce it (docs/translation.md)"},
 		{"envoyproxy-with-statname", "attachedRoutes EG=2 egctl=1", "b", whyEPRouteConflict},
+		{"envoyproxy-with-statname", "/match/0/", "b", whyEmptyMatch},
 	},
 
 	each([]string{"backend-tls-settings", "backend-tls-settings-invalid", "envoyproxy-tls-settings", "envoyproxy-tls-settings-invalid",

@@ -30,14 +30,19 @@ func init() {
 // rateLimitExpectations are accepted status or route differences of the
 // rate limit cases in TestEnvoyGatewayCases. None is specific to rate
 // limits: the cases differ from Envoy Gateway only where the rest of the
-// kind does (spec.targetRef deprecation warnings, GRPCRoute match names).
+// kind does (spec.targetRef deprecation warnings).
 var rateLimitExpectations = []expectation{}
 
 // rateLimitIRExpectations are accepted differences in the rate limits
-// themselves (TestEnvoyGatewayRateLimits).
-// None today; where egctl knowingly differs (several methods in one
-// condition, exact paths that allow a query), EG's cases have no example.
-var rateLimitIRExpectations = []expectation{}
+// themselves (TestEnvoyGatewayRateLimits), where egctl knowingly differs
+// (docs/ratelimit.md). Several methods in one condition: EG's cases have
+// no example.
+var rateLimitIRExpectations = []expectation{
+	// The GRPCRoute rule without matches is named match/-1 on both sides
+	// since egctl names it as EG does, so its rate limit is compared.
+	{"backendtrafficpolicy-with-ratelimit", "EG: path exact /test egctl: path regex ^/test(\\?.*)?$", "b",
+		"an exact path also matches when a query string follows (/test?x=1); EG compares :path, query included, exactly (docs/ratelimit.md)"},
+}
 
 // egRateLimit is the part of EG's xdsIR route that says its rate limit.
 type egRateLimit struct {

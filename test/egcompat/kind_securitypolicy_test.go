@@ -19,12 +19,6 @@ const (
 		"to nothing is a configuration error, reported"
 )
 
-// spGRPCEmptyMatch cases have a GRPCRoute rule without matches.
-var spGRPCEmptyMatch = []string{
-	"securitypolicy-with-jwt", "securitypolicy-with-jwt-optional", "securitypolicy-with-jwt-with-custom-extractor",
-	"securitypolicy-with-cors", "securitypolicy-with-cors-targetrefs",
-}
-
 // spExpectations are the accepted differences for this kind's cases.
 var spExpectations = join(
 	// ---- (b) EG-specific; egctl follows its own documented rule ----
@@ -38,8 +32,6 @@ var spExpectations = join(
 		{"securitypolicy-with-merge-tcp-invalid", "", "b", whySPTCPInvalid},
 		{"securitypolicy-with-extauth-invalid-no-service", "EG=dest", "b", whySPFailOpenInvalid},
 	},
-	each(spGRPCEmptyMatch, "/match/-1/", "b", whyEmptyMatch),
-	each(spGRPCEmptyMatch, "/match/0/", "b", whyEmptyMatch),
 	each([]string{"tcproute-securitypolicy-conflicting-listeners"}, "", "b", whyConflicted),
 
 	// The key set's cluster asks for a consistent hash its fetches cannot

@@ -256,7 +256,10 @@ type caseResult struct {
 	Name, Kind string
 	// EGOK: Envoy Gateway's egctl printed xDS (exit 0, parseable). OursOK:
 	// egctl printed xDS (exit 0 or 1: 1 says some object is not accepted).
-	EGOK, OursOK   bool
+	EGOK, OursOK bool
+	// OursClean: egctl exited 0, every input object accepted (the inputs
+	// egctl fully supports).
+	OursClean      bool
 	EGErr, OursErr string
 	// Per type: resources on either side, on both, byte-equal.
 	Union, Both, Equal map[string]int

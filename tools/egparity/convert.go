@@ -192,7 +192,14 @@ func convertCase(dir, name string, base []map[string]any) (*caseInput, error) {
 			have[objKey(o)] = true
 		}
 	}
-	for _, o := range fixtures(base) {
+	fx := fixtures(base)
+	if bytes.Contains(raw, []byte("otel-collector")) {
+		// EG's harness adds this Service to every case; only the cases
+		// that name it need it, and adding it to those alone keeps the
+		// other manifests (and Envoy Gateway's cached outputs) as they were.
+		fx = append(fx, otelCollector())
+	}
+	for _, o := range fx {
 		if !have[objKey(o)] {
 			objs = append(objs, o)
 		}
@@ -249,6 +256,18 @@ func fixtures(base []map[string]any) []map[string]any {
 		out = append(out, deepCopy(s))
 	}
 	return out
+}
+
+// otelCollector is the telemetry Service of EG's harness,
+// monitoring/otel-collector (cluster IP 3.3.3.3, OTLP gRPC 4317, Zipkin
+// 9411).
+func otelCollector() map[string]any {
+	return map[string]any{"apiVersion": "v1", "kind": "Service",
+		"metadata": map[string]any{"name": "otel-collector", "namespace": "monitoring"},
+		"spec": map[string]any{"clusterIP": "3.3.3.3", "ports": []any{
+			map[string]any{"name": "grpc", "port": 4317, "targetPort": 4317, "protocol": "TCP", "appProtocol": "grpc"},
+			map[string]any{"name": "zipkin", "port": 9411, "targetPort": 9411, "protocol": "TCP"},
+		}}}
 }
 
 // loadBase reads the secrets of testdata/base/base.yaml.

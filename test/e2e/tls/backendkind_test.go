@@ -71,6 +71,7 @@ func TestBackendKindTLS(t *testing.T) {
 		egBackend("byendpoint", be.port, "backend.example.com", "{"+ca+", autoSNIFromEndpointHostname: true, "+cert+"}")+
 		egBackend("skip", be.port, "", `{insecureSkipVerify: true, sni: whatever.example.org, `+cert+"}")+
 		egBackend("tls13", be.port, "", "{"+ca+", sni: backend.example.com, minVersion: \"1.3\", "+cert+"}")+
+		egBackend("tls12", be.port, "", "{"+ca+", sni: backend.example.com, maxVersion: \"1.2\", "+cert+"}")+
 		egBackend("h2", be.port, "", "{"+ca+", sni: backend.example.com, alpnProtocols: [h2, http/1.1], "+cert+"}")+
 		egBackend("policy", be.port, "", "{"+cert+"}")+`
 apiVersion: gateway.networking.k8s.io/v1
@@ -94,7 +95,7 @@ metadata: {name: r, namespace: default}
 spec:
   parentRefs: [{name: gw}]
   rules:
-`+routeRules(be.port, "fixed", "wrongca", "wrongsni", "byhost", "byendpoint", "skip", "tls13", "h2", "policy"), map[string]any{"Port": port})
+`+routeRules(be.port, "fixed", "wrongca", "wrongsni", "byhost", "byendpoint", "skip", "tls13", "tls12", "h2", "policy"), map[string]any{"Port": port})
 
 	c := plainClient(port)
 	for _, tc := range []struct{ path, host, want string }{
@@ -105,6 +106,7 @@ spec:
 		{"/policy", "", "sni=backend.example.com client=backend-client"},
 		{"/h2", "", "proto=HTTP/2.0"},
 		{"/tls13", "", "proto=HTTP/1.1"},
+		{"/tls12", "", "proto=HTTP/1.1"},
 	} {
 		host := tc.host
 		if host == "" {
@@ -121,12 +123,16 @@ spec:
 		if resp.StatusCode != 200 || !strings.Contains(body.String(), tc.want) {
 			t.Errorf("%s (Host %s): %d %q, want 200 with %q", tc.path, host, resp.StatusCode, body.String(), tc.want)
 		}
-		// Envoy offers at most TLS 1.2 to upstreams unless told otherwise.
+		// Envoy offers at most TLS 1.2 to upstreams unless told otherwise;
+		// egctl asks for 1.3 without a maxVersion, as Envoy Gateway does.
 		if tc.path == "/tls13" && resp.Header.Get("X-TLS-Version") != "TLS 1.3" {
 			t.Errorf("/tls13: backend negotiated %q, want TLS 1.3 (minVersion)", resp.Header.Get("X-TLS-Version"))
 		}
-		if tc.path == "/fixed" && resp.Header.Get("X-TLS-Version") != "TLS 1.2" {
-			t.Errorf("/fixed: backend negotiated %q, want Envoy's default TLS 1.2", resp.Header.Get("X-TLS-Version"))
+		if tc.path == "/fixed" && resp.Header.Get("X-TLS-Version") != "TLS 1.3" {
+			t.Errorf("/fixed: backend negotiated %q, want TLS 1.3 (no maxVersion: up to 1.3, as Envoy Gateway)", resp.Header.Get("X-TLS-Version"))
+		}
+		if tc.path == "/tls12" && resp.Header.Get("X-TLS-Version") != "TLS 1.2" {
+			t.Errorf("/tls12: backend negotiated %q, want TLS 1.2 (maxVersion)", resp.Header.Get("X-TLS-Version"))
 		}
 	}
 	// Refused: a CA that did not sign the backend, a fixed SNI the
