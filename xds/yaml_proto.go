@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -275,8 +277,13 @@ func (w *yamlWriter) collectMapEntry(k protoreflect.MapKey, v protoreflect.Value
 }
 
 // sortMapEntries puts kvs in go-yaml's key order. The keys are distinct and
-// came in random order, so the sort need not be stable.
+// came in random order: they are put in byte order first, as sortYAMLKeys
+// explains.
 func sortMapEntries(kvs []mapEntry) {
+	if len(kvs) < 2 {
+		return
+	}
+	slices.SortFunc(kvs, func(a, b mapEntry) int { return strings.Compare(a.k, b.k) })
 	if len(kvs) > 12 {
 		sort.Slice(kvs, func(i, j int) bool { return yamlKeyLess(kvs[i].k, kvs[j].k) })
 		return
@@ -501,12 +508,13 @@ func (w *yamlWriter) structFields(st *structpb.Struct, indent int, inMap bool) e
 }
 
 // sortStructKeys is sortYAMLKeys without its allocations for the few keys
-// a Struct usually has; map order is random, so stability does not matter.
+// a Struct usually has.
 func sortStructKeys(keys []string) {
 	if len(keys) > 12 {
 		sortYAMLKeys(keys)
 		return
 	}
+	slices.Sort(keys)
 	for i := 1; i < len(keys); i++ {
 		for j := i; j > 0 && yamlKeyLess(keys[j], keys[j-1]); j-- {
 			keys[j], keys[j-1] = keys[j-1], keys[j]
