@@ -86,6 +86,9 @@ type yamlWriter struct {
 	anyText map[anyTextKey]anyText
 	// msgText holds the text of shared messages (yaml_shared.go).
 	msgText map[msgTextKey]anyText
+	// texts, when set, holds the text of messages met more than once by
+	// any of the writers of one render (yaml_shared.go).
+	texts *textCache
 }
 
 // quoteCache remembers which strings go-yaml would quote; asking go-yaml
@@ -93,6 +96,8 @@ type yamlWriter struct {
 type quoteCache struct {
 	mu sync.Mutex
 	m  map[string]bool
+	// texts is shared by the same writers (yaml_shared.go).
+	texts textCache
 }
 
 func (w *yamlWriter) write(s string) {

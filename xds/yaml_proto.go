@@ -434,11 +434,22 @@ func (w *yamlWriter) wellKnownValue(m protoreflect.Message, indent int, inMap bo
 		if err != nil || isWellKnown(mt.Descriptor()) {
 			return w.viaJSON(m.Interface(), indent, inMap)
 		}
+		// The same Any (pointer) met again, by any writer of this render,
+		// is copied (yaml_shared.go); so is one with the same bytes met
+		// before by this writer.
+		sk := msgTextKey{msg: m.Interface(), indent: indent, inMap: inMap}
+		t, hit, again := w.texts.get(sk)
+		if hit {
+			w.paste(t)
+			return nil
+		}
 		value := m.Get(fds.ByNumber(2)).Bytes()
 		key := anyTextKey{url: url, value: string(value), indent: indent, inMap: inMap}
 		if t, ok := w.anyText[key]; ok {
-			w.buf.Write(t.text)
-			w.col = t.col
+			w.paste(t)
+			if again {
+				w.texts.put(sk, t)
+			}
 			return nil
 		}
 		inner := mt.New()
@@ -449,7 +460,15 @@ func (w *yamlWriter) wellKnownValue(m protoreflect.Message, indent int, inMap bo
 		if err := w.msgValue(inner, indent, inMap, []yamlEntry{{key: "@type", str: url}}); err != nil {
 			return err
 		}
-		w.rememberAny(key, start, holes)
+		if t, ok := w.textSince(start, holes); ok {
+			if w.anyText == nil {
+				w.anyText = map[anyTextKey]anyText{}
+			}
+			w.anyText[key] = t
+			if again {
+				w.texts.put(sk, t)
+			}
+		}
 		return nil
 	case "Struct":
 		return w.structValue(m, indent, inMap)
@@ -619,19 +638,22 @@ type anyText struct {
 	col  int
 }
 
-// rememberAny keeps the text written since start for key, when it does not
-// depend on where it began: it starts on a line of its own (so the column
-// it began at plays no part) and no hole was cut in it.
-func (w *yamlWriter) rememberAny(key anyTextKey, start, holes int) {
+// textSince is the text written since start, kept (copied) when it does
+// not depend on where it began: it starts on a line of its own (so the
+// column it began at plays no part) and no hole was cut in it.
+func (w *yamlWriter) textSince(start, holes int) (anyText, bool) {
 	if len(w.holes) != holes || w.buf.Len() < start {
-		return
+		return anyText{}, false
 	}
 	text := w.buf.Bytes()[start:]
 	if len(text) == 0 || text[0] != '\n' {
-		return // its first line continues the key's: it depends on the column
+		return anyText{}, false // its first line continues the key's: it depends on the column
 	}
-	if w.anyText == nil {
-		w.anyText = map[anyTextKey]anyText{}
-	}
-	w.anyText[key] = anyText{text: bytes.Clone(text), col: w.col}
+	return anyText{text: bytes.Clone(text), col: w.col}, true
+}
+
+// paste writes text kept by textSince.
+func (w *yamlWriter) paste(t anyText) {
+	w.buf.Write(t.text)
+	w.col = t.col
 }
