@@ -13,12 +13,12 @@ import (
 // BackendTrafficPolicy on every route, a SecurityPolicy (JWT +
 // authorization) per namespace, and a Gateway ClientTrafficPolicy with
 // HTTP/1 options on every cluster. For each it times the egctl command in
-// process (`x translate --to xds -t all -o yaml`, what users run) and the
-// compile stages (translate + xds) alone; with -stageprofile every
-// variant's command gets its own CPU and heap profiles:
+// process in every output mode run.sh times (cli-yaml, cli-json,
+// cli-bootstrap) and the compile stages (translate + xds) alone; with
+// -stageprofile every variant and mode gets its own CPU and heap profiles:
 //
-//	go test -run '^$' -bench 'BenchmarkPolicies' -benchtime 3x ./test/bench/ -args -stageprofile=/tmp/prof
-//	go tool pprof -top -diff_base /tmp/prof/10000-policies-plain.cpu.prof /tmp/prof/10000-policies-sp.cpu.prof
+//	go test -run '^$' -bench 'BenchmarkPolicies/.*/cli-yaml' -benchtime 3x ./test/bench/ -args -stageprofile=/tmp/prof
+//	go tool pprof -top -diff_base /tmp/prof/10000-policies-plain-yaml.cpu.prof /tmp/prof/10000-policies-sp-yaml.cpu.prof
 func BenchmarkPolicies(b *testing.B) {
 	const n = 10000
 	dir := b.TempDir()
@@ -37,15 +37,17 @@ func BenchmarkPolicies(b *testing.B) {
 				b.Fatal(err)
 			}
 			s := run(b, file, v.input)
-			b.Run("cli-yaml", func(b *testing.B) {
-				defer measure(b, n, "policies-"+v.name)()
-				var out countingWriter
-				for b.Loop() {
-					out.n = 0
-					execute(b, &out, file, cliModes[0].args)
-				}
-				b.ReportMetric(float64(out.n), "out-bytes")
-			})
+			for _, m := range cliModes {
+				b.Run("cli-"+m.name, func(b *testing.B) {
+					defer measure(b, n, "policies-"+v.name+"-"+m.name)()
+					var out countingWriter
+					for b.Loop() {
+						out.n = 0
+						execute(b, &out, file, m.args)
+					}
+					b.ReportMetric(float64(out.n), "out-bytes")
+				})
+			}
 			b.Run("translate+xds", func(b *testing.B) {
 				defer measure(b, n, "policies-"+v.name+"-compile")()
 				for b.Loop() {
