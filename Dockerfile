@@ -5,7 +5,7 @@ ENV CGO_ENABLED=0 GOTOOLCHAIN=local
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN go build -trimpath -ldflags '-s -w' -o /out/egctl ./cmd/egctl
+RUN go build -trimpath -tags kustomize_disable_go_plugin_support -ldflags '-s -w' -o /out/egctl ./cmd/egctl
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/egctl /egctl

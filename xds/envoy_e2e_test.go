@@ -16,17 +16,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/egctl/egctl/internal/freeport"
 	"github.com/egctl/egctl/ir"
 )
 
 func freePort(t *testing.T) uint32 {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return uint32(l.Addr().(*net.TCPAddr).Port)
+	return uint32(p)
 }
 
 // echoed is what the test backend answers: what it received.

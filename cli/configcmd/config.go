@@ -18,7 +18,6 @@ import (
 	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/egctl/egctl/admin"
@@ -307,7 +306,7 @@ func (p *printer) fromCluster(ctx context.Context, podName string, eds bool) err
 	if err != nil {
 		return cli.UsageError(err)
 	}
-	cs, err := corev1client.NewForConfig(cfg)
+	cs, err := podClient(cfg)
 	if err != nil {
 		return cli.UsageError(err)
 	}

@@ -15,7 +15,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/portforward"
@@ -84,19 +85,45 @@ func (k *kubeOptions) restConfig() (*rest.Config, error) {
 	return cfg, nil
 }
 
+// podScheme knows the only objects egctl reads from a cluster: pods, pod
+// lists, and the Status an API server answers an error with. client-go's
+// typed clients use kubernetes/scheme instead, which registers every API
+// group Kubernetes has and links all of their code into the binary (about
+// 14 MB of egctl's, docs/performance.md).
+var podScheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	s.AddKnownTypes(corev1.SchemeGroupVersion, &corev1.Pod{}, &corev1.PodList{})
+	metav1.AddToGroupVersion(s, corev1.SchemeGroupVersion)
+	return s
+}()
+
+// podClient is a REST client for core/v1 configured as client-go's typed
+// core client configures its own (same paths, user agent and JSON), over
+// podScheme.
+func podClient(cfg *rest.Config) (*rest.RESTClient, error) {
+	c := rest.CopyConfig(cfg)
+	c.GroupVersion = &corev1.SchemeGroupVersion
+	c.APIPath = "/api"
+	c.NegotiatedSerializer = serializer.NewCodecFactory(podScheme).WithoutConversion()
+	if c.UserAgent == "" {
+		c.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	return rest.RESTClientFor(c)
+}
+
 // selectPods picks the pods as Envoy Gateway's egctl does: POD by name,
 // else -l's selectors, else Envoy Gateway's proxy labels; in -n, or every
 // namespace with -A. Pods that are not Running are returned apart: they
 // have no admin port to reach.
-func (k *kubeOptions) selectPods(ctx context.Context, cs corev1client.CoreV1Interface, name string) (running []pod, notRunning []pod, err error) {
+func (k *kubeOptions) selectPods(ctx context.Context, c *rest.RESTClient, name string) (running []pod, notRunning []pod, err error) {
 	var pods []corev1.Pod
 	switch {
 	case name != "":
-		p, err := cs.Pods(k.namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
+		var p corev1.Pod
+		if err := c.Get().Namespace(k.namespace).Resource("pods").Name(name).Do(ctx).Into(&p); err != nil {
 			return nil, nil, fmt.Errorf("get pod %s/%s: %w", k.namespace, name, err)
 		}
-		pods = []corev1.Pod{*p}
+		pods = []corev1.Pod{p}
 	default:
 		sel := k.labels
 		if len(sel) == 0 {
@@ -107,7 +134,8 @@ func (k *kubeOptions) selectPods(ctx context.Context, cs corev1client.CoreV1Inte
 		if k.allNamespaces {
 			ns, where = metav1.NamespaceAll, "any namespace"
 		}
-		list, err := cs.Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: strings.Join(sel, ",")})
+		var list corev1.PodList
+		err := c.Get().Namespace(ns).Resource("pods").Param("labelSelector", strings.Join(sel, ",")).Do(ctx).Into(&list)
 		if err != nil {
 			return nil, nil, fmt.Errorf("list pods: %w", err)
 		}
@@ -135,8 +163,8 @@ func (k *kubeOptions) selectPods(ctx context.Context, cs corev1client.CoreV1Inte
 // forward opens a local port on 127.0.0.1 (chosen by the kernel) to the
 // pod's admin port, as `kubectl port-forward` does: WebSocket first, SPDY
 // when the API server does not speak it. stop ends it.
-func forward(ctx context.Context, cfg *rest.Config, cs corev1client.CoreV1Interface, p pod, port int, errOut io.Writer) (addr string, stop func(), err error) {
-	u := cs.RESTClient().Post().Resource("pods").Namespace(p.namespace).Name(p.name).SubResource("portforward").URL()
+func forward(ctx context.Context, cfg *rest.Config, c *rest.RESTClient, p pod, port int, errOut io.Writer) (addr string, stop func(), err error) {
+	u := c.Post().Resource("pods").Namespace(p.namespace).Name(p.name).SubResource("portforward").URL()
 	transport, upgrader, err := spdy.RoundTripperFor(cfg)
 	if err != nil {
 		return "", nil, err

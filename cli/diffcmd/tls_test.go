@@ -44,9 +44,9 @@ func selfSigned(t *testing.T, host string) (certPEM, keyPEM []byte) {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})
 }
 
-// tlsManifests is gateway.yaml plus an HTTPS listener on port with a
-// certificate from a Secret.
-func tlsManifests(t *testing.T, port int, cert, key []byte) string {
+// tlsManifests is gateway.yaml with its HTTP listener on port, plus an
+// HTTPS listener on tlsPort with a certificate from a Secret.
+func tlsManifests(t *testing.T, port, tlsPort int, cert, key []byte) string {
 	t.Helper()
 	src := string(mustRead(t, "testdata/gateway.yaml"))
 	src = strings.Replace(src, "      port: 18080\n", fmt.Sprintf(`      port: %d
@@ -56,7 +56,7 @@ func tlsManifests(t *testing.T, port int, cert, key []byte) string {
       tls:
         certificateRefs:
           - name: shop-tls
-`, port, port+1), 1)
+`, port, tlsPort), 1)
 	src += fmt.Sprintf(`---
 apiVersion: v1
 kind: Secret
@@ -80,10 +80,12 @@ data:
 // certificate shows.
 func TestTLSSecrets(t *testing.T) {
 	cert, key := selfSigned(t, "shop.example.com")
-	listenerPort, adminPort := difftest.FreePort(t), difftest.FreePort(t)
-	v1 := tlsManifests(t, listenerPort, cert, key)
+	// Each port reserved: the allocator hands ports out in sequence, so
+	// listenerPort+1 is usually adminPort.
+	listenerPort, tlsPort, adminPort := difftest.FreePort(t), difftest.FreePort(t), difftest.FreePort(t)
+	v1 := tlsManifests(t, listenerPort, tlsPort, cert, key)
 	cert2, key2 := selfSigned(t, "shop.example.com")
-	v2 := tlsManifests(t, listenerPort, cert2, key2)
+	v2 := tlsManifests(t, listenerPort, tlsPort, cert2, key2)
 
 	keyB64 := base64.StdEncoding.EncodeToString(key)
 	check := func(r result) {

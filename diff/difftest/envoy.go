@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/egctl/egctl/internal/envoytest"
+	"github.com/egctl/egctl/internal/freeport"
 )
 
 // ReadyTimeout bounds Envoy's start; generous because the machine is
@@ -31,15 +31,15 @@ type Envoy struct {
 	done      chan struct{}
 }
 
-// FreePort returns a loopback TCP port nobody listens on right now.
+// FreePort returns a port for Envoy to bind (see package freeport for why
+// the kernel's pick is not good enough).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // Start runs Envoy with the bootstrap (YAML or JSON) and waits until its

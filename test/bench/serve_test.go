@@ -19,6 +19,7 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 
 	"github.com/egctl/egctl/internal/envoytest"
+	"github.com/egctl/egctl/internal/freeport"
 	"github.com/egctl/egctl/serve/servetest"
 	"github.com/egctl/egctl/test/bench/gen"
 )
@@ -257,13 +258,12 @@ func envInt(name string, def int) int {
 }
 
 func freePort(t *testing.T) string {
-	l, err := netListen()
+	t.Helper()
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	_, p, _ := strings.Cut(l.Addr().String(), ":")
-	return p
+	return strconv.Itoa(p)
 }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

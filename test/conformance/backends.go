@@ -21,6 +21,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/egctl/egctl/internal/freeport"
 )
 
 // managedBy marks the EndpointSlices the harness owns; slices a test
@@ -450,26 +452,12 @@ func randSuffix() string {
 	return string(b[:])
 }
 
-// freePort asks the kernel for an unused loopback port. The port is free
-// when this returns; the process that gets it binds it right after.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort returns a port for a child process to bind (see package
+// freeport for why the kernel's pick is not good enough).
+func freePort() (int, error) { return freeport.Port() }
 
-// freeUDPPort is freePort for UDP.
-func freeUDPPort() (int, error) {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
-}
+// freeUDPPort is freePort for UDP: freeport's ports are free for both.
+func freeUDPPort() (int, error) { return freeport.Port() }
 
 // waitUDP waits until a datagram to addr gets an answer (the UDP echo
 // server echoes).

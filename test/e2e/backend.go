@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/egctl/egctl/internal/freeport"
 )
 
 const backendReadyTimeout = 15 * time.Second
@@ -21,46 +23,21 @@ const backendReadyTimeout = 15 * time.Second
 // it back as "namespace".
 const Namespace = "default"
 
-var (
-	portsMu   sync.Mutex
-	portsUsed = map[int]bool{}
-)
-
-// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago and
-// that no other caller in this test binary has been given. A port handed to
-// a child process (Envoy, echo-basic) cannot be passed as an open socket,
-// so a small race with unrelated processes remains; the kernel hands out
-// ephemeral ports round-robin, which keeps it rare.
+// FreePort returns a port for a child process (Envoy, echo-basic) to bind:
+// see package freeport for why it is not simply one the kernel picked.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("finding a free port: %v", err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		portsMu.Lock()
-		dup := portsUsed[port]
-		portsUsed[port] = true
-		portsMu.Unlock()
-		if !dup && port >= 1024 {
-			return port
-		}
+	p, err := freeport.Port()
+	if err != nil {
+		t.Fatalf("finding a free port: %v", err)
 	}
-	t.Fatal("no free port found in 50 tries")
-	return 0
+	return p
 }
 
-// FreeUDPPort returns a UDP port that was free on 127.0.0.1 a moment ago.
+// FreeUDPPort returns a port free for UDP (and TCP) on all addresses.
 func FreeUDPPort(t testing.TB) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free UDP port: %v", err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return FreePort(t)
 }
 
 // ServeConns accepts connections on l until the test ends (l is closed at
@@ -308,27 +285,14 @@ func FlakyHandler(failures, code int) http.Handler {
 }
 
 // FreePrivilegedPort returns a Gateway listener port below 1024 whose
-// shifted port (port+10000, where egctl binds it) was free on 127.0.0.1 a
-// moment ago and was not given out before.
+// shifted port (port+10000, where egctl binds it) is free and reserved for
+// this test binary.
 func FreePrivilegedPort(t testing.TB) int {
 	t.Helper()
 	for p := 1023; p >= 1; p-- {
-		shifted := p + 10000
-		portsMu.Lock()
-		dup := portsUsed[shifted]
-		portsMu.Unlock()
-		if dup {
-			continue
+		if freeport.Take(p + 10000) {
+			return p
 		}
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(shifted))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		portsMu.Lock()
-		portsUsed[shifted] = true
-		portsMu.Unlock()
-		return p
 	}
 	t.Fatal("no port in 10001..11023 is free")
 	return 0

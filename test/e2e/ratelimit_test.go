@@ -304,8 +304,12 @@ func TestGlobalRateLimit(t *testing.T) {
 	d1, d2 := data(), data()
 	d1["App"], d2["App"] = app, app
 	// Two proxies of one Gateway: the same manifests on two ports.
-	e1 := startRateLimitedEnvoy(t, globalLimitManifests, d1, rlsAddr)
-	e2 := startRateLimitedEnvoy(t, globalLimitManifests, d2, rlsAddr)
+	// Envoy's 20ms default lets a request through uncounted when the
+	// service answers late, which a loaded CI machine makes happen: the
+	// counts below must be exact, so wait long and fail closed.
+	exact := []string{"--ratelimit-timeout", "10s", "--ratelimit-fail-closed"}
+	e1 := startRateLimitedEnvoy(t, globalLimitManifests, d1, rlsAddr, exact...)
+	e2 := startRateLimitedEnvoy(t, globalLimitManifests, d2, rlsAddr, exact...)
 
 	// Both runs wrote the same service configuration; the service loads
 	// the first as written.
