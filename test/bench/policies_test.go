@@ -63,4 +63,3 @@ func BenchmarkPolicies(b *testing.B) {
 		})
 	}
 }
-
