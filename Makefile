@@ -86,7 +86,7 @@ bench: ## wall time and peak RSS at 100..50,000 routes, then Go benchmarks per s
 # Not part of `make test`: the first build takes minutes on two cores.
 EG_VERSION := $(shell awk '$$1 == "github.com/envoyproxy/gateway" { print $$2; exit }' go.mod)
 EGPARITY_DIR := .egparity
-EG_EGCTL := $(EGPARITY_DIR)/egctl-envoy-gateway-$(EG_VERSION)
+EG_EGCTL ?= $(EGPARITY_DIR)/egctl-envoy-gateway-$(EG_VERSION)
 EGPARITY_FLAGS ?=
 
 egparity: build $(EG_EGCTL) ## compare egctl's xDS with Envoy Gateway's egctl on its translator test inputs

@@ -18,6 +18,7 @@ import (
 	"github.com/egctl/egctl/cli"
 	egcompile "github.com/egctl/egctl/cli/compile"
 	"github.com/egctl/egctl/manifest"
+	egresource "github.com/egctl/egctl/resource"
 	"github.com/egctl/egctl/translate"
 	"github.com/egctl/egctl/xds"
 )
@@ -44,6 +45,12 @@ type compiled struct {
 	// problems are the objects not accepted, warnings what no status says.
 	problems []problem
 	warnings []string
+	// status is every object with the status the translator wrote (shells
+	// that share their specs with the input: read-only), and found every
+	// problem, for /status/objects; nil when the manifests did not
+	// compile.
+	status *egresource.Set
+	found  []translate.Problem
 	// proxies by name ("namespace/gateway"), each with its snapshot.
 	proxies map[string]*proxySnapshot
 	// objects counts the input objects.
@@ -131,6 +138,12 @@ func compile(o CompileOptions, loads *manifest.Cache) *compiled {
 		// A change that empties the input (a bad merge, a moved directory)
 		// is held back like any other that brings a problem.
 		c.problems = append(c.problems, problem{key: cli.EmptyInputMessage, text: cli.EmptyInputMessage})
+	}
+	// Kept for /status/objects, which turns them into JSON when asked:
+	// the translator wrote them anyway.
+	c.status, c.found = res.Status, res.Problems
+	if c.status != nil && c.status.Origins == nil {
+		c.status.Origins = set.Origins
 	}
 	for _, p := range res.Problems {
 		line := p.String()

@@ -20,20 +20,24 @@ type fleet struct {
 	// streams by kind and id: go-control-plane numbers state-of-the-world
 	// and delta streams separately.
 	streams map[streamKey]*stream
-	// sent maps a delta stream's response nonce to the version it carried
-	// (delta requests do not repeat the version; nonces are per stream).
+	// sent maps a response's nonce to the version it carried: delta
+	// requests do not repeat the version, and a NACK names the version it
+	// keeps, not the one it rejects. Nonces are per stream.
 	sent map[sentKey]string
 	// pushed is when each proxy's current version was set, and acked
 	// reports (for push latency) when a stream first acknowledges it.
-	pushed  map[string]pushMark
-	onAck   func(proxy string, latency time.Duration)
+	pushed map[string]pushMark
+	// onAck reports a stream that caught up with its proxy's push (types
+	// are that push's versions); onNack a rejected response, with the
+	// version rejected.
+	onAck   func(proxy string, latency time.Duration, types map[string]string)
 	onNack  func(proxy, node, typeURL, version, msg string)
 	unknown func(node, cluster string)
 	known   func(cluster string) bool
 }
 
 type sentKey struct {
-	stream int64
+	stream streamKey
 	nonce  string
 }
 
@@ -56,7 +60,7 @@ type stream struct {
 	since   time.Time
 	// acked and nacked by type URL.
 	acked  map[string]string
-	nacked map[string]string
+	nacked map[string]rejection
 	// lastAck is when the stream last acknowledged anything.
 	lastAck time.Time
 	warned  bool
@@ -64,6 +68,9 @@ type stream struct {
 	// each counts once in the push latency.
 	inSync map[time.Time]bool
 }
+
+// rejection is a rejected response: its version and Envoy's error.
+type rejection struct{ version, msg string }
 
 func newFleet() *fleet {
 	return &fleet{streams: map[streamKey]*stream{}, sent: map[sentKey]string{}, pushed: map[string]pushMark{}}
@@ -99,9 +106,14 @@ func (f *fleet) callbacks() serverv3.Callbacks {
 			f.request(streamKey{true, id}, r.GetNode(), r.GetTypeUrl(), r.GetResponseNonce(), "", r.GetErrorDetail().GetMessage(), r.GetErrorDetail() != nil)
 			return nil
 		},
+		StreamResponseFunc: func(_ context.Context, id int64, _ *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
+			f.mu.Lock()
+			f.sent[sentKey{streamKey{false, id}, resp.GetNonce()}] = resp.GetVersionInfo()
+			f.mu.Unlock()
+		},
 		StreamDeltaResponseFunc: func(id int64, _ *discoveryv3.DeltaDiscoveryRequest, resp *discoveryv3.DeltaDiscoveryResponse) {
 			f.mu.Lock()
-			f.sent[sentKey{id, resp.GetNonce()}] = resp.GetSystemVersionInfo()
+			f.sent[sentKey{streamKey{true, id}, resp.GetNonce()}] = resp.GetSystemVersionInfo()
 			f.mu.Unlock()
 		},
 	}
@@ -110,18 +122,16 @@ func (f *fleet) callbacks() serverv3.Callbacks {
 func (f *fleet) open(id int64, delta bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.streams[streamKey{delta, id}] = &stream{id: id, delta: delta, since: time.Now(), acked: map[string]string{}, nacked: map[string]string{}, inSync: map[time.Time]bool{}}
+	f.streams[streamKey{delta, id}] = &stream{id: id, delta: delta, since: time.Now(), acked: map[string]string{}, nacked: map[string]rejection{}, inSync: map[time.Time]bool{}}
 }
 
 func (f *fleet) close(id streamKey) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.streams, id)
-	if id.delta {
-		for k := range f.sent {
-			if k.stream == id.id {
-				delete(f.sent, k)
-			}
+	for k := range f.sent {
+		if k.stream == id {
+			delete(f.sent, k)
 		}
 	}
 }
@@ -138,9 +148,14 @@ func (f *fleet) request(id streamKey, node *corev3.Node, typeURL, nonce, version
 	if node != nil && s.node == "" {
 		s.node, s.cluster = node.GetId(), proxyOf(node)
 	}
-	if s.delta && nonce != "" {
-		k := sentKey{id.id, nonce}
-		version = f.sent[k]
+	if nonce != "" {
+		// The version the answered response carried: what an ACK
+		// acknowledges, what a NACK rejects (a state-of-the-world NACK's
+		// version is the one Envoy keeps).
+		k := sentKey{id, nonce}
+		if v, ok := f.sent[k]; ok || s.delta {
+			version = v
+		}
 		delete(f.sent, k)
 	}
 	var ackLatency time.Duration
@@ -153,7 +168,7 @@ func (f *fleet) request(id streamKey, node *corev3.Node, typeURL, nonce, version
 			s.warned, warnUnknown = true, true
 		}
 	case nack:
-		s.nacked[typeURL] = errMsg
+		s.nacked[typeURL] = rejection{version: version, msg: errMsg}
 	case version != "":
 		s.acked[typeURL] = version
 		delete(s.nacked, typeURL)
@@ -171,12 +186,13 @@ func (f *fleet) request(id streamKey, node *corev3.Node, typeURL, nonce, version
 	case nack && f.onNack != nil:
 		f.onNack(proxy, nodeID, typeURL, version, errMsg)
 	case acked && f.onAck != nil:
-		f.onAck(proxy, ackLatency)
+		f.onAck(proxy, ackLatency, f.pushedTypes(proxy))
 	}
 }
 
 // inSync reports whether s acknowledged, for every type it subscribed to,
-// the version in want.
+// the version in want, and rejected none of want's versions (a NACK of a
+// version serve no longer serves is history: the proxy runs want).
 func inSync(s *stream, want map[string]string) bool {
 	if len(s.acked) == 0 {
 		return false
@@ -186,7 +202,19 @@ func inSync(s *stream, want map[string]string) bool {
 			return false
 		}
 	}
-	return len(s.nacked) == 0
+	for t, n := range s.nacked {
+		if n.version == "" || n.version == want[t] {
+			return false
+		}
+	}
+	return true
+}
+
+// pushedTypes is the versions of proxy's latest push.
+func (f *fleet) pushedTypes(proxy string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pushed[proxy].types
 }
 
 // pushedVersion records that proxy was given a snapshot with these type
@@ -195,6 +223,25 @@ func (f *fleet) pushedVersion(proxy string, types map[string]string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pushed[proxy] = pushMark{types: types, at: time.Now()}
+}
+
+// forgetRejections drops the NACKs of proxy's streams for versions other
+// than those of a new snapshot: the manifests changed since, and a type the
+// new snapshot did not change is one the proxy holds a good version of (a
+// state-of-the-world stream is not sent it again, so would not ACK it).
+func (f *fleet) forgetRejections(proxy string, types map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.streams {
+		if s.cluster != proxy {
+			continue
+		}
+		for t, n := range s.nacked {
+			if n.version != types[t] {
+				delete(s.nacked, t)
+			}
+		}
+	}
 }
 
 // ProxyStatus is one connected Envoy, as /status reports it.
@@ -229,8 +276,8 @@ func (f *fleet) snapshot(current func(proxy string) (version string, types map[s
 		for t, v := range s.acked {
 			ps.Acked[t[strings.LastIndexByte(t, '.')+1:]] = v
 		}
-		for t, m := range s.nacked {
-			ps.Rejected[t[strings.LastIndexByte(t, '.')+1:]] = m
+		for t, n := range s.nacked {
+			ps.Rejected[t[strings.LastIndexByte(t, '.')+1:]] = n.msg
 		}
 		out = append(out, ps)
 	}

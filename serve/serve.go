@@ -73,8 +73,14 @@ type Server struct {
 	applied  *compiled
 	last     *compiled
 	heldBack []string
-	// gateways are the proxy names of applied, for the unknown-node check.
+	// gateways are the snapshots served, by proxy name: applied's, but for
+	// a Gateway whose snapshot an Envoy rejected (nack.go).
 	gateways map[string]*proxySnapshot
+	// good is, per Gateway, the newest snapshot a proxy of it acknowledged
+	// in full, earlier the one good was before; rejected the snapshot an
+	// Envoy rejected (nack.go).
+	good, earlier map[string]*proxySnapshot
+	rejected      map[string]*Rejected
 
 	xdsAddr, statusAddr net.Addr
 	ready               chan struct{}
@@ -94,13 +100,19 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	s := &Server{o: o, fleet: newFleet(), metrics: newMetrics(), gateways: map[string]*proxySnapshot{}, ready: make(chan struct{})}
+	s := &Server{o: o, fleet: newFleet(), metrics: newMetrics(), gateways: map[string]*proxySnapshot{},
+		good: map[string]*proxySnapshot{}, earlier: map[string]*proxySnapshot{}, rejected: map[string]*Rejected{}, ready: make(chan struct{})}
 	s.cache = newFleetCache()
 	s.loads = manifest.NewCache()
-	s.fleet.onAck = func(proxy string, d time.Duration) { s.metrics.pushLatency.Observe(d.Seconds()) }
+	s.fleet.onAck = func(proxy string, d time.Duration, types map[string]string) {
+		s.metrics.pushLatency.Observe(d.Seconds())
+		s.acknowledged(proxy, types) // nack.go
+	}
 	s.fleet.onNack = func(proxy, node, typeURL, version, msg string) {
 		s.metrics.nacks.Inc()
 		s.logf("NACK: proxy %s (node %s) rejected %s version %s: %s", proxy, node, typeURL, version, msg)
+		// Not on the stream's goroutine: going back answers watches.
+		go s.rejectSnapshot(proxy, node, typeURL, version, msg) // nack.go
 	}
 	s.fleet.unknown = func(node, cluster string) {
 		s.logf("proxy node %s asks for Gateway %q, which the manifests do not define; it gets nothing until they do", node, cluster)
@@ -254,11 +266,23 @@ func (s *Server) recompile(why string) {
 	s.heldBack = nil
 	s.metrics.compiles.WithLabelValues("applied").Inc()
 	changed := 0
+	served := make(map[string]*proxySnapshot, len(c.proxies))
 	for name, ps := range c.proxies {
+		served[name] = ps
+		if r := s.rejected[name]; r != nil {
+			if r.Version == ps.version && s.gateways[name] != nil {
+				// An Envoy rejected this very snapshot: the Gateway keeps
+				// the one it went back to until the manifests change it.
+				served[name] = s.gateways[name]
+				continue
+			}
+			delete(s.rejected, name)
+		}
 		if old := s.gateways[name]; old != nil && old.version == ps.version {
 			continue
 		}
 		s.fleet.pushedVersion(name, ps.types)
+		s.fleet.forgetRejections(name, ps.types)
 		s.cache.set(name, ps.snap)
 		changed++
 	}
@@ -268,10 +292,13 @@ func (s *Server) recompile(why string) {
 			// what they have (as Envoy does when its control plane has no
 			// answer) rather than an empty configuration that drops traffic.
 			s.cache.clear(name)
+			delete(s.good, name)
+			delete(s.earlier, name)
+			delete(s.rejected, name)
 			s.logf("Gateway %s is no longer in the manifests; its proxies keep their last configuration", name)
 		}
 	}
-	s.gateways = c.proxies
+	s.gateways = served
 	s.applied = c
 	s.metrics.gateways.Set(float64(len(c.proxies)))
 	for _, p := range c.problems {

@@ -103,8 +103,8 @@ type policy struct {
 	// spec is the kind's spec (*egv1a1.BackendTrafficPolicySpec, …): what
 	// a policy of mergeType is merged onto its parent's (attach_merge.go).
 	spec any
-	// status is the object's status in the output set; nil with
-	// Options.SkipStatus.
+	// status is the object's status in the output set (nil only for a
+	// policy built by a test).
 	status *gwv1.PolicyStatus
 	order  int // position after sorting: lower is older
 

@@ -38,7 +38,7 @@ type eppRecord struct {
 	key     resource.Key
 	origin  resource.Origin
 	gen     int64
-	status  *gwv1.PolicyStatus // nil with Options.SkipStatus
+	status  *gwv1.PolicyStatus
 	shared  bool
 	proxies int
 }
@@ -87,9 +87,7 @@ func (b *builder) applyEnvoyPatchPolicies(cfg *ir.Config) ([]Problem, *eppIndex)
 			origin: b.out.Origin(resource.Key{Group: resource.GroupEnvoyGateway, Kind: "EnvoyPatchPolicy", Namespace: p.Namespace, Name: p.Name}),
 			gen:    p.Generation,
 		}
-		if !b.opts.SkipStatus {
-			rec.status = &p.Status
-		}
+		rec.status = &p.Status
 		anc, proxies, cond := b.resolveEPP(p)
 		if anc == nil {
 			continue // not ours

@@ -295,9 +295,7 @@ func (b *builder) envoyProxyProblems() []Problem {
 		sort.SliceStable(anc, func(i, j int) bool {
 			return ancestorKey(anc[i].AncestorRef) < ancestorKey(anc[j].AncestorRef)
 		})
-		if !b.opts.SkipStatus {
-			ep.Status.Ancestors = anc
-		}
+		ep.Status.Ancestors = anc
 		k := resource.Key{Group: resource.GroupEnvoyGateway, Kind: "EnvoyProxy", Namespace: ep.Namespace, Name: ep.Name}
 		for _, a := range anc {
 			for _, c := range a.Conditions {

@@ -25,16 +25,14 @@ var (
 		targets: map[string]bool{"Gateway": true, "ListenerSet": true, "HTTPRoute": true, "GRPCRoute": true, "TCPRoute": true, "TLSRoute": true, "UDPRoute": true}}
 )
 
-// newPolicy wraps one policy object for the engine. Statuses are written
-// only when the output set is a deep copy (not with Options.SkipStatus,
-// where the objects are the caller's own).
+// newPolicy wraps one policy object for the engine. Its status is the
+// output set's own (a deep copy, or a status shell with
+// Options.SkipStatus), never the caller's.
 func (b *builder) newPolicy(kind *policyKind, meta *metav1.ObjectMeta, refs egv1a1.PolicyTargetReferences, mt *egv1a1.MergeType, spec any, status *gwv1.PolicyStatus) *policy {
 	p := &policy{
 		kind: kind, meta: meta, refs: refs, mergeType: mt, spec: spec,
-		key: resource.Key{Group: resource.GroupEnvoyGateway, Kind: kind.name, Namespace: meta.Namespace, Name: meta.Name},
-	}
-	if !b.opts.SkipStatus {
-		p.status = status
+		key:    resource.Key{Group: resource.GroupEnvoyGateway, Kind: kind.name, Namespace: meta.Namespace, Name: meta.Name},
+		status: status,
 	}
 	return p
 }

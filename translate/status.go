@@ -15,7 +15,8 @@ import (
 // the translator writes are copied one level deep (the struct, and its
 // status in full), so statuses still never touch the caller's values; all
 // other objects, which the translator only reads, are shared. A deep copy
-// of specs nobody prints is what this saves.
+// of specs is what this saves; the statuses are the same as copySet's, so
+// a caller that keeps them (egctl x serve's status) pays nothing more.
 //
 // It relies on the translator never writing to an object's spec or
 // metadata, and on every status field being assigned whole (never an
@@ -38,12 +39,12 @@ func statusShells(in *resource.Set) *resource.Set {
 		EndpointSlices:         withoutNil(in.EndpointSlices),
 		Secrets:                withoutNil(in.Secrets),
 		ConfigMaps:             withoutNil(in.ConfigMaps),
-		EnvoyProxies:           withoutNil(in.EnvoyProxies),
-		ClientTrafficPolicies:  withoutNil(in.ClientTrafficPolicies),
-		BackendTrafficPolicies: withoutNil(in.BackendTrafficPolicies),
-		SecurityPolicies:       withoutNil(in.SecurityPolicies),
-		EnvoyExtensionPolicies: withoutNil(in.EnvoyExtensionPolicies),
-		EnvoyPatchPolicies:     withoutNil(in.EnvoyPatchPolicies),
+		EnvoyProxies:           shells(in.EnvoyProxies, func(o *egv1a1.EnvoyProxy) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		ClientTrafficPolicies:  shells(in.ClientTrafficPolicies, func(o *egv1a1.ClientTrafficPolicy) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		BackendTrafficPolicies: shells(in.BackendTrafficPolicies, func(o *egv1a1.BackendTrafficPolicy) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		SecurityPolicies:       shells(in.SecurityPolicies, func(o *egv1a1.SecurityPolicy) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		EnvoyExtensionPolicies: shells(in.EnvoyExtensionPolicies, func(o *egv1a1.EnvoyExtensionPolicy) { st := o.Status; st.DeepCopyInto(&o.Status) }),
+		EnvoyPatchPolicies:     shells(in.EnvoyPatchPolicies, func(o *egv1a1.EnvoyPatchPolicy) { st := o.Status; st.DeepCopyInto(&o.Status) }),
 		HTTPRouteFilters:       withoutNil(in.HTTPRouteFilters),
 		Origins:                in.Origins, // only read
 	}

@@ -34,11 +34,13 @@ type Options struct {
 	// Now is the lastTransitionTime of every condition written. The zero
 	// value means the Unix epoch, which keeps output byte-for-byte stable.
 	Now time.Time
-	// SkipStatus leaves Result.Status nil, for callers that print no
-	// statuses: the input is then not deep-copied (a sixth of the memory
-	// and a tenth of the time of a large translation). IR, Problems and
-	// Warnings are the same either way; the IR may then share read-only
-	// values with the input.
+	// SkipStatus does not deep-copy the input (a sixth of the memory and
+	// a tenth of the time of a large translation): Result.Status's objects
+	// then share all but their status with the input, and are read-only.
+	// For callers that print no spec (every command but the ones that
+	// write the objects back). IR, Problems, Warnings and every status
+	// are the same either way; the IR may then share read-only values
+	// with the input.
 	SkipStatus bool
 	// RateLimitService is the rate-limit service global rate limits ask
 	// (Envoy Gateway's EnvoyGateway rateLimit settings); nil means
@@ -104,9 +106,10 @@ func (p Problem) String() string {
 // Result is what one translation produced.
 type Result struct {
 	IR *ir.Config
-	// Status holds deep copies of every input object, in input order, with
-	// .Status filled for the objects this controller owns. Nil when
-	// Options.SkipStatus is set.
+	// Status holds copies of every input object, in input order, with
+	// .Status filled for the objects this controller owns: deep copies, or
+	// with Options.SkipStatus objects that own only their status (specs
+	// and metadata are the input's, not to be changed).
 	Status *resource.Set
 	// Problems lists every not-OK condition, sorted by kind, namespace,
 	// name, condition, reason and message.
@@ -178,9 +181,6 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	applyDefaults(cfg, opts)                                                  // defaults.go
 	sortProblems(problems)
 	res := &Result{IR: cfg, Status: b.out, Problems: problems, Warnings: b.warningList(), epp: epp}
-	if opts.SkipStatus {
-		res.Status = nil // b.out holds shallow copies, not the documented deep ones
-	}
 	return b, res
 }
 

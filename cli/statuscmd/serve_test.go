@@ -97,19 +97,23 @@ func TestStatusFromServe(t *testing.T) {
 		t.Errorf("exit status %d, want 1 (the route's backend is missing)\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{
-		`(?m)^GATEWAY +VERSION +PROXIES$`,
-		`(?m)^default/eg +` + regexp.QuoteMeta(version) + ` +2$`,
+		`(?m)^GATEWAY +VERSION +LAST-GOOD +PROXIES$`,
+		`(?m)^default/eg +` + regexp.QuoteMeta(version) + ` +` + regexp.QuoteMeta(version) + ` +2$`,
 		`(?m)^NODE +GATEWAY +XDS +CONNECTED +ACKNOWLEDGED +IN-SYNC +REJECTED$`,
 		`(?m)^envoy-1 +default/eg +sotw +\S+ +` + regexp.QuoteMeta(version) + ` +yes +0$`,
 		`(?m)^envoy-2 +default/eg +delta +\S+ +` + regexp.QuoteMeta(version) + ` +yes +0$`,
 		`(?m)^Applied: 3 objects compiled at `,
 		`(?m)^  problem: .*HTTPRoute default/r.*Service default/missing not found`,
+		// Every object's conditions, as -f prints them.
+		`(?m)^KIND +NAMESPACE/NAME +PARENT +ACCEPTED +RESOLVEDREFS +PROGRAMMED +REASON +MESSAGE$`,
+		`(?m)^Gateway +default/eg +- +True +True +True +Accepted `,
+		`(?m)^HTTPRoute +default/r +default/eg +True +False +- +BackendNotFound +.*default/missing`,
 	} {
 		if !regexp.MustCompile(want).MatchString(r.stdout) {
 			t.Errorf("stdout does not match %s:\n%s", want, r.stdout)
 		}
 	}
-	if !strings.Contains(r.stderr, "the manifests have problems") {
+	if !strings.Contains(r.stderr, "1 object row is not OK") {
 		t.Errorf("stderr: %q", r.stderr)
 	}
 
@@ -121,7 +125,7 @@ func TestStatusFromServe(t *testing.T) {
 	}
 
 	r = runStatus(t, "--serve", addr, "-f", dir)
-	if r.code != 2 || !strings.Contains(r.stderr, "--serve goes alone") {
+	if r.code != 2 || !strings.Contains(r.stderr, "--serve goes without -f") {
 		t.Errorf("--serve with -f: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

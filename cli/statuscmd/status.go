@@ -48,6 +48,8 @@ type Options struct {
 
 	types     []statusType
 	typedName bool
+	// hidden counts the TYPE rows of other namespaces -A would add.
+	hidden int
 }
 
 // Report is the whole answer, as -o json|yaml prints it.
@@ -88,11 +90,13 @@ uptime, listeners (active, warming, draining), clusters with healthy/total
 hosts, when its configuration last changed, and how many config updates it
 rejected (the *.update_rejected counters).
 
-With --serve HOST:PORT (egctl x serve's --status-address), the fleet of a
-running serve is shown from its /status: the Gateways served and their
-versions, each connected proxy with the version it acknowledged, its NACKs,
-and the manifests' problems (the objects not accepted, with why) or an
-edit held back.
+With --serve HOST:PORT (egctl x serve's --status-address), a running
+serve is asked instead of the files: every object's conditions, printed
+as -f prints them for the files serve reads (TYPE, -A, -n, -q, -v and -o
+as there; the latest compilation, applied or held back), then the fleet
+from its /status: the Gateways served and their versions, each connected
+proxy with the version it acknowledged, its NACKs (with Envoy's error),
+the manifests' problems at file:line, and an edit held back.
 
 With both, each proxy is compared with the Gateway it serves (matched by
 node id, which egctl's bootstraps set to the Gateway's namespace/name, or
@@ -116,8 +120,11 @@ invalid manifests.`,
   # Does every proxy run what git says?
   egctl x status -f manifests/ --admin 10.0.0.7:19000 --admin 10.0.0.8:19000 -o json
 
-  # The fleet of a running 'egctl x serve': proxies, versions, NACKs
-  egctl x status --serve 127.0.0.1:18001`,
+  # The fleet of a running 'egctl x serve': objects, proxies, versions, NACKs
+  egctl x status --serve 127.0.0.1:18001
+
+  # Its routes of every namespace, as Envoy Gateway's egctl prints them
+  egctl x status xroute -A --serve 127.0.0.1:18001`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return cli.UsageErrorf("at most one TYPE (%s), got %q", strings.Join(TypeNames(), ", "), args)
@@ -148,7 +155,7 @@ invalid manifests.`,
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "compare secret material as is when checking drift")
 	f.StringVar(&o.Gateway, "gateway", "", "check drift against this Gateway (namespace/name) when the proxies' node ids do not name one")
 	f.DurationVar(&o.Timeout, "timeout", admin.DefaultTimeout, "time limit for each call to a proxy's admin API")
-	f.StringVar(&o.Serve, "serve", "", "HOST:PORT of a running 'egctl x serve --status-address': its connected proxies, the versions they acknowledged, NACKs and the manifests' problems")
+	f.StringVar(&o.Serve, "serve", "", "HOST:PORT of a running 'egctl x serve --status-address': its objects' conditions (as -f), connected proxies, the versions they acknowledged, NACKs and the manifests' problems")
 	_ = cmd.RegisterFlagCompletionFunc("serve", compile.FixedCompletions("127.0.0.1:18001"))
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "with TYPE: list objects of every namespace (without it, only -n's), as Envoy Gateway's egctl")
 	_ = cmd.RegisterFlagCompletionFunc("output", compile.FixedCompletions(validOutputs...))
@@ -160,8 +167,11 @@ invalid manifests.`,
 
 func (o *Options) complete() error {
 	if o.Serve != "" {
-		if len(o.Files) > 0 || len(o.Kustomize) > 0 || len(o.Admins) > 0 || o.Type != "" {
-			return cli.UsageErrorf("--serve goes alone: egctl x serve already compiles the manifests and knows its proxies")
+		if len(o.Files) > 0 || len(o.Kustomize) > 0 || len(o.Admins) > 0 {
+			return cli.UsageErrorf("--serve goes without -f, -k and --admin: egctl x serve already compiles the manifests and knows its proxies")
+		}
+		if err := o.completeType(); err != nil {
+			return err
 		}
 		if !slices.Contains(validOutputs, o.Output) {
 			return cli.UsageErrorf("--output %q is not one of %s", o.Output, strings.Join(validOutputs, ", "))
@@ -177,17 +187,11 @@ func (o *Options) complete() error {
 	if err := o.Options.Complete(false); err != nil {
 		return err
 	}
-	if o.Type != "" {
-		types, typed, err := parseType(o.Type)
-		if err != nil {
-			return cli.UsageError(err)
-		}
-		if len(o.Files) == 0 && len(o.Kustomize) == 0 {
-			return cli.UsageErrorf("TYPE lists objects from manifests: give them with -f FILE|DIR|- or -k DIR")
-		}
-		o.types, o.typedName = types, typed
-	} else if o.AllNamespaces {
-		return cli.UsageErrorf("-A goes with a TYPE (egctl x status all -A -f DIR); without one every namespace is listed")
+	if o.Type != "" && len(o.Files) == 0 && len(o.Kustomize) == 0 {
+		return cli.UsageErrorf("TYPE lists objects from manifests: give them with -f FILE|DIR|- or -k DIR, or a running egctl x serve with --serve HOST:PORT")
+	}
+	if err := o.completeType(); err != nil {
+		return err
 	}
 	if !slices.Contains(validOutputs, o.Output) {
 		return cli.UsageErrorf("--output %q is not one of %s", o.Output, strings.Join(validOutputs, ", "))
@@ -206,6 +210,22 @@ func (o *Options) complete() error {
 	if o.Gateway != "" && (strings.Count(o.Gateway, "/") != 1 || !hasManifests || len(o.Admins) == 0) {
 		return cli.UsageErrorf("--gateway %q: want namespace/name, with both -f and --admin", o.Gateway)
 	}
+	return nil
+}
+
+// completeType resolves TYPE, and checks -A goes with one.
+func (o *Options) completeType() error {
+	if o.Type == "" {
+		if o.AllNamespaces {
+			return cli.UsageErrorf("-A goes with a TYPE (egctl x status all -A -f DIR); without one every namespace is listed")
+		}
+		return nil
+	}
+	types, typed, err := parseType(o.Type)
+	if err != nil {
+		return cli.UsageError(err)
+	}
+	o.types, o.typedName = types, typed
 	return nil
 }
 
@@ -313,29 +333,35 @@ func liveAll(ctx context.Context, o *Options, lo diffcmd.LoadOptions, manifests 
 
 // verdict turns problems into exit status 1, with one line on stderr.
 func verdict(ios *cli.IOStreams, rep *Report) error {
-	var objects, proxies int
-	for _, r := range rep.Objects {
-		if !r.OK {
-			objects++
-		}
-	}
+	var proxies int
 	for _, p := range rep.Proxies {
 		if len(p.Problems) > 0 {
 			proxies++
 		}
 	}
-	if objects == 0 && proxies == 0 {
+	parts := objectVerdict(rep.Objects)
+	if len(parts) == 0 && proxies == 0 {
 		return nil
-	}
-	var parts []string
-	if objects > 0 {
-		parts = append(parts, plural(objects, "object row is", "object rows are")+" not OK (not accepted, conflicted, partially invalid or unresolved references)")
 	}
 	if proxies > 0 {
 		parts = append(parts, plural(proxies, "proxy has", "proxies have")+" problems")
 	}
 	fmt.Fprintln(ios.ErrOut, strings.Join(parts, "; "))
 	return &cli.ExitError{Code: cli.ExitProblems}
+}
+
+// objectVerdict says how many rows are not OK, if any.
+func objectVerdict(rows []ObjectStatus) []string {
+	objects := 0
+	for _, r := range rows {
+		if !r.OK {
+			objects++
+		}
+	}
+	if objects == 0 {
+		return nil
+	}
+	return []string{plural(objects, "object row is", "object rows are") + " not OK (not accepted, conflicted, partially invalid or unresolved references)"}
 }
 
 func plural(n int, one, many string) string {

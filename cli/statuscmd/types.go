@@ -358,17 +358,8 @@ func (o *Options) tableOptions() tableOptions {
 // stderr when nothing matched (kubectl's words), naming what -A would
 // show.
 func (o *Options) writeTypes(rep *Report, in *diffcmd.Input) error {
-	opts := o.tableOptions()
-	tables := conditionTables(in.Status, in.Problems, o.types, opts)
 	var sb strings.Builder
-	rows, hidden := 0, 0
-	for _, t := range tables {
-		rows += len(t.rows)
-		hidden += t.hidden
-	}
-	if rows > 0 {
-		writeTypeTables(&sb, tables, opts)
-	}
+	rows := o.typeTables(&sb, in.Status, in.Problems)
 	for i, p := range rep.Proxies {
 		if i > 0 || rows > 0 {
 			sb.WriteString("\n")
@@ -378,15 +369,37 @@ func (o *Options) writeTypes(rep *Report, in *diffcmd.Input) error {
 	if _, err := io.WriteString(o.IO.Out, sb.String()); err != nil {
 		return err
 	}
-	if rows == 0 {
-		msg := fmt.Sprintf("No resources found in %s namespace.", o.Namespace)
-		if o.AllNamespaces {
-			msg = "No resources found."
-		}
-		if hidden > 0 {
-			msg += fmt.Sprintf(" %s in other namespaces: -A lists them.", plural(hidden, "object is", "objects are"))
-		}
-		fmt.Fprintln(o.IO.ErrOut, msg)
-	}
+	o.noRows(rows)
 	return verdict(o.IO, rep)
+}
+
+// typeTables writes TYPE's tables for a translated set and returns the
+// number of rows; hidden counts those of other namespaces left out.
+func (o *Options) typeTables(w io.Writer, set *resource.Set, problems []translate.Problem) (rows int) {
+	opts := o.tableOptions()
+	tables := conditionTables(set, problems, o.types, opts)
+	for _, t := range tables {
+		rows += len(t.rows)
+		o.hidden += t.hidden
+	}
+	if rows > 0 {
+		writeTypeTables(w, tables, opts)
+	}
+	return rows
+}
+
+// noRows says on stderr that TYPE matched nothing, in kubectl's words,
+// naming what -A would show.
+func (o *Options) noRows(rows int) {
+	if rows > 0 {
+		return
+	}
+	msg := fmt.Sprintf("No resources found in %s namespace.", o.Namespace)
+	if o.AllNamespaces {
+		msg = "No resources found."
+	}
+	if o.hidden > 0 {
+		msg += fmt.Sprintf(" %s in other namespaces: -A lists them.", plural(o.hidden, "object is", "objects are"))
+	}
+	fmt.Fprintln(o.IO.ErrOut, msg)
 }

@@ -13,7 +13,9 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -36,6 +38,28 @@ type Client struct {
 	raw     map[string]map[string]*anypb.Any
 	err     error
 	gen     int // bumped on every response, under mu
+	// reject, when set, is asked about every response: a message rejects
+	// it (NACK), as Envoy rejects a configuration, keeping what it held.
+	reject func(typeURL string, resources []*anypb.Any) string
+}
+
+// RejectWith makes the client reject (NACK, with the message f returns)
+// every response for which f returns a message; nil accepts everything.
+func (c *Client) RejectWith(f func(typeURL string, resources []*anypb.Any) string) {
+	c.mu.Lock()
+	c.reject = f
+	c.mu.Unlock()
+}
+
+// rejects asks the reject hook about a response.
+func (c *Client) rejects(typeURL string, resources []*anypb.Any) string {
+	c.mu.Lock()
+	f := c.reject
+	c.mu.Unlock()
+	if f == nil {
+		return ""
+	}
+	return f(typeURL, resources)
 }
 
 // Dial connects to addr and opens one ADS stream for a node of the given id
@@ -104,6 +128,18 @@ func (c *Client) runSotW(s discoveryv3.AggregatedDiscoveryService_StreamAggregat
 			return
 		}
 		t := resp.GetTypeUrl()
+		if msg := c.rejects(t, resp.GetResources()); msg != "" {
+			c.mu.Lock()
+			kept := c.version[t]
+			c.mu.Unlock()
+			// A NACK names the version kept and the response rejected.
+			if err := s.Send(&discoveryv3.DiscoveryRequest{TypeUrl: t, VersionInfo: kept, ResponseNonce: resp.GetNonce(),
+				ErrorDetail: &status.Status{Code: int32(codes.InvalidArgument), Message: msg}}); err != nil {
+				c.fail(err)
+				return
+			}
+			continue
+		}
 		held := map[string]*anypb.Any{}
 		for _, r := range resp.GetResources() {
 			held[resourceName(r)] = r
@@ -144,6 +180,18 @@ func (c *Client) runDelta(s discoveryv3.AggregatedDiscoveryService_DeltaAggregat
 			return
 		}
 		t := resp.GetTypeUrl()
+		var sent []*anypb.Any
+		for _, r := range resp.GetResources() {
+			sent = append(sent, r.GetResource())
+		}
+		if msg := c.rejects(t, sent); msg != "" {
+			if err := s.Send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: t, ResponseNonce: resp.GetNonce(),
+				ErrorDetail: &status.Status{Code: int32(codes.InvalidArgument), Message: msg}}); err != nil {
+				c.fail(err)
+				return
+			}
+			continue
+		}
 		c.mu.Lock()
 		if c.raw[t] == nil {
 			c.raw[t] = map[string]*anypb.Any{}

@@ -21,6 +21,11 @@
 #                       pushing the other users of the machine into swap or
 #                       the OOM killer
 #   BENCH_KEEP          1 keeps the temp dir with workloads and outputs
+#   EG_EGCTL            Envoy Gateway's egctl (built from the module cache, see
+#                       docs/performance.md): when set, it runs the same
+#                       workloads up to EG_MAX_ROUTES (default 1000; it takes
+#                       about a minute per 1,000 routes) and its rows print
+#                       beside egctl's with the ratio
 #   GO                  the go command (default go)
 set -euo pipefail
 
@@ -89,7 +94,7 @@ mode_args() {
 
 row() { printf '%8s  %-9s  %8s  %8s  %9s  %12s  %12s\n' "$@"; }
 
-declare -A yaml_wall yaml_cpu
+declare -A yaml_wall yaml_cpu res_wall res_cpu res_rss
 echo
 echo "== egctl x translate (wall s, user+sys s and peak RSS from $TIME -f '%e %M %U %S')"
 row routes mode wall_s cpu_s rss_mb out_bytes in_bytes
@@ -110,8 +115,32 @@ for n in $SIZES; do
 			yaml_cpu[$n]=$cpu
 		fi
 		row "$n" "$mode" "$wall" "$cpu" "$rss" "$(stat -c %s "$out")" "$in_bytes"
+		res_wall[$n.$mode]=$wall res_cpu[$n.$mode]=$cpu res_rss[$n.$mode]=$rss
 	done
 done
+
+# Envoy Gateway's egctl on the same workloads, same modes but bootstrap
+# (which its translate has no equivalent of), when EG_EGCTL names it.
+if [[ -n ${EG_EGCTL:-} ]]; then
+	echo
+	echo "== Envoy Gateway's egctl ($EG_EGCTL) on the same workloads, up to ${EG_MAX_ROUTES:-1000} routes"
+	row routes mode wall_s cpu_s rss_mb out_bytes in_bytes
+	for n in $SIZES; do
+		((n <= ${EG_MAX_ROUTES:-1000})) || continue
+		for mode in yaml json; do
+			# Only beside a successful egctl run of the same input.
+			[[ -n ${res_cpu[$n.$mode]:-} ]] || continue
+			if ! egctl="$EG_EGCTL" timed "$work/eg-$n.$mode" x translate -f "$work/routes-$n.yaml" $(mode_args "$mode"); then
+				row "$n" "eg-$mode" FAILED - - - "$(stat -c %s "$work/routes-$n.yaml")"
+				continue
+			fi
+			row "$n" "eg-$mode" "$wall" "$cpu" "$rss" "$(stat -c %s "$work/eg-$n.$mode")" "$(stat -c %s "$work/routes-$n.yaml")"
+			awk -v n="$n" -v m="$mode" -v w="$wall" -v c="$cpu" -v r="$rss" \
+				-v ow="${res_wall[$n.$mode]}" -v oc="${res_cpu[$n.$mode]}" -v orss="${res_rss[$n.$mode]}" 'BEGIN {
+				printf "%8s  %-9s  Envoy Gateway / egctl: wall %.0fx, cpu %.0fx, peak RSS %.1fx\n", n, m, w / (ow > 0 ? ow : 0.01), c / (oc > 0 ? oc : 0.01), r / orss }'
+		done
+	done
+fi
 
 # Policies at 10,000 routes: the same yaml run with a Gateway-wide
 # ClientTrafficPolicy (listener-side settings, then also HTTP/1 options on
