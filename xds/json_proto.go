@@ -40,6 +40,10 @@ type jsonWriter struct {
 	// bytes: a per-route filter configuration is one Any on thousands of
 	// routes.
 	anyText map[anyKey][]byte
+	// msgText is the text of Anys and of messages of the shared types
+	// (yaml_shared.go) already written, by pointer: finding a shared Any
+	// by pointer spares copying and hashing its bytes for the key.
+	msgText map[proto.Message][]byte
 	// stack holds the entries of the messages being written.
 	stack []jsonEntry
 }
@@ -64,6 +68,26 @@ func jsonRankOf(md protoreflect.MessageDescriptor) []int {
 // message writes m's protojson object; typeURL, when set, is its "@type".
 func (w *jsonWriter) message(m protoreflect.Message, typeURL string) error {
 	md := m.Descriptor()
+	if typeURL == "" && sharedMessageTypes[md] {
+		// Built once and shared by every route or cluster of a policy
+		// (yaml_shared.go): written once per writer.
+		key := m.Interface()
+		if t, ok := w.msgText[key]; ok {
+			w.buf = append(w.buf, t...)
+			return nil
+		}
+		start := len(w.buf)
+		if err := w.fields(m, md, typeURL); err != nil {
+			return err
+		}
+		w.rememberMsg(key, bytes.Clone(w.buf[start:]))
+		return nil
+	}
+	return w.fields(m, md, typeURL)
+}
+
+// fields is message, written.
+func (w *jsonWriter) fields(m protoreflect.Message, md protoreflect.MessageDescriptor, typeURL string) error {
 	if isWellKnown(md) {
 		if typeURL != "" {
 			// protojson writes a packed well-known type as its JSON
@@ -361,6 +385,10 @@ func (w *jsonWriter) any(m protoreflect.Message) error {
 		}
 		return w.message(p.msg.ProtoReflect(), a.GetTypeUrl())
 	}
+	if t, ok := w.msgText[a]; ok && a != nil {
+		w.buf = append(w.buf, t...)
+		return nil
+	}
 	fds := m.Descriptor().Fields()
 	url := m.Get(fds.ByNumber(1)).String()
 	value := m.Get(fds.ByNumber(2)).Bytes()
@@ -370,6 +398,9 @@ func (w *jsonWriter) any(m protoreflect.Message) error {
 	key := anyKey{url: url, value: string(value)}
 	if t, ok := w.anyText[key]; ok {
 		w.buf = append(w.buf, t...)
+		if a != nil {
+			w.rememberMsg(a, t)
+		}
 		return nil
 	}
 	mt, err := protoregistry.GlobalTypes.FindMessageByURL(url)
@@ -387,8 +418,20 @@ func (w *jsonWriter) any(m protoreflect.Message) error {
 	if w.anyText == nil {
 		w.anyText = map[anyKey][]byte{}
 	}
-	w.anyText[key] = bytes.Clone(w.buf[start:])
+	t := bytes.Clone(w.buf[start:])
+	w.anyText[key] = t
+	if a != nil {
+		w.rememberMsg(a, t)
+	}
 	return nil
+}
+
+// rememberMsg keeps t as the text of m, a non-nil message.
+func (w *jsonWriter) rememberMsg(m proto.Message, t []byte) {
+	if w.msgText == nil {
+		w.msgText = map[proto.Message][]byte{}
+	}
+	w.msgText[m] = t
 }
 
 func (w *jsonWriter) structFields(st *structpb.Struct) error {

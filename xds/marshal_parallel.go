@@ -249,7 +249,7 @@ var stackPool = sync.Pool{New: func() any { s := make([]yamlEntry, 0, 64); retur
 
 // newUnitWriter is a writer for a unit of about size encoded bytes.
 func newUnitWriter(cache *quoteCache, idx *anyIndex, size int) *yamlWriter {
-	w := &yamlWriter{shared: cache, anys: idx}
+	w := &yamlWriter{shared: cache, anys: idx, texts: &cache.texts}
 	if size > 0 && size < splitSize*4 {
 		w.buf.Grow(size * yamlTextPerByte)
 	}

@@ -86,6 +86,9 @@ type yamlWriter struct {
 	anyText map[anyTextKey]anyText
 	// msgText holds the text of shared messages (yaml_shared.go).
 	msgText map[msgTextKey]anyText
+	// texts, when set, holds the text of messages met more than once by
+	// any of the writers of one render (yaml_shared.go).
+	texts *textCache
 }
 
 // quoteCache remembers which strings go-yaml would quote; asking go-yaml
@@ -93,6 +96,8 @@ type yamlWriter struct {
 type quoteCache struct {
 	mu sync.Mutex
 	m  map[string]bool
+	// texts is shared by the same writers (yaml_shared.go).
+	texts textCache
 }
 
 func (w *yamlWriter) write(s string) {
@@ -405,12 +410,21 @@ func plainAllowed(s string) bool {
 	return true
 }
 
+// sortYAMLKeys puts keys in go-yaml's order. That order is not transitive
+// (with digit runs compared by value and letters before digits,
+// "d889c" < "d8f1" < "d384" < "d889c"), so its result depends on the order
+// the keys come in, which for a map is random: go-yaml's own output varies
+// from run to run for such keys (hex hashes, as in JWT requirement names).
+// The keys are put in byte order first, so that the result is always the
+// same, and one go-yaml can give.
 func sortYAMLKeys(keys []string) {
+	sort.Strings(keys)
 	sort.Slice(keys, func(i, j int) bool { return yamlKeyLess(keys[i], keys[j]) })
 }
 
 // yamlKeyLess orders map keys as go-yaml does: runs of digits compare by
-// value, letters sort before other characters.
+// value, letters sort before other characters. It is not a strict weak
+// order (see sortYAMLKeys): sort keys in byte order before sorting by it.
 func yamlKeyLess(a, b string) bool {
 	if isASCII(a) && isASCII(b) {
 		return keyLess([]byte(a), []byte(b))

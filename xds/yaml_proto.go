@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -275,8 +277,13 @@ func (w *yamlWriter) collectMapEntry(k protoreflect.MapKey, v protoreflect.Value
 }
 
 // sortMapEntries puts kvs in go-yaml's key order. The keys are distinct and
-// came in random order, so the sort need not be stable.
+// came in random order: they are put in byte order first, as sortYAMLKeys
+// explains.
 func sortMapEntries(kvs []mapEntry) {
+	if len(kvs) < 2 {
+		return
+	}
+	slices.SortFunc(kvs, func(a, b mapEntry) int { return strings.Compare(a.k, b.k) })
 	if len(kvs) > 12 {
 		sort.Slice(kvs, func(i, j int) bool { return yamlKeyLess(kvs[i].k, kvs[j].k) })
 		return
@@ -427,11 +434,22 @@ func (w *yamlWriter) wellKnownValue(m protoreflect.Message, indent int, inMap bo
 		if err != nil || isWellKnown(mt.Descriptor()) {
 			return w.viaJSON(m.Interface(), indent, inMap)
 		}
+		// The same Any (pointer) met again, by any writer of this render,
+		// is copied (yaml_shared.go); so is one with the same bytes met
+		// before by this writer.
+		sk := msgTextKey{msg: m.Interface(), indent: indent, inMap: inMap}
+		t, hit, again := w.texts.get(sk)
+		if hit {
+			w.paste(t)
+			return nil
+		}
 		value := m.Get(fds.ByNumber(2)).Bytes()
 		key := anyTextKey{url: url, value: string(value), indent: indent, inMap: inMap}
 		if t, ok := w.anyText[key]; ok {
-			w.buf.Write(t.text)
-			w.col = t.col
+			w.paste(t)
+			if again {
+				w.texts.put(sk, t)
+			}
 			return nil
 		}
 		inner := mt.New()
@@ -442,7 +460,15 @@ func (w *yamlWriter) wellKnownValue(m protoreflect.Message, indent int, inMap bo
 		if err := w.msgValue(inner, indent, inMap, []yamlEntry{{key: "@type", str: url}}); err != nil {
 			return err
 		}
-		w.rememberAny(key, start, holes)
+		if t, ok := w.textSince(start, holes); ok {
+			if w.anyText == nil {
+				w.anyText = map[anyTextKey]anyText{}
+			}
+			w.anyText[key] = t
+			if again {
+				w.texts.put(sk, t)
+			}
+		}
 		return nil
 	case "Struct":
 		return w.structValue(m, indent, inMap)
@@ -501,12 +527,13 @@ func (w *yamlWriter) structFields(st *structpb.Struct, indent int, inMap bool) e
 }
 
 // sortStructKeys is sortYAMLKeys without its allocations for the few keys
-// a Struct usually has; map order is random, so stability does not matter.
+// a Struct usually has.
 func sortStructKeys(keys []string) {
 	if len(keys) > 12 {
 		sortYAMLKeys(keys)
 		return
 	}
+	slices.Sort(keys)
 	for i := 1; i < len(keys); i++ {
 		for j := i; j > 0 && yamlKeyLess(keys[j], keys[j-1]); j-- {
 			keys[j], keys[j-1] = keys[j-1], keys[j]
@@ -611,19 +638,22 @@ type anyText struct {
 	col  int
 }
 
-// rememberAny keeps the text written since start for key, when it does not
-// depend on where it began: it starts on a line of its own (so the column
-// it began at plays no part) and no hole was cut in it.
-func (w *yamlWriter) rememberAny(key anyTextKey, start, holes int) {
+// textSince is the text written since start, kept (copied) when it does
+// not depend on where it began: it starts on a line of its own (so the
+// column it began at plays no part) and no hole was cut in it.
+func (w *yamlWriter) textSince(start, holes int) (anyText, bool) {
 	if len(w.holes) != holes || w.buf.Len() < start {
-		return
+		return anyText{}, false
 	}
 	text := w.buf.Bytes()[start:]
 	if len(text) == 0 || text[0] != '\n' {
-		return // its first line continues the key's: it depends on the column
+		return anyText{}, false // its first line continues the key's: it depends on the column
 	}
-	if w.anyText == nil {
-		w.anyText = map[anyTextKey]anyText{}
-	}
-	w.anyText[key] = anyText{text: bytes.Clone(text), col: w.col}
+	return anyText{text: bytes.Clone(text), col: w.col}, true
+}
+
+// paste writes text kept by textSince.
+func (w *yamlWriter) paste(t anyText) {
+	w.buf.Write(t.text)
+	w.col = t.col
 }

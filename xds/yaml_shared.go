@@ -1,7 +1,7 @@
 package xds
 
 import (
-	"bytes"
+	"sync"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -41,26 +41,87 @@ func (w *yamlWriter) sharedMsgValue(m protoreflect.Message, indent int, inMap bo
 	}
 	key := msgTextKey{msg: m.Interface(), indent: indent, inMap: inMap}
 	if t, ok := w.msgText[key]; ok {
-		w.buf.Write(t.text)
-		w.col = t.col
+		w.paste(t)
+		return true, nil
+	}
+	t, hit, again := w.texts.get(key)
+	if hit {
+		w.paste(t)
 		return true, nil
 	}
 	start, holes := w.buf.Len(), len(w.holes)
 	if err := w.msgFields(m, indent, inMap, nil); err != nil {
 		return true, err
 	}
-	// As rememberAny: only text that starts on a line of its own and has
-	// no hole cut in it is the same wherever it goes.
-	if len(w.holes) != holes || w.buf.Len() < start {
-		return true, nil
+	if t, ok := w.textSince(start, holes); ok {
+		if w.msgText == nil {
+			w.msgText = map[msgTextKey]anyText{}
+		}
+		w.msgText[key] = t
+		if again {
+			w.texts.put(key, t)
+		}
 	}
-	text := w.buf.Bytes()[start:]
-	if len(text) == 0 || text[0] != '\n' {
-		return true, nil
-	}
-	if w.msgText == nil {
-		w.msgText = map[msgTextKey]anyText{}
-	}
-	w.msgText[key] = anyText{text: bytes.Clone(text), col: w.col}
 	return true, nil
+}
+
+// A render cuts a document into units of about 16 KB written by separate
+// writers (marshal_parallel.go), so a writer's own memory of what it wrote
+// serves a handful of routes or clusters: a message shared by 10,000 of
+// them was still decoded and walked once per unit, most of the output
+// time a policy adds. textCache is that memory for all the writers of a
+// render. It keeps the text of a message (by pointer and place) only from
+// its second sighting on, so that messages met once, the usual case, cost
+// one map entry and not a copy of their text, and it stops growing at
+// maxSharedText: memory stays bounded by the largest section, as before.
+type textCache struct {
+	mu    sync.Mutex
+	m     map[msgTextKey]*anyText // nil value: met once, text not kept
+	bytes int
+}
+
+// maxSharedText bounds a textCache: text bytes plus a map entry's worth
+// per key.
+const maxSharedText = 64 << 20
+
+const textCacheEntryCost = 64
+
+// get returns the text kept for k (hit), or records that k was met and
+// says whether it was met before (again: the caller should put its text).
+// A nil cache keeps nothing.
+func (c *textCache) get(k msgTextKey) (t anyText, hit, again bool) {
+	if c == nil {
+		return anyText{}, false, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, seen := c.m[k]
+	switch {
+	case e != nil:
+		return *e, true, true
+	case seen:
+		return anyText{}, false, true
+	case c.bytes+textCacheEntryCost > maxSharedText:
+		return anyText{}, false, false
+	}
+	if c.m == nil {
+		c.m = map[msgTextKey]*anyText{}
+	}
+	c.m[k] = nil
+	c.bytes += textCacheEntryCost
+	return anyText{}, false, false
+}
+
+// put keeps t as k's text, within the budget.
+func (c *textCache) put(k msgTextKey, t anyText) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[k] != nil || c.bytes+len(t.text) > maxSharedText {
+		return
+	}
+	c.m[k] = &t
+	c.bytes += len(t.text)
 }

@@ -3,6 +3,7 @@
 //
 //	genroutes -routes 10000 > routes.yaml
 //	genroutes -routes 10000 -envoyproxy > routes-ep.yaml
+//	genroutes -routes 10000 -security > routes-sp.yaml
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 func main() {
 	routes := flag.Int("routes", 1000, "number of HTTPRoutes to generate")
 	ctp := flag.String("ctp", "", `add a ClientTrafficPolicy attached to the Gateway: "listener" (listener-side settings) or "clusters" (also HTTP/1 options on every backend cluster)`)
+	security := flag.Bool("security", false, "add a SecurityPolicy (JWT + authorization) per namespace, selecting every HTTPRoute there")
 	envoyProxy := flag.Bool("envoyproxy", false, "attach an EnvoyProxy (gen.EnvoyProxy) to the GatewayClass")
 	flag.Parse()
 	if flag.NArg() != 0 {
@@ -40,5 +42,11 @@ func main() {
 	default:
 		fmt.Fprintf(os.Stderr, "genroutes: -ctp %q: want listener or clusters\n", *ctp)
 		os.Exit(2)
+	}
+	if *security {
+		if err := gen.WriteSecurityPolicies(os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "genroutes: %v\n", err)
+			os.Exit(1)
+		}
 	}
 }
