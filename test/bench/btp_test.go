@@ -24,63 +24,14 @@ import (
 //	go test -run TestWriteBTPWorkload ./test/bench/ -args -btpworkload=/tmp/btp -btproutes=10000
 //	/usr/bin/time -v bin/egctl x translate -f /tmp/btp/per-route.yaml --to xds -t all >/dev/null
 
-// btpPolicy is a policy of the kind users write, touching route and
-// cluster settings alike.
-const btpPolicy = `  retry:
-    numRetries: 3
-    retryOn:
-      triggers:
-      - connect-failure
-      - retriable-status-codes
-      httpStatusCodes:
-      - 503
-  timeout:
-    tcp:
-      connectTimeout: 2s
-    http:
-      requestTimeout: 10s
-  loadBalancer:
-    type: RoundRobin
-  circuitBreaker:
-    maxConnections: 100
-    maxPendingRequests: 50
-  healthCheck:
-    passive:
-      consecutive5XxErrors: 3
-  compressor:
-  - type: Gzip
-    gzip: {}
-`
-
 // btpWorkload is the pipeline workload plus BackendTrafficPolicies: one per
 // route (perRoute) or one on the Gateway.
 func btpWorkload(tb testing.TB, routes int, perRoute bool) []byte {
 	tb.Helper()
 	var buf bytes.Buffer
 	buf.Write(workload(tb, routes))
-	if !perRoute {
-		fmt.Fprintf(&buf, `---
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: BackendTrafficPolicy
-metadata: {name: gateway, namespace: default}
-spec:
-  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: eg}]
-%s`, btpPolicy)
-		return buf.Bytes()
-	}
-	for i := range routes {
-		fmt.Fprintf(&buf, `---
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: BackendTrafficPolicy
-metadata:
-  name: route-%[1]d
-  namespace: ns-%[2]d
-spec:
-  targetRefs:
-  - group: gateway.networking.k8s.io
-    kind: HTTPRoute
-    name: route-%[1]d
-%[3]s`, i, i%gen.Namespaces, btpPolicy)
+	if err := gen.WriteBackendTrafficPolicies(&buf, routes, perRoute); err != nil {
+		tb.Fatal(err)
 	}
 	return buf.Bytes()
 }
