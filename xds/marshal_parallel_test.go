@@ -45,7 +45,11 @@ func oddMessages(t *testing.T) []proto.Message {
 	dur, _ := anypb.New(durationpb.New(1500))
 	body := strings.Repeat("long body with spaces ", 10)
 	routes := []*routev3.Route{}
-	for i, s := range []string{"plain", "yes", "1:20", "2001-12-14", "0x1F", "it's", "ü", "a\nb", body, "", "*.x", "123"} {
+	for i, s := range []string{"plain", "yes", "1:20", "2001-12-14", "0x1F", "it's", "ü", "a\nb", body, "", "*.x", "123",
+		// Line breaks: literal blocks the direct writer spells, then the
+		// shapes it leaves to go-yaml (indicators, empty and spaced lines).
+		"a\nb\n", "%REQ(:METHOD)% %REQ(:PATH)%\n", "- x\n# y\n'z': \"w\"\n", "---\n...\n",
+		"a\nb\n\n", "\nb\n", " a\nb\n", "a \nb\n", "a\n b\n", "a\n\nb\n", "a\tb\n", "ü\n", "a\r\nb\n", "\n"} {
 		routes = append(routes, &routev3.Route{
 			Name:  s,
 			Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/" + s}},

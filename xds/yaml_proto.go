@@ -313,7 +313,46 @@ func (w *yamlWriter) singular(fd protoreflect.FieldDescriptor, v protoreflect.Va
 		return nil
 	}
 	w.put(" ")
+	if inMap && fd.Kind() == protoreflect.StringKind {
+		if s := v.String(); strings.IndexByte(s, '\n') >= 0 {
+			return w.literal(s, indent+2)
+		}
+	}
 	return w.scalarKind(fd.Kind(), v)
+}
+
+// literal writes a map value holding line breaks as go-yaml does, a
+// literal block ("|") with its lines at indent, for the common shape: lines
+// of printable ASCII, the last ending the string, none empty, none with a
+// space at either end. Anything else (a chomping or indentation indicator,
+// empty lines, go-yaml falling back to a quoted string) goes to go-yaml.
+// Without it one access-log format ("...%DURATION%\n") sent a whole
+// listener to go-yaml — in a static bootstrap, with every route inline.
+func (w *yamlWriter) literal(s string, indent int) error {
+	n := len(s)
+	if n < 2 || s[n-1] != '\n' || s[0] == ' ' || s[0] == '\n' {
+		return errSlowPath
+	}
+	for i := 0; i < n-1; i++ {
+		c := s[i]
+		switch {
+		case c == '\n':
+			if s[i-1] == ' ' || s[i+1] == '\n' || s[i+1] == ' ' {
+				return errSlowPath
+			}
+		case c < 0x20 || c >= 0x7f:
+			return errSlowPath
+		}
+	}
+	if s[n-2] == ' ' {
+		return errSlowPath
+	}
+	w.put("|")
+	for line := range strings.SplitSeq(s[:n-1], "\n") {
+		w.newline(indent)
+		w.write(line)
+	}
+	return nil
 }
 
 // scalarKind writes a scalar as protojson spells it, then as YAML.
