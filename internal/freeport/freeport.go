@@ -95,15 +95,6 @@ func take(p int) bool {
 	return true
 }
 
-// MustPort is Port for callers that cannot go on without one.
-func MustPort() int {
-	p, err := Port()
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
 func initRange() {
 	lo, hi = portRange(readEphemeral())
 	// Start somewhere random so that two processes do not probe the same
