@@ -138,6 +138,7 @@ func (b *builder) compileL4(r *l4Route) {
 	}
 	md := &ir.Metadata{Kind: r.kind, Namespace: r.meta.Namespace, Name: r.meta.Name}
 	d := &ir.RouteDestination{Name: r.prefix() + "/rule/-1", Metadata: md}
+	b.noteRule(d.Name, len(r.rules[0])) // mergebackends.go
 	from := objRef{group: resource.GroupGatewayAPI, kind: r.kind, namespace: r.meta.Namespace, name: r.meta.Name}
 	for k, br := range r.rules[0] {
 		if err := checkWeightCRD(br.Weight); err != nil { // validate_crd.go
