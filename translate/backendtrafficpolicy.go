@@ -450,9 +450,13 @@ func (t *btpTranslator) warn(e effective, msg string) {
 // maxWarnings bounds how many distinct warnings one condition lists.
 const maxWarnings = 5
 
-// finish runs after every route had its policy: it splits clusters whose
-// routes ask for different settings, then writes the Warning conditions.
+// finish runs after every route had its policy: it merges backends into
+// shared clusters, splits clusters whose routes ask for different
+// settings, then writes the Warning conditions.
 func (t *btpTranslator) finish(cfg *ir.Config) {
+	// Routes that share a backend's cluster no longer have a cluster of
+	// their own to split (mergebackends.go).
+	t.b.mergeBackends(cfg)
 	t.splitClusters(cfg) // backendtrafficpolicy_split.go
 	// A policy that covers no route (every one has a closer policy) is
 	// still checked: an invalid spec is reported where it was written, as

@@ -58,6 +58,7 @@ type mergeState struct {
 	btp   *btpTranslator
 	btpIx *attachIndex
 	ctpIx *attachIndex
+	done  bool
 }
 
 // prepareMerge readies the state that compiling routes fills in, when some
@@ -107,11 +108,13 @@ type mergeProxy struct {
 	buf  []scope
 }
 
-// mergeBackends runs once every policy is applied.
+// mergeBackends runs once BackendTrafficPolicies are applied (before
+// their clusters are split) or, without any, once every policy is.
 func (b *builder) mergeBackends(cfg *ir.Config) {
-	if b.merge == nil {
+	if b.merge == nil || b.merge.done {
 		return
 	}
+	b.merge.done = true
 	if b.targets == nil {
 		b.targets = b.buildTargetIndex()
 	}
@@ -520,4 +523,20 @@ func (t *epTranslator) mergeBackends(spec *egv1a1.EnvoyProxySpec) {
 		cfg.selector = sel
 	}
 	t.cfg.mergeBackends = cfg
+}
+
+// allMerged reports whether every weighted backend of d went to a shared
+// cluster.
+func allMerged(d *ir.RouteDestination) bool {
+	n := 0
+	for _, be := range d.Backends {
+		if be.Weight == 0 {
+			continue
+		}
+		if !be.Merged {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
