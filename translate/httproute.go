@@ -377,7 +377,6 @@ func (b *builder) compileRoute(rs *routeState) {
 func (b *builder) buildDestination(rs *routeState, cr *compiledRule, rule *gwv1.HTTPRouteRule, i int, where string) bool {
 	dest := &ir.RouteDestination{Name: rs.prefix + "/rule/" + itoa(i), Metadata: cr.tmpl.Metadata,
 		Backends: make([]*ir.Backend, 0, len(rule.BackendRefs))}
-	b.noteRule(dest.Name, len(rule.BackendRefs)) // mergebackends.go
 	ok := true
 	for k := range rule.BackendRefs {
 		if err := checkWeightCRD(rule.BackendRefs[k].Weight); err != nil { // validate_crd.go
@@ -411,6 +410,7 @@ func (b *builder) buildDestination(rs *routeState, cr *compiledRule, rule *gwv1.
 		be.Weight = w
 		dest.Backends = append(dest.Backends, be)
 	}
+	b.noteRule(dest, len(rule.BackendRefs)) // mergebackends.go
 	if len(dest.Backends) == 0 {
 		cr.tmpl.DirectResponse = &ir.DirectResponse{StatusCode: 500}
 		return ok

@@ -138,7 +138,6 @@ func (b *builder) compileL4(r *l4Route) {
 	}
 	md := &ir.Metadata{Kind: r.kind, Namespace: r.meta.Namespace, Name: r.meta.Name}
 	d := &ir.RouteDestination{Name: r.prefix() + "/rule/-1", Metadata: md}
-	b.noteRule(d.Name, len(r.rules[0])) // mergebackends.go
 	from := objRef{group: resource.GroupGatewayAPI, kind: r.kind, namespace: r.meta.Namespace, name: r.meta.Name}
 	for k, br := range r.rules[0] {
 		if err := checkWeightCRD(br.Weight); err != nil { // validate_crd.go
@@ -172,6 +171,7 @@ func (b *builder) compileL4(r *l4Route) {
 		be.Weight = w
 		d.Backends = append(d.Backends, be)
 	}
+	b.noteRule(d, len(r.rules[0])) // mergebackends.go
 	if len(d.Backends) == 0 && d.InvalidWeight == 0 {
 		// No backendRefs, or all of weight 0: nothing may be reached.
 		d.InvalidWeight = 1

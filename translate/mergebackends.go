@@ -2,6 +2,7 @@ package translate
 
 import (
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -72,10 +73,12 @@ func (b *builder) prepareMerge() {
 	}
 }
 
-// noteRule records how many backendRefs the rule of destination name has.
-func (b *builder) noteRule(name string, refs int) {
-	if b.merge != nil {
-		b.merge.ruleRefs[name] = refs
+// noteRule records how many backendRefs the rule of destination d has,
+// when that is not the number of its backends (some unresolved or of
+// weight 0).
+func (b *builder) noteRule(d *ir.RouteDestination, refs int) {
+	if b.merge != nil && refs != len(d.Backends) {
+		b.merge.ruleRefs[d.Name] = refs
 	}
 }
 
@@ -115,9 +118,6 @@ func (b *builder) mergeBackends(cfg *ir.Config) {
 		return
 	}
 	b.merge.done = true
-	if b.targets == nil {
-		b.targets = b.buildTargetIndex()
-	}
 	for _, px := range cfg.Proxies {
 		mp := &mergeProxy{b: b, m: b.merge, px: px, clusters: map[string]*ir.RouteDestination{},
 			memo: map[*ir.RouteDestination]*ir.RouteDestination{}}
@@ -150,6 +150,9 @@ type routeCtx struct {
 func (mp *mergeProxy) run() {
 	b := mp.b
 	gwCfg := func(md *ir.Metadata) (attachPoint, *proxyConfig, bool) {
+		if md != nil && md.Kind == "ListenerSet" && b.targets == nil {
+			b.targets = b.buildTargetIndex() // how listenerPoint finds a set's Gateway
+		}
 		at, ok := b.listenerPoint(md)
 		if !ok {
 			return at, nil, false
@@ -210,8 +213,8 @@ func (mp *mergeProxy) merge(rc *routeCtx, d *ir.RouteDestination) *ir.RouteDesti
 		return nd
 	}
 	nd := d
-	refs := mp.m.ruleRefs[ruleDestName(d.Name)]
-	if refs == 0 {
+	refs, ok := mp.m.ruleRefs[ruleDestName(d.Name)]
+	if !ok {
 		refs = len(d.Backends)
 	}
 	if !mp.ruleUnsafe(rc, d, refs) {
@@ -252,12 +255,19 @@ func sharedCluster(name string, be *ir.Backend, cs *ir.ClusterSettings) *ir.Rout
 }
 
 // sameBackend: a and b reach the same hosts the same way (names, weights
-// and priorities aside).
+// and priorities aside). Backends of one Service port share their
+// endpoints slice, metadata and TLS, so this is mostly pointer compares;
+// TestSameBackendFields fails when ir.Backend gets a field this does not
+// weigh.
 func sameBackend(a, b *ir.Backend) bool {
-	x, y := *a, *b
-	x.Name, x.Weight, x.Priority, x.Merged = "", 0, 0, false
-	y.Name, y.Weight, y.Priority, y.Merged = "", 0, 0, false
-	return reflect.DeepEqual(&x, &y)
+	if a.RequestHeaders != nil || b.RequestHeaders != nil || a.ResponseHeaders != nil || b.ResponseHeaders != nil ||
+		a.CredentialInjection != nil || b.CredentialInjection != nil {
+		return false // per-route filters never share a cluster
+	}
+	return a.AddressType == b.AddressType && a.Protocol == b.Protocol &&
+		(sameSlice(a.Endpoints, b.Endpoints) || slices.Equal(a.Endpoints, b.Endpoints)) &&
+		(a.Metadata == b.Metadata || (a.Metadata != nil && b.Metadata != nil && *a.Metadata == *b.Metadata)) &&
+		(a.TLS == b.TLS || a.TLS.Equal(b.TLS))
 }
 
 func sameCluster(a, b *ir.ClusterSettings) bool {
@@ -539,4 +549,8 @@ func allMerged(d *ir.RouteDestination) bool {
 		n++
 	}
 	return n > 0
+}
+
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
