@@ -106,3 +106,31 @@ func (p *Proxy) validateBackendClusters() error {
 	}
 	return nil
 }
+
+// redactBackendClusters returns the backend clusters with their backends'
+// client certificate keys redacted, copying only what changes.
+func redactBackendClusters(ds []*RouteDestination) []*RouteDestination {
+	var out []*RouteDestination
+	for i, d := range ds {
+		if d == nil || len(d.Backends) != 1 {
+			continue
+		}
+		be := d.Backends[0]
+		if be == nil || be.TLS == nil || be.TLS.ClientCertificate == nil || len(be.TLS.ClientCertificate.PrivateKey) == 0 {
+			continue
+		}
+		if out == nil {
+			out = append([]*RouteDestination(nil), ds...)
+		}
+		nd, nb, nt, nc := *d, *be, *be.TLS, *be.TLS.ClientCertificate
+		nc.PrivateKey = []byte(Redacted)
+		nt.ClientCertificate = &nc
+		nb.TLS = &nt
+		nd.Backends = []*Backend{&nb}
+		out[i] = &nd
+	}
+	if out == nil {
+		return ds
+	}
+	return out
+}
