@@ -554,3 +554,55 @@ func allMerged(d *ir.RouteDestination) bool {
 func sameSlice[T any](a, b []T) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
+
+// pruneBackendClusters drops the shared clusters no route sends to any
+// more: a policy applied after the merge (EnvoyExtensionPolicy) may have
+// failed their routes closed.
+func (b *builder) pruneBackendClusters(cfg *ir.Config) {
+	if b.merge == nil {
+		return
+	}
+	for _, px := range cfg.Proxies {
+		if len(px.BackendClusters) == 0 {
+			continue
+		}
+		used := map[string]bool{}
+		mark := func(d *ir.RouteDestination) {
+			if d == nil {
+				return
+			}
+			for _, be := range d.Backends {
+				if be.Merged {
+					used[be.Name] = true
+				}
+			}
+		}
+		for _, l := range px.HTTP {
+			for _, vh := range l.VirtualHosts {
+				for _, r := range vh.Routes {
+					mark(r.Destination)
+				}
+			}
+		}
+		for _, l := range px.TCP {
+			for _, r := range l.Routes {
+				mark(r.Destination)
+			}
+		}
+		for _, l := range px.UDP {
+			if l.Route != nil {
+				mark(l.Route.Destination)
+			}
+		}
+		kept := px.BackendClusters[:0:0]
+		for _, d := range px.BackendClusters {
+			if used[d.Name] {
+				kept = append(kept, d)
+			}
+		}
+		px.BackendClusters = kept
+		if len(kept) == 0 {
+			px.BackendClusters = nil
+		}
+	}
+}

@@ -228,3 +228,37 @@ func TestSameBackendFields(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeBackendsPruned: a route an EnvoyExtensionPolicy fails closed
+// after the merge (which runs with BackendTrafficPolicies) leaves no
+// shared cluster behind.
+func TestMergeBackendsPruned(t *testing.T) {
+	res := runBTPWith(t, mbBase+`---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: gateway, namespace: infra}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+  circuitBreaker: {maxConnections: 10}
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: EnvoyExtensionPolicy
+metadata: {name: broken, namespace: infra}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r}]
+  lua: [{type: Inline, inline: "function envoy_on_request(h) this is not lua end"}]
+`, manifest.Options{})
+	p := proxy(t, res, "infra/gw")
+	for _, l := range p.HTTP {
+		for _, vh := range l.VirtualHosts {
+			for _, r := range vh.Routes {
+				if r.DirectResponse == nil || r.DirectResponse.StatusCode != 500 {
+					t.Fatalf("%s: want the route failed closed by the invalid policy", r.Name)
+				}
+			}
+		}
+	}
+	if len(p.BackendClusters) != 0 {
+		t.Fatalf("shared clusters %v left with no route", p.BackendClusters)
+	}
+}

@@ -175,6 +175,7 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	cfg := &ir.Config{Proxies: b.proxies()}
 	policyProblems := b.applyPolicies(cfg) // policies.go
 	b.mergeBackends(cfg)                   // mergebackends.go
+	b.pruneBackendClusters(cfg)            // mergebackends.go
 	problems := append(b.problems(), policyProblems...)
 	eppProblems, epp := b.applyEnvoyPatchPolicies(cfg) // envoypatchpolicy.go
 	problems = append(problems, eppProblems...)
