@@ -66,11 +66,14 @@ type compiled struct {
 // stageTimes splits a compilation's time.
 type stageTimes struct {
 	Load, Translate, Build, Version time.Duration
+	// Fingerprint is the part of Build spent fingerprinting the IR
+	// (incremental.go).
+	Fingerprint time.Duration
 }
 
 func (s stageTimes) String() string {
 	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-	return fmt.Sprintf("load %s, translate %s, build %s, version %s", r(s.Load), r(s.Translate), r(s.Build), r(s.Version))
+	return fmt.Sprintf("load %s, translate %s, build %s (fingerprints %s), version %s", r(s.Load), r(s.Translate), r(s.Build), r(s.Fingerprint), r(s.Version))
 }
 
 // problem is one not-accepted condition: key identifies it whatever line
@@ -134,7 +137,7 @@ func compile(o CompileOptions, loads *manifest.Cache, prev *reuseState) *compile
 	// EnvoyPatchPolicies apply to the built resources: their problems are
 	// known once those are. A Gateway whose IR did not change is not built
 	// again (incremental.go).
-	built, err := buildProxies(res, prev)
+	built, err := buildProxies(res, prev, &c.stages.Fingerprint)
 	if err != nil {
 		c.err = err
 		return c

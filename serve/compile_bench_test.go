@@ -89,6 +89,7 @@ func BenchmarkRecompile(b *testing.B) {
 				b.ReportMetric(c.stages.Translate.Seconds()*1e3, "translate-ms")
 				b.ReportMetric(c.stages.Build.Seconds()*1e3, "build-ms")
 				b.ReportMetric(c.stages.Version.Seconds()*1e3, "version-ms")
+				b.ReportMetric(c.stages.Fingerprint.Seconds()*1e3, "fingerprint-ms")
 				b.ReportMetric(float64(c.reused.Marshalled), "marshalled")
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"runtime"
 	"sync"
+	"time"
 	"unsafe"
 
 	egcompile "github.com/egctl/egctl/cli/compile"
@@ -169,15 +170,18 @@ type builtProxy struct {
 // buildProxies builds the xDS resources of res's proxies, but for those
 // whose IR is what prev built, and records every proxy's EnvoyPatchPolicy
 // results (the kept ones' from prev) in res's statuses, as
-// compile.Result.Build does.
-func buildProxies(res *egcompile.Result, prev *reuseState) ([]builtProxy, error) {
+// compile.Result.Build does. printing adds up the time spent
+// fingerprinting.
+func buildProxies(res *egcompile.Result, prev *reuseState, printing *time.Duration) ([]builtProxy, error) {
 	out := make([]builtProxy, 0, len(res.IR.Proxies))
 	var patches []ir.PatchResult
 	for i, p := range res.IR.Proxies {
 		if p == nil {
 			return nil, fmt.Errorf("xds: Proxies[%d] is nil", i)
 		}
+		start := time.Now()
 		b := builtProxy{name: p.Name, prints: printProxy(p)}
+		*printing += time.Since(start)
 		if prev != nil {
 			b.old = prev.proxies[p.Name]
 		}

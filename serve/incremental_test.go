@@ -225,6 +225,14 @@ spec:
 			t.Errorf("%s: marshalled %d, reused %d of about %d: the incremental path did not reuse", what, c.reused.Marshalled, c.reused.Reused, total)
 		}
 	}
+	// patchProblem says the EnvoyPatchPolicy's failure is reported, also
+	// when its Gateway is kept whole (sameAsScratch compares the rest).
+	patchProblem := func(c *compiled, what string) {
+		t.Helper()
+		if !strings.Contains(strings.Join(problemTexts(c), "\n"), "EnvoyPatchPolicy default/patch") {
+			t.Errorf("%s: the patch that does not apply is not reported: %v", what, problemTexts(c))
+		}
+	}
 	steps := []struct {
 		what  string
 		edit  func()
@@ -280,8 +288,8 @@ spec:
 		}, nil},
 		{"a route of eg, with the patched Gateway kept whole", func() { e.replace("routes-b.yaml", "value: route-40\n", "value: route-40-changed\n") }, nil},
 		{"a route of the patched Gateway", func() { e.replace("other.yaml", "other.example.com", "other2.example.com") }, nil},
-		{"a patch that does not apply", func() { e.replace("patch.yaml", "name: default/other/http", "name: default/other/none") }, nil},
-		{"a route of eg, with the broken patch kept", func() { e.replace("routes-b.yaml", "value: route-41\n", "value: route-41-changed\n") }, nil},
+		{"a patch that does not apply", func() { e.replace("patch.yaml", "name: default/other/http", "name: default/other/none") }, patchProblem},
+		{"a route of eg, with the broken patch kept", func() { e.replace("routes-b.yaml", "value: route-41\n", "value: route-41-changed\n") }, patchProblem},
 		{"the patch removed", func() { e.write("patch.yaml", "") }, nil},
 		// A JSON patch addresses virtual hosts by position: a virtual host
 		// that did not change moves, and the patch lands on another.
