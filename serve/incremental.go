@@ -36,7 +36,11 @@ import (
 //
 // What this rests on: the Envoy resources of a virtual host, and the
 // clusters its routes send to, are made from that virtual host's IR and
-// the proxy's frame only. Resources made from several virtual hosts at once
+// the proxy's frame only — or, where xds shares something between virtual
+// hosts, it shows in the listeners: filters named by order of first use
+// (compressors, custom responses) rename another virtual host's per-route
+// configuration only when the listener's HTTP filters change too, which is
+// why the listeners' bytes guard the reuse. Resources made from several virtual hosts at once
 // (listeners, secrets, the clusters of filters such as JWKS or ext-auth,
 // virtual hosts xds adds for misdirected requests, a route configuration's
 // own fields) are marshalled every time. The differential tests

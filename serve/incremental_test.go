@@ -266,6 +266,28 @@ spec:
 `)
 		}, nil},
 		{"a policy removed", func() { e.write("policies-2.yaml", "") }, nil},
+		// xds names compressor filters by order of first use: when the
+		// first goes, another route's per-route config is renamed though
+		// its IR did not change (the listener's filters change with it).
+		{"two compressors", func() {
+			e.write("policies-3.yaml", `apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: route-10, namespace: ns-10}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: route-10}]
+  compressor: [{type: Gzip, gzip: {}, minContentLength: 1Ki}]
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: route-20, namespace: ns-0}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: route-20}]
+  compressor: [{type: Gzip, gzip: {}, minContentLength: 2Ki}]
+`)
+		}, nil},
+		{"the first compressor removed", func() {
+			e.replace("policies-3.yaml", "compressor: [{type: Gzip, gzip: {}, minContentLength: 1Ki}]", "timeout: {http: {requestTimeout: 3s}}")
+		}, nil},
 		{"a listener's port", func() { e.replace("base.yaml", "port: 80\n", "port: 8080\n") }, nil},
 		{"a listener added", func() {
 			e.replace("base.yaml", "  listeners:\n", "  listeners:\n  - name: extra\n    protocol: HTTP\n    port: 9090\n    hostname: extra.example.com\n    allowedRoutes:\n      namespaces:\n        from: All\n")
@@ -317,6 +339,9 @@ spec:
 	for _, s := range steps {
 		s.edit()
 		c := e.step(s.what)
+		if broken := s.what == "a broken file"; (c.err != nil) != broken {
+			t.Fatalf("%s: compile error %v", s.what, c.err)
+		}
 		if s.check != nil && c.err == nil {
 			s.check(c, s.what)
 		}
