@@ -56,9 +56,10 @@ type compiled struct {
 	// decoded counts the files read and decoded again, unchanged those
 	// whose objects came from the load cache.
 	decoded, unchanged int
-	// reused counts the resources (virtual hosts counted apart from their
-	// route configuration) taken from the previous compilation and those
-	// marshalled; reuse is what this one leaves for the next.
+	// reused counts the resources taken from the previous compilation and
+	// those marshalled (in a Gateway that changed, a route configuration
+	// counts as its virtual hosts; one kept whole counts its resources);
+	// reuse is what this one leaves for the next.
 	reused reuseCount
 	reuse  *reuseState
 }

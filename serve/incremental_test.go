@@ -162,6 +162,7 @@ func (e *editor) step(what string) *compiled {
 // compilation from scratch, and the edits that touch one route must reuse
 // almost everything (else the incremental path silently stopped working).
 func TestIncrementalEditsMatchScratch(t *testing.T) {
+	t.Parallel()
 	e := newEditor(t)
 	var all bytes.Buffer
 	if err := gen.Write(&all, 60); err != nil {
@@ -356,6 +357,7 @@ spec:
 // that route changed, and removed again: the virtual hosts of every feature
 // egctl translates are reused and checked.
 func TestIncrementalGoldenInputs(t *testing.T) {
+	t.Parallel()
 	ins, err := filepath.Glob(filepath.Join(envoytest.RepoRoot(), "testdata", "translate", "in", "*.yaml"))
 	if err != nil || len(ins) == 0 {
 		t.Fatalf("no golden inputs: %v", err)

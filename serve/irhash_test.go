@@ -67,6 +67,7 @@ type leaf struct {
 // frame every field but the virtual hosts' contents: a change that the
 // fingerprint does not see would let serve reuse stale bytes.
 func TestFingerprintSeesEveryField(t *testing.T) {
+	t.Parallel()
 	p := &ir.Proxy{}
 	var leaves []leaf
 	fill(reflect.ValueOf(p).Elem(), "Proxy", 12, &leaves)
