@@ -428,12 +428,7 @@ func (l *listenerState) buildIR() *ir.HTTPListener {
 		TLS:         l.tls,
 		Metadata:    l.metadata(),
 	}
-	names := make([]string, 0, len(l.vhosts))
-	for h := range l.vhosts {
-		names = append(names, h)
-	}
-	sort.Slice(names, func(i, j int) bool { return hostLabel(names[i]) < hostLabel(names[j]) })
-	for _, h := range names {
+	for _, h := range l.vhostOrder() { // vhost_order.go
 		hl.VirtualHosts = append(hl.VirtualHosts, l.vhosts[h].build(l))
 	}
 	return hl
