@@ -115,10 +115,11 @@ type ActiveHealthCheck struct {
 	// response must contain.
 	Send    []byte `json:",omitempty"`
 	Receive []byte `json:",omitempty"`
-	// SendBinary and ReceiveBinary: the payload was given as type Binary.
-	// Envoy reads either spelling alike; Envoy Gateway writes binary
-	// payloads as bytes and text ones hex-encoded, and so does egctl.
-	SendBinary    bool `json:",omitempty"`
+	// ReceiveBinary: the expected response was given as type Binary.
+	// Envoy matches either spelling alike; Envoy Gateway writes binary
+	// payloads as bytes and text ones hex-encoded, and so does egctl for
+	// Receive. Send is always hex text: Envoy's TCP health checker sends
+	// only a text payload and silently sends nothing for a binary one.
 	ReceiveBinary bool `json:",omitempty"`
 	// GRPCService is the service name a gRPC probe asks about.
 	GRPCService string `json:",omitempty"`

@@ -568,7 +568,7 @@ func activeHealthCheck(f string, a *egv1a1.ActiveHealthCheck) (*ir.ActiveHealthC
 			if ah.Method != "POST" && ah.Method != "PUT" {
 				return nil, fmt.Errorf("%s.http.requestBody needs method POST or PUT (the CRD rejects it)", f)
 			}
-			if ah.Send, ah.SendBinary, err = hcPayload(f+".http.requestBody", h.RequestBody); err != nil {
+			if ah.Send, _, err = hcPayload(f+".http.requestBody", h.RequestBody); err != nil {
 				return nil, err
 			}
 		}
@@ -577,7 +577,7 @@ func activeHealthCheck(f string, a *egv1a1.ActiveHealthCheck) (*ir.ActiveHealthC
 		}
 	case egv1a1.ActiveHealthCheckerTypeTCP:
 		var err error
-		if ah.Send, ah.SendBinary, err = hcPayload(f+".tcp.send", a.TCP.Send); err != nil {
+		if ah.Send, _, err = hcPayload(f+".tcp.send", a.TCP.Send); err != nil {
 			return nil, err
 		}
 		if ah.Receive, ah.ReceiveBinary, err = hcPayload(f+".tcp.receive", a.TCP.Receive); err != nil {

@@ -85,7 +85,7 @@ func activeHealthCheck(a *ir.ActiveHealthCheck) (*corev3.HealthCheck, error) {
 			hh.Method = corev3.RequestMethod(corev3.RequestMethod_value[a.Method])
 		}
 		if len(a.Send) > 0 {
-			hh.Send = payload(a.Send, a.SendBinary)
+			hh.Send = payload(a.Send, false)
 		}
 		if len(a.Receive) > 0 {
 			hh.Receive = []*corev3.HealthCheck_Payload{payload(a.Receive, a.ReceiveBinary)}
@@ -94,7 +94,7 @@ func activeHealthCheck(a *ir.ActiveHealthCheck) (*corev3.HealthCheck, error) {
 	case ir.HealthCheckTCP:
 		th := &corev3.HealthCheck_TcpHealthCheck{}
 		if len(a.Send) > 0 {
-			th.Send = payload(a.Send, a.SendBinary)
+			th.Send = payload(a.Send, false) // Envoy sends only a text payload
 		}
 		if len(a.Receive) > 0 {
 			th.Receive = []*corev3.HealthCheck_Payload{payload(a.Receive, a.ReceiveBinary)}
@@ -142,8 +142,11 @@ func probePort(b *builder, c *clusterv3.Cluster, port uint32) {
 	}
 }
 
-// payload: Envoy wants text payloads hex-encoded; a payload given as
-// binary is written as bytes, as Envoy Gateway writes it.
+// payload: Envoy wants text payloads hex-encoded; an expected response
+// given as binary is written as bytes, as Envoy Gateway writes it. A
+// payload to send stays text: Envoy's TCP health checker reads only a
+// text send payload and sends nothing for a binary one (Envoy Gateway
+// writes binary there, and its probe then never gets an answer).
 func payload(b []byte, binary bool) *corev3.HealthCheck_Payload {
 	if binary {
 		return &corev3.HealthCheck_Payload{Payload: &corev3.HealthCheck_Payload_Binary{Binary: b}}

@@ -46,10 +46,13 @@ func healthPayloadBackend(t *testing.T, name string, reply []byte) int {
 }
 
 // TestHealthCheckBinaryPayload: a TCP health check whose send and receive
-// payloads are given as binary (written to Envoy as bytes, as Envoy
-// Gateway writes them) takes out the endpoint that answers the probe with
-// other bytes. Both backends are one TCPRoute rule, hence one cluster with
-// a locality each.
+// payloads are given as binary takes out the endpoint that answers the
+// probe with other bytes. The expected answer is written to Envoy as bytes
+// (Envoy Gateway's spelling); the probe as hex text, because Envoy's TCP
+// health checker sends nothing for a binary send payload (Envoy Gateway's
+// spelling, with which this test fails: no probe, no answer, no healthy
+// endpoint). Both backends are one TCPRoute rule, hence one cluster with a
+// locality each.
 func TestHealthCheckBinaryPayload(t *testing.T) {
 	envoyTest(t)
 	good := healthPayloadBackend(t, "good", []byte{0xAA, 0xBB})
@@ -81,10 +84,14 @@ metadata: {name: probe, namespace: default}
 spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: TCPRoute, name: pair}]
   healthCheck:
+    # No panic routing: when the healthy endpoint misses a probe on a
+    # loaded machine, its connections fail (and are retried) rather than
+    # going to the unhealthy one, which only the payload can tell apart.
+    panicThreshold: 0
     active:
       type: TCP
-      interval: 200ms
-      timeout: 150ms
+      interval: 300ms
+      timeout: 1s
       unhealthyThreshold: 1
       healthyThreshold: 1
       tcp:
