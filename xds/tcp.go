@@ -167,8 +167,8 @@ func (b *builder) buildTCPChain(e *ir.TCPListener, r *ir.TCPRoute) (*listenerv3.
 	return fc, nil
 }
 
-// setTCPDestination points tp at d: one backend is one cluster, several are
-// weighted_clusters of one cluster each. The share of unresolved
+// setTCPDestination points tp at d: backends that fit one cluster are one
+// cluster, the others weighted_clusters of one cluster each. The share of unresolved
 // backendRefs goes to a cluster that does not exist, so Envoy closes those
 // connections (fail closed).
 func (b *builder) setTCPDestination(tp *tcpproxyv3.TcpProxy, d *ir.RouteDestination) error {
@@ -203,7 +203,15 @@ func (b *builder) setTCPDestination(tp *tcpproxyv3.TcpProxy, d *ir.RouteDestinat
 			},
 		}}
 		return nil
-	case len(live) == 1 && d.InvalidWeight == 0:
+	case len(live) == 1 && d.InvalidWeight == 0 && live[0].Merged:
+		if err := b.addBackendCluster(live[0]); err != nil { // backendcluster.go
+			return err
+		}
+		tp.ClusterSpecifier = &tcpproxyv3.TcpProxy_Cluster{Cluster: live[0].Name}
+		return nil
+	case singleCluster(&ir.RouteDestination{Name: d.Name, Backends: live, InvalidWeight: d.InvalidWeight}): // cluster.go
+		// One cluster, a locality per backend weighted as written, as
+		// Envoy Gateway writes a TCP rule.
 		if err := b.addCluster(d, d.Name, live); err != nil {
 			return err
 		}
@@ -216,10 +224,11 @@ func (b *builder) setTCPDestination(tp *tcpproxyv3.TcpProxy, d *ir.RouteDestinat
 		if be.Name == "" {
 			return fmt.Errorf("%s: backend with empty Name", d.Name)
 		}
-		if err := b.addCluster(d, be.Name, []*ir.Backend{be}); err != nil {
+		name, err := b.backendClusterFor(d, be) // backendcluster.go
+		if err != nil {
 			return err
 		}
-		wc.Clusters = append(wc.Clusters, &tcpproxyv3.TcpProxy_WeightedCluster_ClusterWeight{Name: be.Name, Weight: be.Weight})
+		wc.Clusters = append(wc.Clusters, &tcpproxyv3.TcpProxy_WeightedCluster_ClusterWeight{Name: name, Weight: be.Weight})
 		total += uint64(be.Weight)
 	}
 	if d.InvalidWeight > 0 {
