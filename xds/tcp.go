@@ -143,10 +143,11 @@ func (b *builder) buildTCPChain(e *ir.TCPListener, r *ir.TCPRoute) (*listenerv3.
 	if err != nil {
 		return nil, err
 	}
+	// The chain's name says which route it is; Envoy Gateway writes no
+	// metadata on it, and the route's cluster carries the route's.
 	fc := &listenerv3.FilterChain{
-		Name:     r.Name,
-		Filters:  append(before, &listenerv3.Filter{Name: tcpProxyFilterName, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: typed}}),
-		Metadata: buildMetadata(r.Metadata),
+		Name:    r.Name,
+		Filters: append(before, &listenerv3.Filter{Name: tcpProxyFilterName, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: typed}}),
 	}
 	if len(r.SNI) > 0 {
 		fc.FilterChainMatch = &listenerv3.FilterChainMatch{ServerNames: append([]string(nil), r.SNI...)}
