@@ -247,10 +247,16 @@ func staticListener(out *listenerv3.Listener, routes map[string]*routev3.RouteCo
 				if !ok {
 					return nil, fmt.Errorf("filter chain %q: route configuration %q not found", fc.GetName(), rds.GetRouteConfigName())
 				}
-				src := cloneOf(rc)
+				// The first listener to inline a route configuration takes
+				// it (own: itself in place, a copy otherwise); the next
+				// ones a copy. Not a copy made for each and dropped: at
+				// 10,000 routes that is every route and per-route config.
+				var src *routev3.RouteConfiguration
 				if !inlined[rc.GetName()] {
 					src = own(rc).(*routev3.RouteConfiguration)
 					inlined[rc.GetName()] = true
+				} else {
+					src = cloneOf(rc)
 				}
 				if err := staticRouteFeatures(src); err != nil { // features.go
 					return nil, fmt.Errorf("route configuration %q: %w", rc.GetName(), err)

@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 // A BootstrapView prints what StaticBootstrap's bootstrap prints, and
@@ -69,5 +71,46 @@ func TestStaticBootstrapViewMatchesStaticBootstrap(t *testing.T) {
 		if err := v.WriteYAML(&got); err != nil || !bytes.Equal(got.Bytes(), wantYAML.Bytes()) {
 			t.Errorf("%s: the view prints differently once packed (%v)", name, err)
 		}
+	}
+}
+
+// A BootstrapView sizes its listeners with the connection managers kept
+// aside in them, so that the writer cuts a listener of many routes into
+// units as it cuts a route configuration; sized as what proto.Size sees
+// (an empty Any), every listener was one unit holding every route.
+func TestBootstrapViewSizesStandIns(t *testing.T) {
+	res, err := Translate(bigConfig(300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := StaticBootstrapView(res[0], BootstrapOptions{AdminPort: 19001, InPlace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := v.boot.GetStaticResources().GetListeners()
+	sized := make([]int, len(ls))
+	for i, l := range ls {
+		sized[i] = v.anys.size(l)
+	}
+	var units []*yamlUnit
+	planYAML(v.anys, v.boot, 0, false, true, 0, &units)
+	for _, u := range units {
+		if len(u.batch) > 0 {
+			if _, ok := u.batch[0].(*listenerv3.Listener); ok && sized[0] >= splitSize {
+				t.Errorf("a listener of %d bytes went into a batch of small items", sized[0])
+			}
+		}
+	}
+	if _, err := v.Proto(); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range ls {
+		want := proto.Size(l) // packed now
+		if sized[i] < want/2 || sized[i] > want*2 {
+			t.Errorf("listener %s: sized %d, packed %d bytes", l.GetName(), sized[i], want)
+		}
+	}
+	if len(ls) == 0 || proto.Size(ls[0]) < splitSize {
+		t.Fatalf("the test needs a listener above splitSize (%d listeners)", len(ls))
 	}
 }

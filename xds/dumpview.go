@@ -157,7 +157,7 @@ func (x *anyIndex) size(m proto.Message) int {
 		return p.size
 	}
 	md := m.ProtoReflect().Descriptor()
-	if !isAdminMessage(md) {
+	if !isAdminMessage(md) && !(x.deep && holdsStandIns[md.FullName()]) {
 		return cachedSizer.Size(m)
 	}
 	if md.FullName() == "envoy.admin.v3.ConfigDump" {
@@ -182,6 +182,20 @@ func (x *anyIndex) size(m proto.Message) int {
 		return true
 	})
 	return n
+}
+
+// holdsStandIns are the messages of a static bootstrap on the way to its
+// stand-in Anys (the listeners' connection managers, BootstrapView): they
+// are sized by walking them, since proto.Size sees an empty Any where a
+// connection manager holds every route of its listener. Sized as a
+// whole, a bootstrap's listeners were one unit of a few KB that wrote
+// 196 MB of text into one buffer at 10,000 routes with a SecurityPolicy.
+var holdsStandIns = map[protoreflect.FullName]bool{
+	"envoy.config.bootstrap.v3.Bootstrap":                 true,
+	"envoy.config.bootstrap.v3.Bootstrap.StaticResources": true,
+	"envoy.config.listener.v3.Listener":                   true,
+	"envoy.config.listener.v3.FilterChain":                true,
+	"envoy.config.listener.v3.Filter":                     true,
 }
 
 // real is m with its stand-in Anys packed: what protojson must see when a

@@ -9,6 +9,10 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
+// jsonResourceBuf is the buffer a resource's JSON starts in: most are
+// clusters and load assignments of a few KB.
+const jsonResourceBuf = 4 << 10
+
 // WriteJSON writes the dump as Envoy Gateway's egctl prints it in
 // `x translate -o json` (AppendJSON: compact, keys in byte order). The
 // resources are written in parallel and handed to w in order as they are
@@ -55,7 +59,7 @@ func (v *DumpView) WriteJSON(w io.Writer) error {
 					return
 				}
 				if s := jobs[i]; !stopped.Load() {
-					rw.buf = nil
+					rw.buf = getTextBuf(jsonResourceBuf)
 					s.err = rw.message(s.p.msg.ProtoReflect(), s.a.GetTypeUrl())
 					s.text = rw.buf
 				}
@@ -72,6 +76,9 @@ func (v *DumpView) WriteJSON(w io.Writer) error {
 		}
 		if _, err := w.Write(s.text); err != nil {
 			return err
+		}
+		if s.p != nil {
+			putTextBuf(s.text) // written: the next resource's (yaml_bufpool.go)
 		}
 		s.text = nil
 	}

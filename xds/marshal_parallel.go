@@ -251,7 +251,7 @@ var stackPool = sync.Pool{New: func() any { s := make([]yamlEntry, 0, 64); retur
 func newUnitWriter(cache *quoteCache, idx *anyIndex, size int) *yamlWriter {
 	w := &yamlWriter{shared: cache, anys: idx, texts: &cache.texts}
 	if size > 0 && size < splitSize*4 {
-		w.buf.Grow(size * yamlTextPerByte)
+		w.buf = *bytes.NewBuffer(getTextBuf(size * yamlTextPerByte))
 	}
 	w.stack = (*stackPool.Get().(*[]yamlEntry))[:0]
 	return w
@@ -398,6 +398,12 @@ func (u *yamlUnit) writeTo(w io.Writer) error {
 		}
 	}
 	_, err := w.Write(u.tail)
+	// Written (an io.Writer keeps nothing it is given): the buffers can
+	// take the next units' text (yaml_bufpool.go).
+	for _, p := range u.parts {
+		putTextBuf(p)
+	}
+	putTextBuf(u.tail)
 	u.parts, u.order, u.tail, u.msg, u.orig, u.holes = nil, nil, nil, nil, nil, nil
 	return err
 }

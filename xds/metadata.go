@@ -39,7 +39,11 @@ func buildMetadata(m *ir.Metadata) *corev3.Metadata {
 
 // routeMetadata is a route's metadata: its source object and, when a
 // BackendTrafficPolicy applies to it, that policy under "policies" (Envoy
-// Gateway lists the policy there). Built once per pair.
+// Gateway lists the policy there). Built once per pair; its values are
+// shared: "resources" with the source's own metadata (b.metadata), and
+// "policies" with every route of the policy, so one Gateway policy over
+// 10,000 routes adds one message and two small maps per route, not a
+// dozen values.
 func (b *builder) routeMetadata(r *ir.HTTPRoute) *corev3.Metadata {
 	if r.TrafficPolicy == nil || r.Metadata == nil {
 		return b.metadata(r.Metadata)
@@ -48,15 +52,27 @@ func (b *builder) routeMetadata(r *ir.HTTPRoute) *corev3.Metadata {
 	if md, ok := b.policyMetaCache[k]; ok {
 		return md
 	}
-	md := buildMetadata(r.Metadata)
-	if md == nil {
+	src := b.metadata(r.Metadata)
+	if src == nil {
 		return nil
 	}
-	p := r.TrafficPolicy
-	pol := structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
-		"kind": structpb.NewStringValue(p.Kind), "name": structpb.NewStringValue(p.Name), "namespace": structpb.NewStringValue(p.Namespace),
-	}})
-	md.FilterMetadata[metadataNamespace].Fields["policies"] = structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{pol}})
+	p := *r.TrafficPolicy
+	pol, ok := b.policyValues[p]
+	if !ok {
+		pol = structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+			"kind": structpb.NewStringValue(p.Kind), "name": structpb.NewStringValue(p.Name), "namespace": structpb.NewStringValue(p.Namespace),
+		}})}})
+		if b.policyValues == nil {
+			b.policyValues = map[ir.Metadata]*structpb.Value{}
+		}
+		b.policyValues[p] = pol
+	}
+	md := &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{
+		metadataNamespace: {Fields: map[string]*structpb.Value{
+			"resources": src.FilterMetadata[metadataNamespace].Fields["resources"],
+			"policies":  pol,
+		}},
+	}}
 	if b.policyMetaCache == nil {
 		b.policyMetaCache = map[[2]ir.Metadata]*corev3.Metadata{}
 	}

@@ -67,14 +67,14 @@ func patchTrafficRoute(b *builder, r *ir.HTTPRoute, out *routev3.Route) error {
 	}
 	if t := ts.Timeout; t != nil {
 		if t.Request != nil && a.Timeout == nil {
-			a.Timeout = durationpb.New(*t.Request)
+			a.Timeout = b.sharedDuration(*t.Request)
 		}
 		if t.MaxStreamDuration != nil {
 			a.MaxStreamDuration = &routev3.RouteAction_MaxStreamDuration{MaxStreamDuration: durationpb.New(*t.MaxStreamDuration)}
 		}
 		switch {
 		case t.StreamIdle != nil:
-			a.IdleTimeout = durationpb.New(*t.StreamIdle)
+			a.IdleTimeout = b.sharedDuration(*t.StreamIdle)
 		case t.Request != nil && a.Timeout != nil && a.Timeout.AsDuration() == *t.Request:
 			a.IdleTimeout = b.requestIdleTimeout(a.Timeout)
 		}
@@ -121,7 +121,7 @@ func (b *builder) requestIdleTimeout(t *durationpb.Duration) *durationpb.Duratio
 	if idle > 0 && idle < hour {
 		idle = hour
 	}
-	return durationpb.New(idle)
+	return b.sharedDuration(idle)
 }
 
 func buildTrafficRetry(r *ir.TrafficRetry) (*routev3.RetryPolicy, error) {

@@ -42,7 +42,7 @@ func patchUpstream(b *builder, d *ir.RouteDestination, backends []*ir.Backend, c
 		return nil
 	}
 	if cs.ConnectTimeout > 0 {
-		c.ConnectTimeout = durationpb.New(cs.ConnectTimeout)
+		c.ConnectTimeout = b.sharedDuration(cs.ConnectTimeout)
 	}
 	if cs.BufferLimit > 0 {
 		c.PerConnectionBufferLimitBytes = wrapperspb.UInt32(cs.BufferLimit)

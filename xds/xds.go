@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -12,6 +13,7 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/egctl/egctl/ir"
@@ -79,19 +81,23 @@ type builder struct {
 	// bootstraps, redacted dumps) deep-clones first.
 	lbPolicy       *clusterv3.LoadBalancingPolicy
 	connectTimeout *durationpb.Duration
-	bufferLimit    *wrapperspb.UInt32Value
-	edsSource      *corev3.ConfigSource
-	h2Options      *anyMsg
-	failoverOD     *clusterv3.OutlierDetection // failover.go
-	sessions       map[sessionKey]*anyMsg      // sessionpersistence.go
-	websocket      []*routev3.RouteAction_UpgradeConfig
-	metadataCache  map[ir.Metadata]*corev3.Metadata
+	// durations: sharedDuration's values (duration_shared.go).
+	durations     map[time.Duration]*durationpb.Duration
+	bufferLimit   *wrapperspb.UInt32Value
+	edsSource     *corev3.ConfigSource
+	h2Options     *anyMsg
+	failoverOD    *clusterv3.OutlierDetection // failover.go
+	sessions      map[sessionKey]*anyMsg      // sessionpersistence.go
+	websocket     []*routev3.RouteAction_UpgradeConfig
+	metadataCache map[ir.Metadata]*corev3.Metadata
 	// policyMetaCache: route metadata naming a policy (metadata.go).
 	policyMetaCache map[[2]ir.Metadata]*corev3.Metadata
-	recentMeta      [4]recentMetadata
-	recentNext      int
-	hosts           map[hostsKey][]*endpointv3.LbEndpoint
-	weights         map[uint32]*wrapperspb.UInt32Value
+	// policyValues: the "policies" value of that metadata, per policy.
+	policyValues map[ir.Metadata]*structpb.Value
+	recentMeta   [4]recentMetadata
+	recentNext   int
+	hosts        map[hostsKey][]*endpointv3.LbEndpoint
+	weights      map[uint32]*wrapperspb.UInt32Value
 	// secure is set while building the routes of an HTTPS entry, and
 	// listener is the IR listener whose routes are being built.
 	secure   bool

@@ -34,13 +34,17 @@ func jsonToYAML(j []byte) ([]byte, error) {
 }
 
 // fastYAML is the fast writer; errSlowPath means it cannot be sure of
-// go-yaml's spelling for some scalar.
+// go-yaml's spelling for some scalar. The JSON is read by parseJSONTree,
+// or by encoding/json where that steps aside (yaml_json.go).
 func fastYAML(j []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
+	v, err := parseJSONTree(j)
+	if err != nil {
+		dec := json.NewDecoder(bytes.NewReader(j))
+		dec.UseNumber()
+		v = nil
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
 	}
 	w := &yamlWriter{buf: bytes.Buffer{}}
 	w.buf.Grow(len(j))
@@ -151,6 +155,14 @@ func (w *yamlWriter) top(v any) error {
 		if err := w.mapping(x, 0, false); err != nil {
 			return err
 		}
+	case []yamlPair:
+		if len(x) == 0 {
+			w.write("{}\n")
+			return nil
+		}
+		if err := w.pairs(x, 0, false); err != nil {
+			return err
+		}
 	case []any:
 		if len(x) == 0 {
 			w.write("[]\n")
@@ -177,23 +189,39 @@ func (w *yamlWriter) mapping(m map[string]any, indent int, inline bool) error {
 	}
 	sortYAMLKeys(keys)
 	for i, k := range keys {
-		if i > 0 || !inline {
-			if w.buf.Len() > 0 || len(w.parts) > 0 {
-				w.newline(indent)
-			}
-		}
-		if len(k) > maxSimpleKey {
-			return errSlowPath
-		}
-		if err := w.str(k); err != nil {
-			return err
-		}
-		w.put(":")
-		if err := w.value(m[k], indent, true); err != nil {
+		if err := w.member(i, k, m[k], indent, inline); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pairs is mapping for the members of a parsed JSON object (yaml_json.go),
+// already in key order.
+func (w *yamlWriter) pairs(ps []yamlPair, indent int, inline bool) error {
+	for i, p := range ps {
+		if err := w.member(i, p.key, p.val, indent, inline); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// member writes the i-th member of a mapping.
+func (w *yamlWriter) member(i int, k string, v any, indent int, inline bool) error {
+	if i > 0 || !inline {
+		if w.buf.Len() > 0 || len(w.parts) > 0 {
+			w.newline(indent)
+		}
+	}
+	if len(k) > maxSimpleKey {
+		return errSlowPath
+	}
+	if err := w.str(k); err != nil {
+		return err
+	}
+	w.put(":")
+	return w.value(v, indent, true)
 }
 
 func (w *yamlWriter) sequence(s []any, indent int, inline bool) error {
@@ -225,6 +253,17 @@ func (w *yamlWriter) value(v any, indent int, inMap bool) error {
 		}
 		w.put(" ")
 		return w.mapping(x, indent+2, true)
+	case []yamlPair:
+		if len(x) == 0 {
+			w.put(" {}")
+			return nil
+		}
+		if inMap {
+			w.newline(indent + 2)
+			return w.pairs(x, indent+2, true)
+		}
+		w.put(" ")
+		return w.pairs(x, indent+2, true)
 	case []any:
 		if len(x) == 0 {
 			w.put(" []")

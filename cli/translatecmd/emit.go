@@ -100,11 +100,7 @@ func writeSections(w io.Writer, sections []section, format string, pretty bool) 
 			continue
 		}
 		// A top-level key's text does not depend on its neighbours.
-		doc, err := json.Marshal(map[string]json.RawMessage{s.key: s.json})
-		if err != nil {
-			return err
-		}
-		y, err := xds.JSONToYAML(doc)
+		y, err := xds.JSONSectionToYAML(s.key, s.json)
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,8 @@ import (
 	"github.com/egctl/egctl/cli/rootcmd"
 )
 
-// cliModes are the egctl invocations run.sh times, by the name it prints.
+// cliModes are the egctl invocations run.sh times, by the name it prints,
+// and the status output (--to gateway-api).
 var cliModes = []struct {
 	name string
 	args []string
@@ -20,6 +21,7 @@ var cliModes = []struct {
 	{"yaml", []string{"--to", "xds", "-t", "all", "-o", "yaml"}},
 	{"json", []string{"--to", "xds", "-t", "all", "-o", "json"}},
 	{"bootstrap", []string{"--to", "bootstrap"}},
+	{"status", []string{"--to", "gateway-api"}},
 }
 
 // countingWriter counts what egctl prints without keeping it.

@@ -10,7 +10,8 @@ import (
 
 // BenchmarkPolicies compares the 10,000-route workload without policies and
 // with each policy variant issue 16 budgets (≤ 1.1× the plain one): a
-// BackendTrafficPolicy on every route, a SecurityPolicy (JWT +
+// BackendTrafficPolicy on every route (btp) or one on the Gateway
+// (btp-gateway), a SecurityPolicy (JWT +
 // authorization) per namespace, and a Gateway ClientTrafficPolicy with
 // HTTP/1 options on every cluster. For each it times the egctl command in
 // process in every output mode run.sh times (cli-yaml, cli-json,
@@ -28,6 +29,7 @@ func BenchmarkPolicies(b *testing.B) {
 	}{
 		{"plain", workload(b, n)},
 		{"btp", btpWorkload(b, n, true)},
+		{"btp-gateway", btpWorkload(b, n, false)},
 		{"sp", append(workload(b, n), securityPolicies()...)},
 		{"ctp", workloadWithCTP(b, n, true)},
 	} {
