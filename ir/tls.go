@@ -10,6 +10,10 @@ import (
 type ClientValidation struct {
 	// CACertificates is a PEM bundle of trust anchors; never empty.
 	CACertificates string `ir:"text"`
+	// CAName names the SDS validation secret they travel in (Envoy
+	// Gateway's "gateway/<ns>/<gateway>/<default or port>/ca.crt"); empty:
+	// derived from the content.
+	CAName string `json:",omitempty"`
 	// AllowInsecureFallback accepts connections whose client presents no
 	// certificate or one that does not verify (mode AllowInsecureFallback);
 	// false requires a valid one (AllowValidOnly).

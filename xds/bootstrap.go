@@ -272,9 +272,7 @@ func staticListener(out *listenerv3.Listener, routes map[string]*routev3.RouteCo
 				return nil, fmt.Errorf("filter chain %q: %w", fc.GetName(), err)
 			}
 			// A SdsSecretConfig without sds_config names a static secret.
-			for _, s := range ctx.GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs() {
-				s.SdsConfig = nil
-			}
+			staticDownstreamTLS(ctx) // downstream_validation.go
 			a, err := toAny(ctx)
 			if err != nil {
 				return nil, err

@@ -12,7 +12,6 @@ import (
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/egctl/egctl/ir"
 )
@@ -369,27 +368,5 @@ func staticTLSSocket(c *clusterv3.Cluster, ts *corev3.TransportSocket) error {
 		return err
 	}
 	ts.ConfigType = &corev3.TransportSocket_TypedConfig{TypedConfig: a}
-	return nil
-}
-
-// applyClientValidation asks downstream clients for a certificate.
-func applyClientValidation(ctx *tlsv3.DownstreamTlsContext, v *ir.ClientValidation) error {
-	if v == nil {
-		return nil
-	}
-	if v.CACertificates == "" {
-		return fmt.Errorf("ClientValidation: empty CACertificates")
-	}
-	vc := &tlsv3.CertificateValidationContext{
-		TrustedCa: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: v.CACertificates}},
-	}
-	if v.AllowInsecureFallback {
-		// Ask for a certificate, but let the connection in without one or
-		// with one that does not verify.
-		vc.TrustChainVerification = tlsv3.CertificateValidationContext_ACCEPT_UNTRUSTED
-	} else {
-		ctx.RequireClientCertificate = wrapperspb.Bool(true)
-	}
-	ctx.CommonTlsContext.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
 	return nil
 }

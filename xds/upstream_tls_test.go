@@ -283,27 +283,3 @@ func TestUpstreamTLSErrors(t *testing.T) {
 		}
 	}
 }
-
-func TestDownstreamClientValidation(t *testing.T) {
-	for _, fallback := range []bool{false, true} {
-		cfg := oneRoute(prefixRoute("r", "/"))
-		cfg.Proxies[0].HTTP[0].TLS = &ir.TLSConfig{Certificates: []*ir.Certificate{testCert},
-			ClientValidation: &ir.ClientValidation{CACertificates: "client-ca", AllowInsecureFallback: fallback}}
-		res := translateOne(t, cfg)
-		ctx := tlsOf(t, res.Listeners[0].FilterChains[0])
-		vc := ctx.GetCommonTlsContext().GetValidationContext()
-		if vc.GetTrustedCa().GetInlineString() != "client-ca" {
-			t.Errorf("fallback=%v: trusted CA = %v", fallback, vc.GetTrustedCa())
-		}
-		if got := ctx.GetRequireClientCertificate().GetValue(); got == fallback {
-			t.Errorf("fallback=%v: require_client_certificate = %v", fallback, got)
-		}
-		wantTrust := tlsv3.CertificateValidationContext_VERIFY_TRUST_CHAIN
-		if fallback {
-			wantTrust = tlsv3.CertificateValidationContext_ACCEPT_UNTRUSTED
-		}
-		if vc.TrustChainVerification != wantTrust {
-			t.Errorf("fallback=%v: trust chain verification = %v", fallback, vc.TrustChainVerification)
-		}
-	}
-}
