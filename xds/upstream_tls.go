@@ -256,6 +256,10 @@ func (b *builder) upstreamTLSContext(t *ir.BackendTLS) (*tlsv3.UpstreamTlsContex
 	if err := upstreamTLSParams(common, t); err != nil {
 		return nil, err
 	}
+	if common.TlsParams.TlsMinimumProtocolVersion == tlsv3.TlsParameters_TLS_AUTO {
+		// Envoy's own minimum, written out as Envoy Gateway does.
+		common.TlsParams.TlsMinimumProtocolVersion = tlsv3.TlsParameters_TLSv1_2
+	}
 	if c := t.ClientCertificate; c != nil {
 		if c.Name == "" {
 			return nil, fmt.Errorf("ClientCertificate: empty Name")
