@@ -47,6 +47,9 @@ type Proxy struct {
 	// Defaults are Envoy Gateway's defaults xds adds (defaults.go); nil
 	// for egctl's lean output.
 	Defaults *Defaults `json:",omitempty"`
+	// BackendClusters are the clusters routes share (EnvoyProxy
+	// mergeBackends, backendcluster.go), sorted by Name.
+	BackendClusters []*RouteDestination `json:",omitempty"`
 }
 
 // Metadata names the input object (and optionally its section) that an
@@ -267,6 +270,9 @@ type Backend struct {
 	// are healthy; higher priorities (an Envoy Gateway Backend with
 	// fallback: true is 1) only when they are not (failover).
 	Priority uint32 `json:",omitempty"`
+	// Merged: this share goes to the proxy's BackendCluster named Name,
+	// shared with other routes (backendcluster.go).
+	Merged bool `json:",omitempty"`
 }
 
 // Endpoint is one address. For AddressUnix, Host is the socket path and Port 0.

@@ -34,5 +34,8 @@ func RedactSecrets(p *Proxy) *Proxy {
 	cp.TCP = redactTCPListenerKeys(cp.TCP)     // tls.go
 	cp.Patches = redactPatches(cp.Patches)     // patch.go
 	cp.Settings = redactSettings(cp.Settings)  // proxy_validate.go
+
+	// Shared clusters' backends (backendcluster.go).
+	cp.BackendClusters = redactBackendClusters(cp.BackendClusters)
 	return &cp
 }

@@ -109,6 +109,9 @@ func (p *Proxy) Validate() error {
 	if err := p.validateSharedClusters(); err != nil { // traffic_validate.go
 		errs = append(errs, err)
 	}
+	if err := p.validateBackendClusters(); err != nil { // backendcluster.go
+		errs = append(errs, err)
+	}
 	if err := p.Defaults.validate(); err != nil { // defaults.go
 		add("%v", err)
 	}

@@ -9,18 +9,14 @@ import (
 	"sync"
 	"time"
 
-	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/egctl/egctl/cli"
 	egcompile "github.com/egctl/egctl/cli/compile"
 	"github.com/egctl/egctl/manifest"
 	egresource "github.com/egctl/egctl/resource"
 	"github.com/egctl/egctl/translate"
-	"github.com/egctl/egctl/xds"
 )
 
 // CompileOptions are the translate settings of a serve.
@@ -60,16 +56,25 @@ type compiled struct {
 	// decoded counts the files read and decoded again, unchanged those
 	// whose objects came from the load cache.
 	decoded, unchanged int
+	// reused counts the resources taken from the previous compilation and
+	// those marshalled (in a Gateway that changed, a route configuration
+	// counts as its virtual hosts; one kept whole counts its resources);
+	// reuse is what this one leaves for the next.
+	reused reuseCount
+	reuse  *reuseState
 }
 
 // stageTimes splits a compilation's time.
 type stageTimes struct {
 	Load, Translate, Build, Version time.Duration
+	// Fingerprint is the part of Build spent fingerprinting the IR
+	// (incremental.go).
+	Fingerprint time.Duration
 }
 
 func (s stageTimes) String() string {
 	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-	return fmt.Sprintf("load %s, translate %s, build %s, version %s", r(s.Load), r(s.Translate), r(s.Build), r(s.Version))
+	return fmt.Sprintf("load %s, translate %s, build %s (fingerprints %s), version %s", r(s.Load), r(s.Translate), r(s.Build), r(s.Fingerprint), r(s.Version))
 }
 
 // problem is one not-accepted condition: key identifies it whatever line
@@ -93,7 +98,10 @@ type proxySnapshot struct {
 // loads keeps the decoded objects of files that did not change since the
 // last compile (manifest.Cache): after an edit of one file among many, only
 // that file is decoded and validated again.
-func compile(o CompileOptions, loads *manifest.Cache) *compiled {
+//
+// prev is what the previous compilation left for reuse (c.reuse), or nil:
+// what did not change is not built or marshalled again (incremental.go).
+func compile(o CompileOptions, loads *manifest.Cache, prev *reuseState) *compiled {
 	c := &compiled{at: time.Now()}
 	defer func() { c.duration = time.Since(c.at) }()
 	mark := time.Now()
@@ -128,8 +136,9 @@ func compile(o CompileOptions, loads *manifest.Cache) *compiled {
 	c.warnings = append(c.warnings, res.Added...)
 	lap(&c.stages.Translate)
 	// EnvoyPatchPolicies apply to the built resources: their problems are
-	// known once those are.
-	all, err := res.Build()
+	// known once those are. A Gateway whose IR did not change is not built
+	// again (incremental.go).
+	built, err := buildProxies(res, prev, &c.stages.Fingerprint)
 	if err != nil {
 		c.err = err
 		return c
@@ -161,48 +170,35 @@ func compile(o CompileOptions, loads *manifest.Cache) *compiled {
 	}
 	lap(&c.stages.Build)
 	defer lap(&c.stages.Version)
-	c.proxies = make(map[string]*proxySnapshot, len(all))
-	for _, r := range all {
-		ps, err := newProxySnapshot(r)
+	c.proxies = make(map[string]*proxySnapshot, len(built))
+	next := &reuseState{proxies: make(map[string]*proxyReuse, len(built))}
+	for _, b := range built {
+		if b.res == nil { // unchanged: kept whole
+			c.proxies[b.name] = b.kept.snap
+			next.proxies[b.name] = b.kept
+			c.reused.Reused += b.kept.snap.size()
+			continue
+		}
+		ps, state, n, err := marshalProxy(b.res, b.prints, b.old)
 		if err != nil {
 			c.err = err
 			return c
 		}
-		c.proxies[r.Name] = ps
+		c.proxies[b.name] = ps
+		next.proxies[b.name] = state
+		c.reused.add(n)
 	}
+	c.reuse = next
 	return c
 }
 
-// newProxySnapshot marshals r's resources once, for every stream that will
-// be sent them, and versions each resource and each type by content hash: a
-// type that did not change keeps its version, so Envoys are sent only what
-// changed (state of the world resends a changed type, delta only changed
-// resources), and a restarted serve hands out versions its proxies already
-// hold.
-func newProxySnapshot(r *xds.Resources) (*proxySnapshot, error) {
-	groups := []struct {
-		typ  string
-		msgs []proto.Message
-	}{
-		{resource.ClusterType, msgsOf(r.Clusters)},
-		{resource.EndpointType, msgsOf(r.Endpoints)},
-		{resource.SecretType, msgsOf(r.Secrets)},
-		{resource.ListenerType, msgsOf(r.Listeners)},
-		{resource.RouteType, msgsOf(r.Routes)},
+// size counts the resources of a snapshot.
+func (ps *proxySnapshot) size() int {
+	n := 0
+	for _, set := range ps.snap.types {
+		n += len(set.items)
 	}
-	ps := &proxySnapshot{snap: &resourceSnapshot{types: map[string]*resourceSet{}}, types: map[string]string{}}
-	all := sha256.New()
-	for _, g := range groups {
-		set, err := marshalSet(g.typ, g.msgs)
-		if err != nil {
-			return nil, fmt.Errorf("proxy %s: %w", r.Name, err)
-		}
-		ps.snap.types[g.typ] = set
-		ps.types[g.typ] = set.version
-		all.Write([]byte(set.version))
-	}
-	ps.version = hex.EncodeToString(all.Sum(nil))[:16]
-	return ps, nil
+	return n
 }
 
 func msgsOf[T proto.Message](in []T) []proto.Message {
@@ -214,49 +210,63 @@ func msgsOf[T proto.Message](in []T) []proto.Message {
 }
 
 // marshalSet marshals msgs deterministically, in parallel, into the
-// resources of one type, each with the hash of its bytes as version; the
-// type's version hashes the resources' names and versions in order, so it
-// does not depend on scheduling.
-func marshalSet(typ string, msgs []proto.Message) (*resourceSet, error) {
+// resources of one type, each with the hash of its bytes as version; a
+// resource keep returns (keep may be nil) is taken as it is instead.
+func marshalSet(typ string, msgs []proto.Message, keep func(name string) *resourceItem, n *reuseCount) (*resourceSet, error) {
 	items := make([]*resourceItem, len(msgs))
 	errs := make([]error, len(msgs))
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(msgs)/64))
+	var todo []int
+	for i, m := range msgs {
+		if keep != nil {
+			if it := keep(cache.GetResourceName(m)); it != nil {
+				items[i] = it
+				continue
+			}
+		}
+		todo = append(todo, i)
+	}
+	n.Reused += len(msgs) - len(todo)
+	n.Marshalled += len(todo)
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(todo)/64))
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			opts := proto.MarshalOptions{Deterministic: true}
-			for i := w; i < len(msgs); i += workers {
-				b, err := opts.Marshal(msgs[i])
+		wg.Go(func() {
+			for k := w; k < len(todo); k += workers {
+				i := todo[k]
+				b, err := deterministic.Marshal(msgs[i])
 				if err != nil {
 					errs[i] = err
 					continue
 				}
-				sum := sha256.Sum256(b)
-				a := &anypb.Any{TypeUrl: typ, Value: b}
-				it := &resourceItem{name: cache.GetResourceName(msgs[i]), version: hex.EncodeToString(sum[:8]), any: a}
-				it.delta = &discoveryv3.Resource{Name: it.name, Version: it.version, Resource: a}
-				items[i] = it
+				items[i] = newItem(typ, cache.GetResourceName(msgs[i]), b)
 			}
-		}()
+		})
 	}
 	wg.Wait()
+	return assembleSet(typ, items, errs)
+}
+
+// assembleSet sorts items by name and versions the type: its version hashes
+// the resources' names and versions in order, so it does not depend on
+// scheduling.
+func assembleSet(typ string, items []*resourceItem, errs []error) (*resourceSet, error) {
 	set := &resourceSet{items: items, byName: make(map[string]*resourceItem, len(items))}
-	h := sha256.New()
 	for i, it := range items {
-		if errs[i] != nil {
+		if errs != nil && errs[i] != nil {
 			return nil, errs[i]
 		}
 		if _, dup := set.byName[it.name]; dup {
 			return nil, fmt.Errorf("two %s resources named %q", typ, it.name)
 		}
 		set.byName[it.name] = it
+	}
+	sort.Slice(set.items, func(i, j int) bool { return set.items[i].name < set.items[j].name })
+	h := sha256.New()
+	for _, it := range set.items {
 		h.Write([]byte(it.name))
 		h.Write([]byte{0})
 		h.Write([]byte(it.version))
 	}
-	sort.Slice(set.items, func(i, j int) bool { return set.items[i].name < set.items[j].name })
 	set.version = hex.EncodeToString(h.Sum(nil))[:16]
 	return set, nil
 }

@@ -31,7 +31,7 @@ func TestServeCompilesAsTheOtherCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c := compile(CompileOptions{Files: []string{in("ratelimit-global.yaml")}, Manifest: o.LoadOptions(nil), Settings: settings}, nil)
+	c := compile(CompileOptions{Files: []string{in("ratelimit-global.yaml")}, Manifest: o.LoadOptions(nil), Settings: settings}, nil, nil)
 	if c.err != nil {
 		t.Fatal(c.err)
 	}
@@ -56,7 +56,7 @@ func TestServeCompilesAsTheOtherCommands(t *testing.T) {
 		t.Fatal("no ratelimit_cluster served")
 	}
 
-	c = compile(CompileOptions{Files: []string{in("epp-invalid.yaml")}, Manifest: o.LoadOptions(nil), Settings: settings}, nil)
+	c = compile(CompileOptions{Files: []string{in("epp-invalid.yaml")}, Manifest: o.LoadOptions(nil), Settings: settings}, nil, nil)
 	if c.err != nil {
 		t.Fatal(c.err)
 	}
@@ -72,7 +72,7 @@ func TestServeCompilesAsTheOtherCommands(t *testing.T) {
 	}
 
 	// An input emptied by mistake is a problem, so serve holds it back.
-	c = compile(CompileOptions{Files: []string{t.TempDir()}, Manifest: o.LoadOptions(nil), Settings: settings}, nil)
+	c = compile(CompileOptions{Files: []string{t.TempDir()}, Manifest: o.LoadOptions(nil), Settings: settings}, nil, nil)
 	if len(c.problems) != 1 || !strings.Contains(c.problems[0].text, "no objects in the input") {
 		t.Errorf("empty input: problems %v", c.problems)
 	}

@@ -61,8 +61,11 @@ type TLSFiles struct {
 type Server struct {
 	o     Options
 	cache *fleetCache
-	// loads keeps what unchanged manifest files decoded to.
+	// loads keeps what unchanged manifest files decoded to; reuse what
+	// the last compilation built and marshalled (incremental.go). Both
+	// belong to the goroutine that compiles.
 	loads   *manifest.Cache
+	reuse   *reuseState
 	fleet   *fleet
 	metrics *metrics
 	logMu   sync.Mutex
@@ -235,7 +238,10 @@ func tlsNote(t *TLSFiles) string {
 // recompile compiles the manifests and, unless the result must be held
 // back, hands each proxy its new snapshot.
 func (s *Server) recompile(why string) {
-	c := compile(s.o.CompileOptions, s.loads)
+	c := compile(s.o.CompileOptions, s.loads, s.reuse)
+	if c.err == nil {
+		s.reuse = c.reuse
+	}
 	s.metrics.compileSeconds.Observe(c.duration.Seconds())
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -304,7 +310,7 @@ func (s *Server) recompile(why string) {
 	for _, p := range c.problems {
 		s.logf("problem: %s", p.text)
 	}
-	s.logf("compile (%s) in %s (%s): %d objects (%d files decoded, %d unchanged), %d Gateways, %d changed", why, c.duration.Round(time.Millisecond), c.stages, c.objects, c.decoded, c.unchanged, len(c.proxies), changed)
+	s.logf("compile (%s) in %s (%s): %d objects (%d files decoded, %d unchanged), %d Gateways, %d changed; resources %d marshalled, %d reused", why, c.duration.Round(time.Millisecond), c.stages, c.objects, c.decoded, c.unchanged, len(c.proxies), changed, c.reused.Marshalled, c.reused.Reused)
 }
 
 func (s *Server) summary() string {

@@ -90,6 +90,9 @@ type warnSet struct {
 func (b *builder) backendTrafficPolicies(ix *attachIndex) *routePolicy {
 	t := &btpTranslator{b: b, ix: ix, entries: map[btpKey]*btpEntry{}, dests: map[destKey]*ir.RouteDestination{},
 		hcHosts: map[hcHostKey]*ir.ClusterSettings{}, warnings: map[*policy]map[scope]*warnSet{}}
+	if b.merge != nil {
+		b.merge.btp = t // mergebackends.go
+	}
 	return &routePolicy{ix: ix, http: t.http, tcp: t.tcp, udp: t.udp, finish: t.finish}
 }
 
@@ -98,6 +101,7 @@ func (t *btpTranslator) http(e effective, at *attachPoint, r *ir.HTTPRoute) erro
 	if en.err != nil {
 		return en.err
 	}
+	t.noteBTP(r, en) // mergebackends.go
 	if ts := en.traffic; ts != nil {
 		r.Traffic = ts
 		if ts.Retry != nil && r.Retry != nil {
@@ -138,6 +142,7 @@ func (t *btpTranslator) tcp(e effective, at *attachPoint, r *ir.TCPRoute) error 
 	if err := t.notApplicable(e, r.Metadata, en.tcpNA); err != nil {
 		return err
 	}
+	t.noteBTP(r, en)
 	r.Traffic = en.l4Traffic
 	if r.Destination == nil || (en.tcpCluster == nil && en.routing == nil) {
 		return nil
@@ -161,6 +166,7 @@ func (t *btpTranslator) udp(e effective, at *attachPoint, r *ir.UDPRoute) error 
 	if err := t.notApplicable(e, r.Metadata, en.udpNA); err != nil {
 		return err
 	}
+	t.noteBTP(r, en)
 	r.Traffic = en.l4Traffic
 	if r.Destination == nil || (en.udpCluster == nil && en.routing == nil) {
 		return nil
@@ -444,9 +450,13 @@ func (t *btpTranslator) warn(e effective, msg string) {
 // maxWarnings bounds how many distinct warnings one condition lists.
 const maxWarnings = 5
 
-// finish runs after every route had its policy: it splits clusters whose
-// routes ask for different settings, then writes the Warning conditions.
+// finish runs after every route had its policy: it merges backends into
+// shared clusters, splits clusters whose routes ask for different
+// settings, then writes the Warning conditions.
 func (t *btpTranslator) finish(cfg *ir.Config) {
+	// Routes that share a backend's cluster no longer have a cluster of
+	// their own to split (mergebackends.go).
+	t.b.mergeBackends(cfg)
 	t.splitClusters(cfg) // backendtrafficpolicy_split.go
 	// A policy that covers no route (every one has a closer policy) is
 	// still checked: an invalid spec is reported where it was written, as

@@ -229,11 +229,13 @@ func mayBeSplit(px *ir.Proxy) bool {
 
 // walkDestinations calls fn with every route destination of px (a pointer
 // to the route's field) and the listener it is reached through.
+// A destination whose every backend went to a shared cluster
+// (mergebackends.go) has no cluster of its own and is left out.
 func walkDestinations(px *ir.Proxy, fn func(d **ir.RouteDestination, listener string)) {
 	for _, l := range px.HTTP {
 		for _, vh := range l.VirtualHosts {
 			for _, r := range vh.Routes {
-				if r.Destination != nil {
+				if r.Destination != nil && !allMerged(r.Destination) {
 					fn(&r.Destination, l.Name)
 				}
 			}
@@ -241,13 +243,13 @@ func walkDestinations(px *ir.Proxy, fn func(d **ir.RouteDestination, listener st
 	}
 	for _, l := range px.TCP {
 		for _, r := range l.Routes {
-			if r.Destination != nil {
+			if r.Destination != nil && !allMerged(r.Destination) {
 				fn(&r.Destination, l.Name)
 			}
 		}
 	}
 	for _, l := range px.UDP {
-		if r := l.Route; r != nil && r.Destination != nil {
+		if r := l.Route; r != nil && r.Destination != nil && !allMerged(r.Destination) {
 			fn(&r.Destination, l.Name)
 		}
 	}

@@ -64,6 +64,9 @@ type builder struct {
 	eep *eepState
 	// ep indexes the EnvoyProxies (envoyproxy.go).
 	ep *epIndex
+	// merge is the state of EnvoyProxy mergeBackends, nil when no Gateway
+	// merges backends (mergebackends.go).
+	merge *mergeState
 }
 
 func newBuilder(set *resource.Set, opts Options) *builder {

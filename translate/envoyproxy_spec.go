@@ -30,6 +30,9 @@ type proxyConfig struct {
 	serviceRouting bool
 	// mergeGateways: one proxy for every Gateway of the class.
 	mergeGateways bool
+	// mergeBackends: routes share the clusters of their backends
+	// (mergebackends.go).
+	mergeBackends *mergeConfig
 	// keepPorts binds privileged ports as written
 	// (provider.kubernetes.useListenerPortAsContainerPort).
 	keepPorts bool
@@ -112,9 +115,7 @@ func (b *builder) translateSpec(src []*egv1a1.EnvoyProxy, spec *egv1a1.EnvoyProx
 	}
 	t.cfg.preserveOrder = spec.PreserveRouteOrder != nil && *spec.PreserveRouteOrder
 	t.cfg.mergeGateways = spec.MergeGateways != nil && *spec.MergeGateways
-	if spec.MergeBackends != nil {
-		t.fail("spec.mergeBackends", "egctl does not merge the clusters of routes that share backends; remove the field (traffic is the same without it)")
-	}
+	t.mergeBackends(spec) // mergebackends.go
 	t.filterOrder(spec.FilterOrder)
 	t.bootstrap(spec.Bootstrap)
 	t.backendTLS(spec.BackendTLS)

@@ -149,8 +149,8 @@ func TestEnvoyProxyBadReferences(t *testing.T) {
 			"no filter can run after the router", "Gateway default/gw=False/InvalidParameters"},
 		{"collector not found", epBase + envoyProxy("class-ep", "  telemetry:\n    tracing:\n      provider: {type: OpenTelemetry, backendRefs: [{name: otel, port: 4317}]}") + epGateway("gw", "") + epRoute, "Gateway",
 			"spec.telemetry.tracing.provider.backendRefs[0]: Service default/otel not found", ""},
-		{"unsupported field", epBase + envoyProxy("class-ep", "  mergeBackends: {}") + epGateway("gw", "") + epRoute, "GatewayClass",
-			"spec.mergeBackends: egctl does not merge", "GatewayClass eg=False/InvalidParameters"},
+		{"invalid mergeBackends selector", epBase + envoyProxy("class-ep", "  mergeBackends:\n    selector:\n      matchExpressions: [{key: tier, operator: Near, values: [a]}]") + epGateway("gw", "") + epRoute, "GatewayClass",
+			"spec.mergeBackends.selector: \"Near\" is not a valid label selector operator", "GatewayClass eg=False/InvalidParameters"},
 		{"invalid CEL", epBase + envoyProxy("class-ep", "  telemetry:\n    accessLog:\n      settings:\n      - matches: ['response.code >']\n        sinks: [{type: File, file: {path: /dev/stdout}}]") + epGateway("gw", "") + epRoute, "GatewayClass",
 			"invalid CEL expression", "GatewayClass eg=False/InvalidParameters"},
 	} {

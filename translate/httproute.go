@@ -275,7 +275,7 @@ func (b *builder) attach(rs *routeState, g *gatewayState, p *gwv1.ParentReferenc
 		}
 		rs.hostsOn[l] = append(rs.hostsOn[l], hosts...)
 		pg := g.ports[l.spec.Port]
-		for _, h := range hosts {
+		for hi, h := range hosts {
 			if pg.ownerOf(h) != l {
 				continue // a more specific listener on this port serves h
 			}
@@ -287,7 +287,7 @@ func (b *builder) attach(rs *routeState, g *gatewayState, p *gwv1.ParentReferenc
 					l.wideHosts = append(l.wideHosts, h)
 				}
 			}
-			vb.addRoute(rs)
+			vb.addRoute(rs, hi)
 		}
 	}
 	if !matched {
@@ -410,6 +410,7 @@ func (b *builder) buildDestination(rs *routeState, cr *compiledRule, rule *gwv1.
 		be.Weight = w
 		dest.Backends = append(dest.Backends, be)
 	}
+	b.noteRule(dest, len(rule.BackendRefs)) // mergebackends.go
 	if len(dest.Backends) == 0 {
 		cr.tmpl.DirectResponse = &ir.DirectResponse{StatusCode: 500}
 		return ok

@@ -171,6 +171,7 @@ func (b *builder) compileL4(r *l4Route) {
 		be.Weight = w
 		d.Backends = append(d.Backends, be)
 	}
+	b.noteRule(d, len(r.rules[0])) // mergebackends.go
 	if len(d.Backends) == 0 && d.InvalidWeight == 0 {
 		// No backendRefs, or all of weight 0: nothing may be reached.
 		d.InvalidWeight = 1
@@ -241,11 +242,16 @@ func (b *builder) attachL4(r *l4Route, g *gatewayState, p *gwv1.ParentReference)
 	matched := false
 	for _, l := range allowed {
 		var hosts []string
-		if r.kind == "TLSRoute" {
+		switch {
+		case r.kind == "TLSRoute":
 			var ok bool
 			if hosts, ok = routeHostnames(l.host, routeHosts); !ok {
 				continue
 			}
+		case l.spec.Protocol == gwv1.TLSProtocolType:
+			// A TCPRoute names no hosts: on a terminating TLS listener it
+			// takes the listener's server name ("" is the catch-all).
+			hosts = []string{l.host}
 		}
 		matched = true
 		if slices.ContainsFunc(l.l4, func(a *l4Attachment) bool { return a.route == r }) {

@@ -94,6 +94,8 @@ var protocolKinds = map[gwv1.ProtocolType][]string{
 	gwv1.UDPProtocolType:   {"UDPRoute"},
 }
 
+var tlsTerminateKinds = []string{"TCPRoute", "TLSRoute"}
+
 func routeKind(kind string) gwv1.RouteGroupKind {
 	return gwv1.RouteGroupKind{Group: ptrTo(gwv1.Group(gwv1.GroupName)), Kind: gwv1.Kind(kind)}
 }
@@ -154,6 +156,12 @@ func (b *builder) newListenerFor(g *gatewayState, ls *lsState, spec *gwv1.Listen
 
 func (b *builder) listenerKinds(l *listenerState) {
 	supported := protocolKinds[l.spec.Protocol]
+	if l.spec.Protocol == gwv1.TLSProtocolType && !(l.spec.TLS != nil && l.spec.TLS.Mode != nil && *l.spec.TLS.Mode == gwv1.TLSModePassthrough) {
+		// A terminating TLS listener also carries TCPRoutes: Envoy ends
+		// TLS and proxies the plaintext stream. Envoy Gateway lists both
+		// kinds, TCPRoute first; Passthrough has no plaintext to proxy.
+		supported = tlsTerminateKinds
+	}
 	l.allowed = make(map[string]bool, len(supported))
 	ar := l.spec.AllowedRoutes
 	if ar == nil || len(ar.Kinds) == 0 {
@@ -420,12 +428,7 @@ func (l *listenerState) buildIR() *ir.HTTPListener {
 		TLS:         l.tls,
 		Metadata:    l.metadata(),
 	}
-	names := make([]string, 0, len(l.vhosts))
-	for h := range l.vhosts {
-		names = append(names, h)
-	}
-	sort.Slice(names, func(i, j int) bool { return hostLabel(names[i]) < hostLabel(names[j]) })
-	for _, h := range names {
+	for _, h := range l.vhostOrder() { // vhost_order.go
 		hl.VirtualHosts = append(hl.VirtualHosts, l.vhosts[h].build(l))
 	}
 	return hl

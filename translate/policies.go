@@ -60,6 +60,9 @@ func (b *builder) applyPolicies(cfg *ir.Config) []Problem {
 	sp := b.attachPolicies(spKind, sps)
 	btp := b.attachPolicies(btpKind, btps)
 	eep := b.attachPolicies(eepKind, eeps)
+	if b.merge != nil {
+		b.merge.ctpIx, b.merge.btpIx = ctp, btp
+	}
 
 	// Listener settings first; then security, whose failures close routes
 	// before traffic and extension settings are spent on them.

@@ -147,16 +147,21 @@ type vhostBuild struct {
 	host    string
 	entries []*matchEntry
 	seen    map[*routeState]bool // a route attaches once per vhost
+	// hostIdx is the position of host among each route's hostnames on
+	// the listener, for Envoy Gateway's virtual host order (vhost_order.go).
+	hostIdx map[*routeState]int
 }
 
-func (v *vhostBuild) addRoute(rs *routeState) {
+func (v *vhostBuild) addRoute(rs *routeState, hostIdx int) {
 	if v.seen[rs] {
 		return
 	}
 	if v.seen == nil {
 		v.seen = map[*routeState]bool{}
+		v.hostIdx = map[*routeState]int{}
 	}
 	v.seen[rs] = true
+	v.hostIdx[rs] = hostIdx
 	for _, cr := range rs.rules {
 		for _, e := range cr.entries {
 			v.entries = append(v.entries, e)

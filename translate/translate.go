@@ -161,6 +161,7 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 	b.processBackends()
 	b.checkEnvoyProxies() // envoyproxy.go
 	b.checkStatsPort()    // envoyproxy_statsport.go
+	b.prepareMerge()      // mergebackends.go
 	b.processHTTPRoutes()
 	b.processGRPCRoutes()
 	b.resolveKindConflicts()
@@ -173,6 +174,8 @@ func translate(in *resource.Set, opts Options) (*builder, *Result) {
 
 	cfg := &ir.Config{Proxies: b.proxies()}
 	policyProblems := b.applyPolicies(cfg) // policies.go
+	b.mergeBackends(cfg)                   // mergebackends.go
+	b.pruneBackendClusters(cfg)            // mergebackends.go
 	problems := append(b.problems(), policyProblems...)
 	eppProblems, epp := b.applyEnvoyPatchPolicies(cfg) // envoypatchpolicy.go
 	problems = append(problems, eppProblems...)

@@ -38,7 +38,7 @@ const (
 // without ready endpoints get 503 (as with Envoy Gateway). In a cluster of
 // its own the share keeps its weight and Envoy answers it 503.
 func singleCluster(d *ir.RouteDestination) bool {
-	if d.InvalidWeight > 0 || partlyEmpty(d.Backends) {
+	if d.InvalidWeight > 0 || partlyEmpty(d.Backends) || anyMerged(d) { // backendcluster.go
 		return false
 	}
 	if !ir.TLSMixable(d.Backends) {
@@ -78,6 +78,13 @@ func (b *builder) setDestination(action *routev3.RouteAction, d *ir.RouteDestina
 	if oneCluster(d) { // failover.go
 		return b.setOneCluster(action, d)
 	}
+	if be := onlyMerged(d); be != nil { // one shared cluster takes everything
+		if err := b.addBackendCluster(be); err != nil {
+			return err
+		}
+		action.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: be.Name}
+		return nil
+	}
 	if singleCluster(d) {
 		if err := b.addCluster(d, d.Name, d.Backends); err != nil {
 			return err
@@ -95,10 +102,11 @@ func (b *builder) setDestination(action *routev3.RouteAction, d *ir.RouteDestina
 		if be.Name == "" {
 			return fmt.Errorf("%s: backend with empty Name", d.Name)
 		}
-		if err := b.addCluster(d, be.Name, []*ir.Backend{be}); err != nil {
+		name, err := b.backendClusterFor(d, be) // backendcluster.go
+		if err != nil {
 			return err
 		}
-		cw := &routev3.WeightedCluster_ClusterWeight{Name: be.Name, Weight: wrapperspb.UInt32(be.Weight)}
+		cw := &routev3.WeightedCluster_ClusterWeight{Name: name, Weight: wrapperspb.UInt32(be.Weight)}
 		cw.RequestHeadersToAdd, cw.RequestHeadersToRemove = buildHeaderMods(be.RequestHeaders)
 		cw.ResponseHeadersToAdd, cw.ResponseHeadersToRemove = buildHeaderMods(be.ResponseHeaders)
 		wc.Clusters = append(wc.Clusters, cw)

@@ -31,13 +31,18 @@ const connectionBufferLimitBytes = 32768
 
 // toAny packs m after validating it: ValidateAll on the outer resource does
 // not look inside typed_config, so this is where nested configs are checked.
+// The bytes are marshalled deterministically (anypb.New is not: maps, such
+// as an access log's JSON format, come out in random order), so that the
+// same input gives the same bytes and a resource's version, its content
+// hash, changes only when its content does.
 func toAny(m proto.Message) (*anypb.Any, error) {
 	if v, ok := m.(validator); ok {
 		if err := v.ValidateAll(); err != nil {
 			return nil, fmt.Errorf("invalid %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
 		}
 	}
-	a, err := anypb.New(m)
+	a := &anypb.Any{}
+	err := anypb.MarshalFrom(a, m, proto.MarshalOptions{Deterministic: true})
 	if err != nil {
 		return nil, fmt.Errorf("packing %T: %w", m, err)
 	}

@@ -203,6 +203,12 @@ func (b *builder) setTCPDestination(tp *tcpproxyv3.TcpProxy, d *ir.RouteDestinat
 			},
 		}}
 		return nil
+	case len(live) == 1 && d.InvalidWeight == 0 && live[0].Merged:
+		if err := b.addBackendCluster(live[0]); err != nil { // backendcluster.go
+			return err
+		}
+		tp.ClusterSpecifier = &tcpproxyv3.TcpProxy_Cluster{Cluster: live[0].Name}
+		return nil
 	case len(live) == 1 && d.InvalidWeight == 0:
 		if err := b.addCluster(d, d.Name, live); err != nil {
 			return err
@@ -216,10 +222,11 @@ func (b *builder) setTCPDestination(tp *tcpproxyv3.TcpProxy, d *ir.RouteDestinat
 		if be.Name == "" {
 			return fmt.Errorf("%s: backend with empty Name", d.Name)
 		}
-		if err := b.addCluster(d, be.Name, []*ir.Backend{be}); err != nil {
+		name, err := b.backendClusterFor(d, be) // backendcluster.go
+		if err != nil {
 			return err
 		}
-		wc.Clusters = append(wc.Clusters, &tcpproxyv3.TcpProxy_WeightedCluster_ClusterWeight{Name: be.Name, Weight: be.Weight})
+		wc.Clusters = append(wc.Clusters, &tcpproxyv3.TcpProxy_WeightedCluster_ClusterWeight{Name: name, Weight: be.Weight})
 		total += uint64(be.Weight)
 	}
 	if d.InvalidWeight > 0 {

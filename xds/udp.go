@@ -63,10 +63,20 @@ func (b *builder) buildUDPListener(e *ir.UDPListener) (*listenerv3.Listener, err
 		if d.InvalidWeight > 0 {
 			return nil, fmt.Errorf("route %q: a fail-closed share cannot be expressed for UDP; translate must not produce one with live backends", r.Name)
 		}
-		if err := b.addCluster(d, d.Name, live); err != nil {
-			return nil, err
+		switch {
+		case len(live) == 1 && live[0].Merged:
+			if err := b.addBackendCluster(live[0]); err != nil { // backendcluster.go
+				return nil, err
+			}
+			cluster = live[0].Name
+		case anyMerged(d):
+			return nil, fmt.Errorf("route %q: several backends of one UDP route cannot share clusters with other routes; translate must not merge them", r.Name)
+		default:
+			if err := b.addCluster(d, d.Name, live); err != nil {
+				return nil, err
+			}
+			cluster = d.Name
 		}
-		cluster = d.Name
 	}
 	action, err := toAny(&udpproxyv3.Route{Cluster: cluster})
 	if err != nil {

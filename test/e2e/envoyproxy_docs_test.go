@@ -66,6 +66,11 @@ func TestEnvoyProxyDocExamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			ValidateBootstrap(t, boot)
+			// The page names the shared cluster both rules send to.
+			if name == "merge-backends" && (strings.Count(res.Stdout, "cluster: service/default/app/3000/http") != 2 || strings.Contains(res.Stdout, "cluster: httproute/") ||
+				!strings.Contains(res.Stdout, "name: service/default/app/3000/http")) {
+				t.Errorf("both rules should send to service/default/app/3000/http and no rule have a cluster of its own:\n%s", res.Stdout)
+			}
 			// The page quotes these warnings.
 			if name == "merged" {
 				for _, w := range []string{"start Envoy with: --concurrency 2 --drain-time-s 30 --drain-strategy immediate",

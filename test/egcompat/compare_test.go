@@ -74,6 +74,11 @@ type egDestination struct {
 	Settings []struct {
 		Name string `json:"name"`
 	} `json:"settings"`
+	// BackendClusterRefs name the shared clusters of EnvoyProxy
+	// mergeBackends.
+	BackendClusterRefs []struct {
+		Name string `json:"name"`
+	} `json:"backendClusterRefs"`
 }
 
 // condView is what we compare of a condition.
@@ -402,6 +407,9 @@ func egDest(d *egDestination) string {
 	for _, s := range d.Settings {
 		bs = append(bs, s.Name)
 	}
+	for _, r := range d.BackendClusterRefs {
+		bs = append(bs, "shared "+r.Name)
+	}
 	return destString(d.Name, bs)
 }
 
@@ -411,6 +419,10 @@ func ourDest(d *ir.RouteDestination) string {
 	}
 	var bs []string
 	for _, b := range d.Backends {
+		if b.Merged {
+			bs = append(bs, "shared "+b.Name)
+			continue
+		}
 		bs = append(bs, b.Name)
 	}
 	return destString(d.Name, bs)

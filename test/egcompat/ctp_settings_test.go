@@ -421,7 +421,9 @@ func ourCTPView(c *ir.ClientSettings, t *ir.TLSConfig, http bool) []string {
 		v.add("tls.ciphers", strings.Join(t.Ciphers, ","))
 		ct := t.Client
 		switch {
-		case ct != nil && ct.DisableALPN:
+		case ct != nil && ct.DisableALPN, !http && len(t.ALPNProtocols) == 0:
+			// A TCP listener offers no ALPN unless asked: EG writes
+			// that as an empty list.
 			v.add("tls.alpn", "off")
 		default:
 			v.add("tls.alpn", strings.Join(t.ALPNProtocols, ","))

@@ -82,6 +82,9 @@ func TestEnvoyGatewayCases(t *testing.T) {
 		}
 		caseOK := true
 		for _, d := range diffs {
+			if os.Getenv("EGCOMPAT_DEBUG") != "" {
+				t.Logf("%s: mismatch: %s", name, d)
+			}
 			if i := expectedIndex(name, d); i >= 0 {
 				used[i] = true
 				cl := expectations[i].Class

@@ -82,7 +82,6 @@ const (
 	// (c) unsupported in egctl.
 	whyDynamic          = "unsupported: Backend type DynamicResolver"
 	whyBackendRefFilter = "unsupported: per-backendRef filters other than header modifiers (implementation-specific in the spec)"
-	whyTCPOnTLS         = "unsupported: TCPRoute on a TLS listener (EG lists TCPRoute in TLS listeners' supportedKinds)"
 	whyAddrBind         = "EG gives spec.addresses to the proxy's LoadBalancer Service; egctl has no Service and binds the listeners " +
 		"to the one IP asked for, so a Hostname, NamedAddress or second IP is refused (Accepted=False/UnsupportedAddress, " +
 		"apis/v1/gateway_types.go GatewaySpec.Addresses: the implementation MUST indicate an address it cannot use)"
@@ -134,12 +133,6 @@ var conflictCases = []string{
 	"gateway-with-two-listeners-with-same-port-http-tcp-protocol",
 	"gateway-with-two-listeners-on-same-udp-port",
 	"gateway-with-conflicting-listeners-one-invalid-ref",
-}
-
-var tlsKindsCases = []string{
-	"gateway-with-two-listeners-on-same-tcp-or-tls-port", "tcproute-attaching-to-gateway-with-listener-tls-terminate",
-	"tlsroute-dynamic-resolver-with-tls-terminate", "tlsroute-with-tls-listener-missing-mode", "tlsroute-with-tls-terminate",
-	"tlsroute-with-tls-terminate-hostname-match", "tlsroute-with-tls-terminate-invalid-hostname", "tlsroute-with-tls-terminate-multiple-routes",
 }
 
 var expectations = join(
@@ -210,9 +203,7 @@ var expectations = join(
 	},
 
 	// ---- (c) unsupported in egctl ----
-	each(tlsKindsCases, "supportedKinds EG=[gateway.networking.k8s.io/TCPRoute,gateway.networking.k8s.io/TLSRoute] egctl=[gateway.networking.k8s.io/TLSRoute]", "c", whyTCPOnTLS),
 	[]expectation{
-		{"tcproute-attaching-to-gateway-with-listener-tls-terminate", "", "c", whyTCPOnTLS},
 		{"httproute-dynamic-resolver-with-mutliple-backends", "InvalidBackendRef egctl=False/BackendNotFound", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver", "", "c", whyDynamic},
 		{"tlsroute-dynamic-resolver-with-multiple-backends", "", "c", whyDynamic},

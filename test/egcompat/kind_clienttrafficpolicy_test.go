@@ -42,18 +42,15 @@ var ctpExpectations = join(
 	each([]string{"clienttrafficpolicy-headers-error", "clienttrafficpolicy-mtls-cert-bundle-both-invalid"}, "CTP settings", "b", whyRefusedPartly),
 	each([]string{"clienttrafficpolicy-mtls-client-verification-expired-crl"}, "CTP settings", "b", whyExpiredCRL),
 	[]expectation{
-		{"clienttrafficpolicy-for-tcp-listeners", "listener tls-1: attachedRoutes", "c", whyTCPOnTLS},
-		{"clienttrafficpolicy-for-tcp-listeners", "listener tls-1: supportedKinds", "c", whyTCPOnTLS},
-		{"clienttrafficpolicy-for-tcp-listeners", "IR tcp envoy-gateway/gateway-1/tls-1: route tcproute", "c", whyTCPOnTLS},
+		{"clienttrafficpolicy-for-tcp-listeners", "IR tcp envoy-gateway/gateway-1/tls-1: route tcproute", "b", whyCTPCurve},
 		{"clienttrafficpolicy-for-tcp-listeners", "Accepted EG=True/Accepted egctl=False/Invalid", "b", whyCTPCurve},
 		{"clienttrafficpolicy-for-tcp-listeners", "IR tcp envoy-gateway/gateway-1/tcp-1: route tcproute", "b", whyCTPCurve},
 		{"clienttrafficpolicy-tls-settings", "Accepted EG=True/Accepted egctl=False/Invalid", "b", whyCTPCurve},
 
-		{"clienttrafficpolicy-invalid-settings", "listener tcp-1: attachedRoutes", "c", whyTCPOnTLS},
-		{"clienttrafficpolicy-invalid-settings", "listener tcp-1: supportedKinds", "c", whyTCPOnTLS},
 		{"clienttrafficpolicy-invalid-settings", "listener tcp-2: attachedRoutes", "b", whyDupObject},
 		{"clienttrafficpolicy-invalid-settings", "TCPRoute default/tcp-route-1 parent", "b", whyDupObject},
 		{"clienttrafficpolicy-invalid-settings", "IR tcp default/gateway-1/tcp-2", "b", whyDupObject},
+		{"clienttrafficpolicy-invalid-settings", "IR tcp default/gateway-1/tcp-1: route tcproute/default/tcp-route-1 only in egctl", "b", whyCTPCRDInvalid},
 		{"clienttrafficpolicy-invalid-settings", "http-2: route httproute/default/httproute-3/rule/0/match/0/* only in egctl (direct 500)", "b", whyCTPCRDInvalid},
 
 		{"clienttrafficpolicy-mtls-client-verification-expired-crl", "ancestor envoy-gateway/gateway-1: Accepted EG=False/Invalid egctl=True/Accepted", "b", whyExpiredCRL},
@@ -65,9 +62,6 @@ var ctpExpectations = join(
 		"clienttrafficpolicy-mtls-cert-bundle", "clienttrafficpolicy-mtls-cert-bundle-both-valid",
 		"clienttrafficpolicy-mtls-forward-client-cert", "clienttrafficpolicy-mtls-forward-client-cert-custom-data"},
 		"Accepted EG=True/Accepted egctl=False/Invalid", "b", whyCTPCRDInvalid),
-	// A TCPRoute on a TLS listener, beside the mTLS policy.
-	each([]string{"clienttrafficpolicy-mtls-client-verification", "clienttrafficpolicy-mtls-client-verification-expired-crl"},
-		"gateway-3", "c", whyTCPOnTLS),
 	each([]string{"clienttrafficpolicy-mtls-cert-bundle", "clienttrafficpolicy-mtls-cert-bundle-both-valid"},
 		"match/0/* only in egctl (direct 500)", "b", whyCTPCRDInvalid),
 	each([]string{"clienttrafficpolicy-invalid-settings",
