@@ -134,3 +134,20 @@ func redactBackendClusters(ds []*RouteDestination) []*RouteDestination {
 	}
 	return out
 }
+
+// AllMerged reports whether every backend of d that takes traffic sends it
+// to a shared backend cluster: d then has no Envoy cluster of its own, and
+// its name and cluster settings name nothing in Envoy.
+func (d *RouteDestination) AllMerged() bool {
+	n := 0
+	for _, be := range d.Backends {
+		if be == nil || be.Weight == 0 {
+			continue
+		}
+		if !be.Merged {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}

@@ -115,6 +115,11 @@ type ActiveHealthCheck struct {
 	// response must contain.
 	Send    []byte `json:",omitempty"`
 	Receive []byte `json:",omitempty"`
+	// SendBinary and ReceiveBinary: the payload was given as type Binary.
+	// Envoy reads either spelling alike; Envoy Gateway writes binary
+	// payloads as bytes and text ones hex-encoded, and so does egctl.
+	SendBinary    bool `json:",omitempty"`
+	ReceiveBinary bool `json:",omitempty"`
 	// GRPCService is the service name a gRPC probe asks about.
 	GRPCService string `json:",omitempty"`
 	// Port probes this port instead of the endpoint's.

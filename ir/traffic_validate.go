@@ -144,7 +144,7 @@ func (c *ClusterSettings) validate() error {
 func (p *Proxy) validateSharedClusters() error {
 	seen := map[string]*ClusterSettings{}
 	check := func(d *RouteDestination) error {
-		if d == nil {
+		if d == nil || d.AllMerged() { // no cluster of its own (backendcluster.go)
 			return nil
 		}
 		prev, ok := seen[d.Name]

@@ -568,19 +568,19 @@ func activeHealthCheck(f string, a *egv1a1.ActiveHealthCheck) (*ir.ActiveHealthC
 			if ah.Method != "POST" && ah.Method != "PUT" {
 				return nil, fmt.Errorf("%s.http.requestBody needs method POST or PUT (the CRD rejects it)", f)
 			}
-			if ah.Send, err = hcPayload(f+".http.requestBody", h.RequestBody); err != nil {
+			if ah.Send, ah.SendBinary, err = hcPayload(f+".http.requestBody", h.RequestBody); err != nil {
 				return nil, err
 			}
 		}
-		if ah.Receive, err = hcPayload(f+".http.expectedResponse", h.ExpectedResponse); err != nil {
+		if ah.Receive, ah.ReceiveBinary, err = hcPayload(f+".http.expectedResponse", h.ExpectedResponse); err != nil {
 			return nil, err
 		}
 	case egv1a1.ActiveHealthCheckerTypeTCP:
 		var err error
-		if ah.Send, err = hcPayload(f+".tcp.send", a.TCP.Send); err != nil {
+		if ah.Send, ah.SendBinary, err = hcPayload(f+".tcp.send", a.TCP.Send); err != nil {
 			return nil, err
 		}
-		if ah.Receive, err = hcPayload(f+".tcp.receive", a.TCP.Receive); err != nil {
+		if ah.Receive, ah.ReceiveBinary, err = hcPayload(f+".tcp.receive", a.TCP.Receive); err != nil {
 			return nil, err
 		}
 	case egv1a1.ActiveHealthCheckerTypeGRPC:
@@ -641,23 +641,23 @@ func healthCheckLog(f string, l *egv1a1.ProxyHealthCheckLog) (*ir.HealthCheckLog
 	return out, nil
 }
 
-func hcPayload(f string, p *egv1a1.ActiveHealthCheckPayload) ([]byte, error) {
+func hcPayload(f string, p *egv1a1.ActiveHealthCheckPayload) (payload []byte, binary bool, err error) {
 	if p == nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	switch p.Type {
 	case egv1a1.ActiveHealthCheckPayloadTypeText:
 		if p.Text == nil || p.Binary != nil {
-			return nil, fmt.Errorf("%s: type Text needs text and no binary", f)
+			return nil, false, fmt.Errorf("%s: type Text needs text and no binary", f)
 		}
-		return []byte(*p.Text), nil
+		return []byte(*p.Text), false, nil
 	case egv1a1.ActiveHealthCheckPayloadTypeBinary:
 		if p.Binary == nil || p.Text != nil {
-			return nil, fmt.Errorf("%s: type Binary needs binary and no text", f)
+			return nil, false, fmt.Errorf("%s: type Binary needs binary and no text", f)
 		}
-		return append([]byte(nil), p.Binary...), nil
+		return append([]byte(nil), p.Binary...), true, nil
 	}
-	return nil, fmt.Errorf("%s.type: unknown value %q", f, p.Type)
+	return nil, false, fmt.Errorf("%s.type: unknown value %q", f, p.Type)
 }
 
 // statusSet returns the distinct statuses, sorted, each in 100-599.

@@ -235,7 +235,7 @@ func walkDestinations(px *ir.Proxy, fn func(d **ir.RouteDestination, listener st
 	for _, l := range px.HTTP {
 		for _, vh := range l.VirtualHosts {
 			for _, r := range vh.Routes {
-				if r.Destination != nil && !allMerged(r.Destination) {
+				if r.Destination != nil && !r.Destination.AllMerged() {
 					fn(&r.Destination, l.Name)
 				}
 			}
@@ -243,13 +243,13 @@ func walkDestinations(px *ir.Proxy, fn func(d **ir.RouteDestination, listener st
 	}
 	for _, l := range px.TCP {
 		for _, r := range l.Routes {
-			if r.Destination != nil && !allMerged(r.Destination) {
+			if r.Destination != nil && !r.Destination.AllMerged() {
 				fn(&r.Destination, l.Name)
 			}
 		}
 	}
 	for _, l := range px.UDP {
-		if r := l.Route; r != nil && r.Destination != nil && !allMerged(r.Destination) {
+		if r := l.Route; r != nil && r.Destination != nil && !r.Destination.AllMerged() {
 			fn(&r.Destination, l.Name)
 		}
 	}

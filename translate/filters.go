@@ -205,8 +205,9 @@ func (b *builder) mirror(rs *routeState, m *gwv1.HTTPRequestMirrorFilter, rule, 
 	// is no backendRef of the rule).
 	be.Name = name + "/backend/-1"
 	be.Weight = 1
-	md := &ir.Metadata{Kind: rs.kind, Namespace: rs.r.Namespace, Name: rs.r.Name}
-	out.Destination = &ir.RouteDestination{Name: name, Backends: []*ir.Backend{be}, Metadata: md}
+	// No metadata naming the route on the mirror's cluster: Envoy Gateway
+	// writes none, and the route's own cluster carries it.
+	out.Destination = &ir.RouteDestination{Name: name, Backends: []*ir.Backend{be}}
 	return out, ""
 }
 

@@ -535,22 +535,6 @@ func (t *epTranslator) mergeBackends(spec *egv1a1.EnvoyProxySpec) {
 	t.cfg.mergeBackends = cfg
 }
 
-// allMerged reports whether every weighted backend of d went to a shared
-// cluster.
-func allMerged(d *ir.RouteDestination) bool {
-	n := 0
-	for _, be := range d.Backends {
-		if be.Weight == 0 {
-			continue
-		}
-		if !be.Merged {
-			return false
-		}
-		n++
-	}
-	return n > 0
-}
-
 func sameSlice[T any](a, b []T) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }

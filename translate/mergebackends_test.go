@@ -115,6 +115,35 @@ spec:
 	}
 }
 
+// TestMergeBackendsListenerPolicyOnly: a route on two listeners, a
+// circuit breaker on one of them only (Envoy Gateway's
+// mergebackends-http-demerge-listener-btp-divergence cases). Listener one
+// keeps the rule's own cluster with the breaker; two shares the Service's
+// cluster. The rule's destination name then stands for two settings, but
+// two's has no cluster of its own, so the IR is valid (it once failed
+// validation as an internal error).
+func TestMergeBackendsListenerPolicyOnly(t *testing.T) {
+	res := runBTPWith(t, mbBase+`---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: one, namespace: infra}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw, sectionName: one}]
+  circuitBreaker: {maxConnections: 1024}
+`, manifest.Options{})
+	if len(res.Problems) != 0 {
+		t.Fatalf("problems: %v", res.Problems)
+	}
+	got := destinationsByListener(t, res)
+	want := map[string]string{"infra/gw/one": "httproute/infra/r/rule/0", "infra/gw/two": "shared service/infra/web/80/http"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("destinations %v, want %v", got, want)
+	}
+	if err := res.IR.Validate(); err != nil {
+		t.Fatalf("IR invalid: %v", err)
+	}
+}
+
 func TestMergeBackendsRoutingType(t *testing.T) {
 	// A listener policy with routingType Service: its routes reach the
 	// cluster IP, the others the endpoints; each keeps what it asked for.

@@ -85,19 +85,19 @@ func activeHealthCheck(a *ir.ActiveHealthCheck) (*corev3.HealthCheck, error) {
 			hh.Method = corev3.RequestMethod(corev3.RequestMethod_value[a.Method])
 		}
 		if len(a.Send) > 0 {
-			hh.Send = payload(a.Send)
+			hh.Send = payload(a.Send, a.SendBinary)
 		}
 		if len(a.Receive) > 0 {
-			hh.Receive = []*corev3.HealthCheck_Payload{payload(a.Receive)}
+			hh.Receive = []*corev3.HealthCheck_Payload{payload(a.Receive, a.ReceiveBinary)}
 		}
 		h.HealthChecker = &corev3.HealthCheck_HttpHealthCheck_{HttpHealthCheck: hh}
 	case ir.HealthCheckTCP:
 		th := &corev3.HealthCheck_TcpHealthCheck{}
 		if len(a.Send) > 0 {
-			th.Send = payload(a.Send)
+			th.Send = payload(a.Send, a.SendBinary)
 		}
 		if len(a.Receive) > 0 {
-			th.Receive = []*corev3.HealthCheck_Payload{payload(a.Receive)}
+			th.Receive = []*corev3.HealthCheck_Payload{payload(a.Receive, a.ReceiveBinary)}
 		}
 		h.HealthChecker = &corev3.HealthCheck_TcpHealthCheck_{TcpHealthCheck: th}
 	case ir.HealthCheckGRPC:
@@ -142,8 +142,12 @@ func probePort(b *builder, c *clusterv3.Cluster, port uint32) {
 	}
 }
 
-// payload: Envoy wants text payloads hex-encoded.
-func payload(b []byte) *corev3.HealthCheck_Payload {
+// payload: Envoy wants text payloads hex-encoded; a payload given as
+// binary is written as bytes, as Envoy Gateway writes it.
+func payload(b []byte, binary bool) *corev3.HealthCheck_Payload {
+	if binary {
+		return &corev3.HealthCheck_Payload{Payload: &corev3.HealthCheck_Payload_Binary{Binary: b}}
+	}
 	return &corev3.HealthCheck_Payload{Payload: &corev3.HealthCheck_Payload_Text{Text: hex.EncodeToString(b)}}
 }
 

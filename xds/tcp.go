@@ -143,10 +143,11 @@ func (b *builder) buildTCPChain(e *ir.TCPListener, r *ir.TCPRoute) (*listenerv3.
 	if err != nil {
 		return nil, err
 	}
+	// The chain's name says which route it is; Envoy Gateway writes no
+	// metadata on it, and the route's cluster carries the route's.
 	fc := &listenerv3.FilterChain{
-		Name:     r.Name,
-		Filters:  append(before, &listenerv3.Filter{Name: tcpProxyFilterName, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: typed}}),
-		Metadata: buildMetadata(r.Metadata),
+		Name:    r.Name,
+		Filters: append(before, &listenerv3.Filter{Name: tcpProxyFilterName, ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: typed}}),
 	}
 	if len(r.SNI) > 0 {
 		fc.FilterChainMatch = &listenerv3.FilterChainMatch{ServerNames: append([]string(nil), r.SNI...)}
@@ -167,8 +168,8 @@ func (b *builder) buildTCPChain(e *ir.TCPListener, r *ir.TCPRoute) (*listenerv3.
 	return fc, nil
 }
 
-// setTCPDestination points tp at d: one backend is one cluster, several are
-// weighted_clusters of one cluster each. The share of unresolved
+// setTCPDestination points tp at d: backends that fit one cluster are one
+// cluster, the others weighted_clusters of one cluster each. The share of unresolved
 // backendRefs goes to a cluster that does not exist, so Envoy closes those
 // connections (fail closed).
 func (b *builder) setTCPDestination(tp *tcpproxyv3.TcpProxy, d *ir.RouteDestination) error {
@@ -209,7 +210,9 @@ func (b *builder) setTCPDestination(tp *tcpproxyv3.TcpProxy, d *ir.RouteDestinat
 		}
 		tp.ClusterSpecifier = &tcpproxyv3.TcpProxy_Cluster{Cluster: live[0].Name}
 		return nil
-	case len(live) == 1 && d.InvalidWeight == 0:
+	case singleCluster(&ir.RouteDestination{Name: d.Name, Backends: live, InvalidWeight: d.InvalidWeight}): // cluster.go
+		// One cluster, a locality per backend weighted as written, as
+		// Envoy Gateway writes a TCP rule.
 		if err := b.addCluster(d, d.Name, live); err != nil {
 			return err
 		}

@@ -95,3 +95,37 @@ func TestTCPListener(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTCPRouteOneClusterForSeveralBackends: backends that fit one cluster
+// (same discovery type, every one with endpoints, no fail-closed share)
+// are one cluster with a locality per backend weighted as written, as
+// Envoy Gateway writes a TCP rule; a fail-closed share still splits them.
+func TestTCPRouteOneClusterForSeveralBackends(t *testing.T) {
+	res := translateOne(t, l4Proxy([]*ir.TCPListener{
+		{Name: "default/eg/two", Port: 5000, Routes: []*ir.TCPRoute{{Name: "tcproute/default/two",
+			Destination: &ir.RouteDestination{Name: "tcproute/default/two/rule/-1", Backends: []*ir.Backend{
+				ipBackend("tcproute/default/two/rule/-1/backend/0", 3, 3000),
+				ipBackend("tcproute/default/two/rule/-1/backend/1", 1, 3001),
+			}}}}},
+	}, nil))
+	tp := tcpProxyOf(t, findListener(t, res, "default/eg/two").FilterChains[0])
+	if tp.GetCluster() != "tcproute/default/two/rule/-1" {
+		t.Fatalf("tcp_proxy = %v, want the rule's one cluster", tp)
+	}
+	var weights []uint32
+	for _, cla := range res.Endpoints {
+		if cla.GetClusterName() != "tcproute/default/two/rule/-1" {
+			t.Errorf("unexpected load assignment %q", cla.GetClusterName())
+			continue
+		}
+		for _, loc := range cla.GetEndpoints() {
+			weights = append(weights, loc.GetLoadBalancingWeight().GetValue())
+		}
+	}
+	if len(weights) != 2 || weights[0] != 3 || weights[1] != 1 {
+		t.Fatalf("locality weights %v, want [3 1]", weights)
+	}
+	if len(res.Clusters) != 1 {
+		t.Fatalf("%d clusters, want 1", len(res.Clusters))
+	}
+}

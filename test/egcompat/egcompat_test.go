@@ -67,6 +67,11 @@ func TestEnvoyGatewayCases(t *testing.T) {
 			t.Errorf("%s: translate: %v", name, err)
 			continue
 		}
+		// What egctl would print must pass its own checks: an IR that
+		// breaks an invariant is an internal error for the user.
+		if err := res.IR.Validate(); err != nil {
+			t.Errorf("%s: IR invalid: %v", name, err)
+		}
 		if os.Getenv("EGCOMPAT_DEBUG") != "" {
 			for _, p := range res.Problems {
 				t.Logf("%s: egctl problem: %s", name, p)
