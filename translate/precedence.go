@@ -107,13 +107,15 @@ func comparePrec(a, b *precKey) int {
 	if c := intDesc(a.exactCookies, b.exactCookies); c != 0 {
 		return c
 	}
-	if a.created != b.created {
-		if a.created < b.created {
-			return -1
-		}
-		return 1
-	}
-	if c := strings.Compare(a.nsName, b.nsName); c != 0 {
+	return compareWritten(a, b)
+}
+
+// compareWritten orders matches as the user wrote them, for an EnvoyProxy
+// with preserveRouteOrder: routes oldest first (then by namespace/name, the
+// order Gateway API gives routes), and each route's rules and matches in
+// order, whatever their paths, headers or methods.
+func compareWritten(a, b *precKey) int {
+	if c := byAge(a.created, b.created, a.nsName, b.nsName); c != 0 {
 		return c
 	}
 	if a.rule != b.rule {
@@ -122,24 +124,16 @@ func comparePrec(a, b *precKey) int {
 	return a.match - b.match
 }
 
-// compareWritten orders matches as the user wrote them, for an EnvoyProxy
-// with preserveRouteOrder: routes oldest first (then by namespace/name, the
-// order Gateway API gives routes), and each route's rules and matches in
-// order, whatever their paths, headers or methods.
-func compareWritten(a, b *precKey) int {
-	if a.created != b.created {
-		if a.created < b.created {
+// byAge orders routes as Gateway API breaks ties: the older first,
+// then by "namespace/name".
+func byAge(aCreated, bCreated int64, aName, bName string) int {
+	if aCreated != bCreated {
+		if aCreated < bCreated {
 			return -1
 		}
 		return 1
 	}
-	if c := strings.Compare(a.nsName, b.nsName); c != 0 {
-		return c
-	}
-	if a.rule != b.rule {
-		return a.rule - b.rule
-	}
-	return a.match - b.match
+	return strings.Compare(aName, bName)
 }
 
 // vhostBuild collects the entries attached to one hostname of a listener.

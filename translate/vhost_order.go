@@ -81,13 +81,7 @@ func compareFirst(a, b *vhostFirst, ranked bool) int {
 	if c := boolCmp(!a.grpc, !b.grpc); c != 0 {
 		return c
 	}
-	if a.created != b.created {
-		if a.created < b.created {
-			return -1
-		}
-		return 1
-	}
-	if c := strings.Compare(a.nsName, b.nsName); c != 0 {
+	if c := byAge(a.created, b.created, a.nsName, b.nsName); c != 0 { // precedence.go
 		return c
 	}
 	if a.hostIdx != b.hostIdx {

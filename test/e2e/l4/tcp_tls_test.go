@@ -3,7 +3,6 @@ package l4
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/egctl/egctl/test/e2e"
 )
@@ -35,25 +34,10 @@ spec:
 		route("db", "db", "db")+route("other", "any", "other"), port)
 
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for _, tc := range []struct {
-		sni  string
-		cert *e2e.Cert
-		want string
-	}{
+	expectSNIAnswers(t, addr, []sniCase{
 		{"db.example.com", certDB, "db: hello"},
 		{"shop.example.com", certAny, "other: hello"},
-	} {
-		e2e.Eventually(t, 10*time.Second, func() error {
-			got, err := tlsDial(addr, tc.sni, tc.cert)
-			if err != nil {
-				return fmt.Errorf("SNI %s: %v", tc.sni, err)
-			}
-			if got != tc.want {
-				return fmt.Errorf("SNI %s: answer %q, want %q", tc.sni, got, tc.want)
-			}
-			return nil
-		})
-	}
+	})
 	// Plaintext is not proxied: the listener only speaks TLS.
 	if got, err := tcpRoundTrip(addr, "hello"); err == nil && got != "" {
 		t.Fatalf("plaintext on the TLS listener answered %q", got)

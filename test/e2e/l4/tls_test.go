@@ -52,6 +52,32 @@ func tlsDial(addr, sni string, want *e2e.Cert) (string, error) {
 	return strings.TrimSuffix(line, "\n"), err
 }
 
+// sniCase is a TLS connection with server name sni that must be served
+// cert and answer want.
+type sniCase struct {
+	sni  string
+	cert *e2e.Cert
+	want string
+}
+
+// expectSNIAnswers waits until every case's connection to addr answers as
+// it should.
+func expectSNIAnswers(t *testing.T, addr string, cases []sniCase) {
+	t.Helper()
+	for _, tc := range cases {
+		e2e.Eventually(t, 10*time.Second, func() error {
+			got, err := tlsDial(addr, tc.sni, tc.cert)
+			if err != nil {
+				return fmt.Errorf("SNI %s: %v", tc.sni, err)
+			}
+			if got != tc.want {
+				return fmt.Errorf("SNI %s: answer %q, want %q", tc.sni, got, tc.want)
+			}
+			return nil
+		})
+	}
+}
+
 // TestTLSRoute shares one port between TLS passthrough (two backends told
 // apart by SNI, each serving its own certificate through Envoy untouched),
 // TLS Terminate to a plain TCP backend, and an HTTPS listener.
@@ -97,26 +123,11 @@ spec:
   rules: [{backendRefs: [{group: gateway.envoyproxy.io, kind: Backend, name: web}]}]
 `, port)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for _, tc := range []struct {
-		sni  string
-		cert *e2e.Cert
-		want string
-	}{
+	expectSNIAnswers(t, addr, []sniCase{
 		{"a.example.com", certA, "a: hello"},
 		{"b.example.com", certB, "b: hello"},
 		{"term.example.com", certTerm, "plain: hello"},
-	} {
-		e2e.Eventually(t, 10*time.Second, func() error {
-			got, err := tlsDial(addr, tc.sni, tc.cert)
-			if err != nil {
-				return fmt.Errorf("SNI %s: %v", tc.sni, err)
-			}
-			if got != tc.want {
-				return fmt.Errorf("SNI %s: answer %q, want %q", tc.sni, got, tc.want)
-			}
-			return nil
-		})
-	}
+	})
 
 	// HTTPS on the same port: Envoy terminates with the web certificate.
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
