@@ -271,6 +271,10 @@ type ClientCertValidation struct {
 	// CACertificates is a PEM bundle; may be empty in modes that do not
 	// verify (Request, RequireAny).
 	CACertificates string `json:",omitempty" ir:"text"`
+	// CAName names the SDS validation secret holding them and the CRL
+	// (Envoy Gateway's "<ns>/<policy>/ca.crt"); empty: derived from the
+	// content.
+	CAName string `json:",omitempty"`
 	// RequireCertificate refuses clients without a certificate;
 	// AcceptUntrusted lets in one that does not verify.
 	RequireCertificate bool               `json:",omitempty"`

@@ -1,12 +1,19 @@
 package ir
 
-import "reflect"
+import (
+	"reflect"
+	"slices"
+)
 
 // ClientValidation asks downstream clients for a certificate and checks it
 // against trust anchors (Gateway spec.tls.frontend).
 type ClientValidation struct {
 	// CACertificates is a PEM bundle of trust anchors; never empty.
 	CACertificates string `ir:"text"`
+	// CAName names the SDS validation secret they travel in (Envoy
+	// Gateway's "gateway/<ns>/<gateway>/<default or port>/ca.crt"); empty:
+	// derived from the content.
+	CAName string `json:",omitempty"`
 	// AllowInsecureFallback accepts connections whose client presents no
 	// certificate or one that does not verify (mode AllowInsecureFallback);
 	// false requires a valid one (AllowValidOnly).
@@ -31,6 +38,17 @@ type BackendTLS struct {
 	// UseSystemCA trusts the system's certificate store
 	// (wellKnownCACertificates: System).
 	UseSystemCA bool
+	// CAName names the SDS validation secret the trust anchors travel in,
+	// as Envoy Gateway names it: "<policy>/<namespace>-ca" for a
+	// BackendTLSPolicy's CA certificates, "<backend>/<namespace>-ca" for a
+	// Backend's, SystemCASecret for the system store. Empty: a name is
+	// derived from the certificates.
+	CAName string `json:",omitempty"`
+	// FromURL marks the TLS of a cluster made from a URL (a remote JWKS,
+	// an OIDC token endpoint): one transport socket with the trust anchors
+	// inline, as Envoy Gateway spells those, instead of a socket per
+	// endpoint with SDS trust anchors.
+	FromURL bool `json:",omitempty"`
 	// InsecureSkipVerify accepts whatever certificate the backend shows.
 	InsecureSkipVerify bool `json:",omitempty"`
 	// SubjectAltNames the backend certificate must carry one of; empty
@@ -49,6 +67,59 @@ type BackendTLS struct {
 	Ciphers             []string `json:",omitempty"`
 	ECDHCurves          []string `json:",omitempty"`
 	SignatureAlgorithms []string `json:",omitempty"`
+}
+
+// SystemCASecret is the SDS validation secret holding the system trust
+// store (Envoy Gateway's name).
+const SystemCASecret = "system_ca_certificates"
+
+// TLSMixable reports whether backends can share one cluster as far as TLS
+// goes. A cluster picks each endpoint's transport socket by the endpoint's
+// metadata, so backends may differ in TLS and plain backends may sit beside
+// TLS ones, except where a setting is the whole cluster's:
+//   - a server name taken from each request's Host (AutoSNI) is set on the
+//     cluster and would replace another backend's own name;
+//   - an HTTP/1.1 backend offered h2 by ALPN needs the protocol chosen by
+//     ALPN (auto_config), which needs TLS to every endpoint;
+//   - the TLS of a cluster made from a URL is one socket for all.
+func TLSMixable(backends []*Backend) bool {
+	var first *BackendTLS
+	var plain, autoSNI, ownName, alpnH2, fromURL bool
+	for _, be := range backends {
+		if be == nil {
+			continue
+		}
+		t := be.TLS
+		if t == nil {
+			plain = true
+			continue
+		}
+		if first == nil {
+			first = t
+		}
+		if t.FromURL || first.FromURL {
+			fromURL = fromURL || !t.Equal(first)
+		}
+		if t.AutoSNI {
+			autoSNI = true
+		} else {
+			ownName = true
+		}
+		if be.Protocol != ProtocolHTTP2 && slices.Contains(t.ALPNProtocols, "h2") {
+			alpnH2 = true
+		}
+	}
+	switch {
+	case first == nil:
+		return true
+	case fromURL || (first.FromURL && plain):
+		return false
+	case autoSNI && ownName:
+		return false
+	case alpnH2 && plain:
+		return false
+	}
+	return true
 }
 
 // SANType is the kind of a subject alternative name.

@@ -62,3 +62,33 @@ func TestRedactTCPListenerKeys(t *testing.T) {
 		t.Errorf("a listener without TLS was copied")
 	}
 }
+
+func TestTLSMixable(t *testing.T) {
+	sni := &BackendTLS{SNI: "a", CACertificates: "CA"}
+	other := &BackendTLS{SNI: "b", UseSystemCA: true}
+	auto := &BackendTLS{AutoSNI: true, UseSystemCA: true}
+	h2 := &BackendTLS{SNI: "a", UseSystemCA: true, ALPNProtocols: []string{"h2"}}
+	url := &BackendTLS{SNI: "k", UseSystemCA: true, FromURL: true}
+	be := func(t *BackendTLS, p AppProtocol) *Backend { return &Backend{TLS: t, Protocol: p} }
+	for _, tc := range []struct {
+		name string
+		bes  []*Backend
+		want bool
+	}{
+		{"all plain", []*Backend{be(nil, ProtocolHTTP1), be(nil, ProtocolHTTP1)}, true},
+		{"different TLS", []*Backend{be(sni, ProtocolHTTP1), be(other, ProtocolHTTP1)}, true},
+		{"TLS and plain", []*Backend{be(sni, ProtocolHTTP1), be(nil, ProtocolHTTP1)}, true},
+		{"two from the Host", []*Backend{be(auto, ProtocolHTTP1), be(auto, ProtocolHTTP1), be(nil, ProtocolHTTP1)}, true},
+		{"from the Host beside a name", []*Backend{be(nil, ProtocolHTTP1), be(sni, ProtocolHTTP1), be(auto, ProtocolHTTP1)}, false},
+		{"ALPN h2 beside plain", []*Backend{be(h2, ProtocolHTTP1), be(nil, ProtocolHTTP1)}, false},
+		{"ALPN h2 on HTTP/2 beside plain", []*Backend{be(h2, ProtocolHTTP2), be(nil, ProtocolHTTP2)}, true},
+		{"ALPN h2 beside TLS", []*Backend{be(h2, ProtocolHTTP1), be(sni, ProtocolHTTP1)}, true},
+		{"from a URL, same", []*Backend{be(url, ProtocolHTTP1), be(url, ProtocolHTTP1)}, true},
+		{"from a URL beside plain", []*Backend{be(url, ProtocolHTTP1), be(nil, ProtocolHTTP1)}, false},
+		{"from a URL beside TLS", []*Backend{be(sni, ProtocolHTTP1), be(url, ProtocolHTTP1)}, false},
+	} {
+		if got := TLSMixable(tc.bes); got != tc.want {
+			t.Errorf("%s: TLSMixable = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -109,7 +109,7 @@ spec:
 	p := proxy(t, res, "infra/gw")
 	a := vhost(t, p, "infra/gw/http/*").Routes[0].Destination.Backends[0].TLS
 	b := vhost(t, p, "infra/gw/http/two_example_com").Routes[0].Destination.Backends[0].TLS
-	want := ir.BackendTLS{SNI: "policy.internal", UseSystemCA: true, MinVersion: "1.2", ALPNProtocols: []string{"http/1.1"}}
+	want := ir.BackendTLS{SNI: "policy.internal", UseSystemCA: true, CAName: ir.SystemCASecret, MinVersion: "1.2", ALPNProtocols: []string{"http/1.1"}}
 	if a == nil || !a.Equal(&want) {
 		t.Fatalf("merged TLS %+v, want %+v", a, want)
 	}
@@ -142,6 +142,14 @@ spec:
   endpoints: [{ip: {address: 10.0.0.9, port: 443}}]
   tls: {wellKnownCACertificates: System, sni: s.internal}
 ---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: Backend
+metadata: {name: auto-standby, namespace: infra}
+spec:
+  fallback: true
+  endpoints: [{ip: {address: 10.0.0.10, port: 443}}]
+  tls: {wellKnownCACertificates: System}
+---
 `
 	res := run(t, beRoute(backends, `    - {name: web, port: 80}
     - {group: gateway.envoyproxy.io, kind: Backend, name: standby, port: 80}`))
@@ -149,10 +157,21 @@ spec:
 	if d == nil || !d.OneCluster || len(d.Backends) != 2 || d.Backends[1].Priority != 1 || d.Backends[0].Priority != 0 {
 		t.Fatalf("destination %+v, want one cluster with the fallback at priority 1", d)
 	}
+	// A plain primary and a TLS fallback share the cluster: each
+	// endpoint picks its transport socket.
 	res = run(t, beRoute(backends, `    - {name: web, port: 80}
     - {group: gateway.envoyproxy.io, kind: Backend, name: tls-standby, port: 443}`))
+	d = vhost(t, proxy(t, res, "infra/gw"), "infra/gw/http/*").Routes[0].Destination
+	if d == nil || !d.OneCluster || len(d.Backends) != 2 || d.Backends[0].TLS != nil || d.Backends[1].TLS == nil {
+		t.Fatalf("destination %+v, want one cluster of a plain primary and a TLS fallback", d)
+	}
+	// A server name from the request's Host is the whole cluster's: it
+	// cannot sit beside a backend with a name of its own.
+	res = run(t, beRoute(backends, `    - {name: web, port: 80}
+    - {group: gateway.envoyproxy.io, kind: Backend, name: tls-standby, port: 443}
+    - {group: gateway.envoyproxy.io, kind: Backend, name: auto-standby, port: 443}`))
 	c := wantCond(t, parentConds(t, routeOut(t, res, "infra", "r")), "Accepted", "False", "UnsupportedValue")
-	if !strings.Contains(c.Message, "differ in TLS settings") {
+	if !strings.Contains(c.Message, "TLS settings cannot share one cluster") {
 		t.Errorf("message %q does not say why", c.Message)
 	}
 }

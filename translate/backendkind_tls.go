@@ -63,6 +63,7 @@ func (b *builder) backendTLSSettings(be *egv1a1.Backend) (*ir.BackendTLS, string
 			return nil, fmt.Sprintf(".wellKnownCACertificates %q is not supported; only System", *s.WellKnownCACertificates)
 		}
 		t.UseSystemCA = true
+		t.CAName = ir.SystemCASecret
 	case len(s.CACertificateRefs) > 0:
 		from := objRef{group: resource.GroupEnvoyGateway, kind: "Backend", namespace: be.Namespace, name: be.Name}
 		var bundle []string
@@ -77,6 +78,7 @@ func (b *builder) backendTLSSettings(be *egv1a1.Backend) (*ir.BackendTLS, string
 			bundle = append(bundle, pemText)
 		}
 		t.CACertificates = strings.Join(bundle, "")
+		t.CAName = caSecretName(be.Name, be.Namespace) // backendtlspolicy.go
 	default:
 		// No trust anchors of its own: a BackendTLSPolicy must give them
 		// (checked per backendRef, whose port picks the policy).
@@ -222,6 +224,7 @@ func (b *builder) backendKindTLS(st *backendState, section string) (*ir.BackendT
 	t := *st.tls
 	t.SNI, t.AutoSNI, t.AutoHostSNI = bp.tls.SNI, false, false
 	t.CACertificates, t.UseSystemCA, t.InsecureSkipVerify = bp.tls.CACertificates, bp.tls.UseSystemCA, false
+	t.CAName = bp.tls.CAName
 	t.SubjectAltNames = bp.tls.SubjectAltNames
 	if b.mergedTLS == nil {
 		b.mergedTLS = map[mergedTLSKey]*ir.BackendTLS{}

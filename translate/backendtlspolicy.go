@@ -156,6 +156,7 @@ func (b *builder) validateBackendTLSPolicy(p *gwv1.BackendTLSPolicy) *btlsPolicy
 			return invalid(fmt.Sprintf("spec.validation.wellKnownCACertificates %q is not supported; only System", *v.WellKnownCACertificates))
 		}
 		t.UseSystemCA = true
+		t.CAName = ir.SystemCASecret
 	case len(v.CACertificateRefs) == 0:
 		return invalid("spec.validation needs caCertificateRefs or wellKnownCACertificates")
 	default:
@@ -183,10 +184,15 @@ func (b *builder) validateBackendTLSPolicy(p *gwv1.BackendTLSPolicy) *btlsPolicy
 			return bp
 		}
 		t.CACertificates = strings.Join(bundle, "")
+		t.CAName = caSecretName(p.Name, p.Namespace)
 	}
 	bp.tls = t
 	return bp
 }
+
+// caSecretName is the SDS secret Envoy Gateway puts the CA certificates
+// of a BackendTLSPolicy or a Backend in.
+func caSecretName(name, ns string) string { return name + "/" + ns + "-ca" }
 
 // policyFor returns the policy that applies to a Service port: one naming
 // the port by sectionName before one for the whole Service.

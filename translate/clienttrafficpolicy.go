@@ -443,6 +443,7 @@ func (c *ctpTranslator) planHTTP(e effective, l *ir.HTTPListener) *ctpPlan {
 			p.warns = append(p.warns, [2]string{"Ignored", fmt.Sprintf("tls applies to HTTPS and TLS listeners; listener %s has no TLS", l.Name)})
 		}
 	}
+	p.tls = ctpTLSVersions(l.TLS, p.tls) // clienttrafficpolicy_tls.go
 	return p
 }
 
@@ -531,6 +532,7 @@ func (c *ctpTranslator) planTCP(e effective, l *ir.TCPListener) *ctpPlan {
 			p.warns = append(p.warns, [2]string{"Ignored", fmt.Sprintf("tls applies to HTTPS listeners and TLS listeners in mode Terminate; listener %s does not terminate TLS", l.Name)})
 		}
 	}
+	p.tls = ctpTLSVersions(l.TLS, p.tls) // clienttrafficpolicy_tls.go
 	if len(s.httpOnly) > 0 && sectionLevel(e) {
 		p.warns = append(p.warns, [2]string{"Ignored", fmt.Sprintf("%s apply to HTTP and HTTPS listeners only; listener %s is not one", strings.Join(s.httpOnly, ", "), l.Name)})
 	}

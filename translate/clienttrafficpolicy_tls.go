@@ -205,6 +205,9 @@ func (b *builder) ctpClientValidation(p *policy, cv *egv1a1.ClientValidationCont
 		}
 	}
 	v.CACertificates = bundle.String()
+	if v.CACertificates != "" {
+		v.CAName = p.meta.Namespace + "/" + p.meta.Name + "/" + caCertKey // Envoy Gateway's name
+	}
 	if !v.AcceptUntrusted && v.CACertificates == "" {
 		if cv.Mode == nil && cv.Optional {
 			return nil, fmt.Errorf(`%s.optional=true requires caCertificateRefs (it means mode %q)`, field, mode)
@@ -411,4 +414,29 @@ func checkCRL(data string) error {
 		return errors.New("no PEM revocation list (X509 CRL)")
 	}
 	return nil
+}
+
+// ctpTLSVersions returns the TLS of a listener a ClientTrafficPolicy
+// applies to (changed, from apply, or nil for the listener's own tls) with
+// the versions Envoy Gateway writes there whatever the policy says: at
+// least TLS 1.2, at most 1.3, where neither the policy nor the Gateway
+// chose. Those are Envoy's own downstream defaults, so this is spelling,
+// not behaviour. (Envoy Gateway also resets versions a Gateway's
+// tls.options chose; egctl keeps them.)
+func ctpTLSVersions(own, changed *ir.TLSConfig) *ir.TLSConfig {
+	tc := changed
+	if tc == nil {
+		tc = own
+	}
+	if tc == nil || (tc.MinVersion != "" && tc.MaxVersion != "") {
+		return changed
+	}
+	cp := *tc
+	if cp.MinVersion == "" {
+		cp.MinVersion = "1.2"
+	}
+	if cp.MaxVersion == "" {
+		cp.MaxVersion = "1.3"
+	}
+	return &cp
 }

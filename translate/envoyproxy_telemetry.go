@@ -295,6 +295,15 @@ func (t *epTranslator) service(path, name string, bc egv1a1.BackendCluster, host
 				continue
 			}
 			be.Protocol = proto
+			if t := be.TLS; t != nil && t.AutoSNI && be.Metadata != nil && be.Metadata.Kind == backendKind &&
+				be.AddressType == ir.AddressFQDN && len(be.Endpoints) == 1 {
+				// A collector's stream has no request Host to take the
+				// server name from: the Backend's DNS name is sent and
+				// checked (Envoy Gateway's rule, and its spelling).
+				nt := *t
+				nt.SNI, nt.AutoSNI = be.Endpoints[0].Host, false
+				be.TLS = &nt
+			}
 			be.Name = fmt.Sprintf("%s/backend/%d", name, k)
 			be.Weight = w
 			dest.Backends = append(dest.Backends, be)

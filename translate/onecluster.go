@@ -44,11 +44,12 @@ func oneClusterProblem(d *ir.RouteDestination, why string) string {
 		switch {
 		case be.Protocol != first.Protocol:
 			return fmt.Sprintf("%s speaks %s and %s %s, but %s needs every backend in one cluster", refName(first), first.Protocol, refName(be), be.Protocol, why)
-		case !be.TLS.Equal(first.TLS):
-			return fmt.Sprintf("%s and %s differ in TLS settings, but %s needs every backend in one cluster", refName(first), refName(be), why)
 		case be.AddressType != first.AddressType && (be.AddressType == ir.AddressUnix || first.AddressType == ir.AddressUnix):
 			return fmt.Sprintf("%s and %s mix unix sockets with network addresses, but %s needs every backend in one cluster", refName(first), refName(be), why)
 		}
+	}
+	if !ir.TLSMixable(d.Backends) {
+		return fmt.Sprintf("the backends' TLS settings cannot share one cluster (a server name from the request's Host beside a fixed one, or h2 offered by ALPN beside plain text), but %s needs every backend in one cluster", why)
 	}
 	return ""
 }

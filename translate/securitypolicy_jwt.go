@@ -201,7 +201,7 @@ func (b *builder) translateRemoteJWKS(owner *policy, r *egv1a1.RemoteJWKS, f str
 		if ipHost {
 			return nil, fmt.Errorf("%s.uri: https to an IP address cannot be verified against the system trust store; use a host name, or backendRefs with a BackendTLSPolicy", f)
 		}
-		return &ir.BackendTLS{SNI: host, UseSystemCA: true}, nil
+		return &ir.BackendTLS{SNI: host, UseSystemCA: true, FromURL: true}, nil
 	}
 	if len(r.BackendRefs) > 0 {
 		name := fmt.Sprintf("securitypolicy/%s/%s/jwt/%d", owner.meta.Namespace, owner.meta.Name, index)

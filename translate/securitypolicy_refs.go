@@ -56,8 +56,8 @@ func (b *builder) spDestination(p *policy, field, name string, refs []egv1a1.Bac
 		if len(d.Backends) > 0 && be.AddressType != d.Backends[0].AddressType {
 			return nil, fmt.Errorf("%s: backends mix address types %s and %s; one cluster takes one", f, d.Backends[0].AddressType, be.AddressType)
 		}
-		if len(d.Backends) > 0 && !be.TLS.Equal(d.Backends[0].TLS) {
-			return nil, fmt.Errorf("%s: backends differ in TLS settings; one cluster takes one", f)
+		if !ir.TLSMixable(append(d.Backends[:len(d.Backends):len(d.Backends)], be)) {
+			return nil, fmt.Errorf("%s: backends differ in TLS settings one cluster cannot mix (a server name from the request's Host beside a fixed one, or h2 offered by ALPN beside plain text)", f)
 		}
 		be.Name = fmt.Sprintf("%s/backend/%d", name, i)
 		be.Weight = w

@@ -160,9 +160,10 @@ func (b *builder) spServiceDestination(owner *policy, cfgType string, cluster *e
 			return nil, "", fmt.Errorf("%s: backends mix address types %s and %s; an external service is one cluster of one type", field, first.AddressType, be.AddressType)
 		case be.Protocol != first.Protocol:
 			return nil, "", fmt.Errorf("%s: backends mix protocols %s and %s; an external service is one cluster", field, first.Protocol, be.Protocol)
-		case !be.TLS.Equal(first.TLS):
-			return nil, "", fmt.Errorf("%s: backends differ in their BackendTLSPolicy settings; an external service is one cluster", field)
 		}
+	}
+	if !ir.TLSMixable(d.Backends) {
+		return nil, "", fmt.Errorf("%s: backends differ in TLS settings one cluster cannot mix (a server name from the request's Host beside a fixed one, or h2 offered by ALPN beside plain text); an external service is one cluster", field)
 	}
 	return d, authority, nil
 }

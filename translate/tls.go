@@ -168,8 +168,13 @@ func (b *builder) frontendValidation(l *listenerState) {
 		l.cond.set("Accepted", false, "UnsupportedValue", fmt.Sprintf("%s.validation.mode %q is not supported", where, mode))
 		return
 	}
+	scope := "default"
+	if strings.Contains(where, "perPort") {
+		scope = itoa(int(l.spec.Port))
+	}
 	l.tls.ClientValidation = &ir.ClientValidation{
 		CACertificates:        strings.Join(bundle, ""),
+		CAName:                fmt.Sprintf("gateway/%s/%s/%s/%s", gw.Namespace, gw.Name, scope, caCertKey),
 		AllowInsecureFallback: mode == gwv1.AllowInsecureFallback,
 	}
 }

@@ -139,6 +139,13 @@ func staticBootstrap(r *Resources, o BootstrapOptions, pack func(proto.Message) 
 		return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
 	}
 	static := bs.StaticResources
+	// Clusters the proxy's settings put in the bootstrap (metric sinks)
+	// name their TLS secrets statically too.
+	for _, c := range static.Clusters {
+		if err := staticUpstreamTLS(c); err != nil { // upstream_tls.go
+			return nil, fmt.Errorf("xds: StaticBootstrap %s: %w", r.Name, err)
+		}
+	}
 	own := cloneOf[proto.Message]
 	if o.InPlace {
 		own = func(m proto.Message) proto.Message { return m }
@@ -278,9 +285,7 @@ func staticListener(out *listenerv3.Listener, routes map[string]*routev3.RouteCo
 				return nil, fmt.Errorf("filter chain %q: %w", fc.GetName(), err)
 			}
 			// A SdsSecretConfig without sds_config names a static secret.
-			for _, s := range ctx.GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs() {
-				s.SdsConfig = nil
-			}
+			staticDownstreamTLS(ctx) // downstream_validation.go
 			a, err := toAny(ctx)
 			if err != nil {
 				return nil, err

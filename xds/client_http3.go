@@ -138,9 +138,7 @@ func staticQUIC(ts *corev3.TransportSocket) error {
 	if err := ts.GetTypedConfig().UnmarshalTo(q); err != nil {
 		return err
 	}
-	for _, s := range q.GetDownstreamTlsContext().GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs() {
-		s.SdsConfig = nil
-	}
+	staticDownstreamTLS(q.GetDownstreamTlsContext()) // downstream_validation.go
 	a, err := toAny(q)
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ import (
 // context (ir.ClientTLS) to one buildDownstreamTLS made: key exchange
 // groups, signature algorithms, ALPN off, session resumption and client
 // certificate validation.
-func applyClientTLS(ctx *tlsv3.DownstreamTlsContext, c *ir.ClientTLS) error {
+func (b *builder) applyClientTLS(ctx *tlsv3.DownstreamTlsContext, c *ir.ClientTLS) error {
 	if c == nil {
 		return nil
 	}
@@ -41,8 +41,14 @@ func applyClientTLS(ctx *tlsv3.DownstreamTlsContext, c *ir.ClientTLS) error {
 		if err != nil {
 			return err
 		}
-		common.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
 		ctx.RequireClientCertificate = wrapperspb.Bool(v.RequireCertificate)
+		if v.CACertificates == "" {
+			// Nothing to trust (modes that do not verify): inline.
+			common.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
+			return nil
+		}
+		vc.TrustedCa, vc.Crl, vc.OnlyVerifyLeafCertCrl = nil, nil, false
+		return b.sdsClientValidation(common, v.CAName, v.CACertificates, v.CRL, v.CRLLeafOnly, vc) // downstream_validation.go
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func singleCluster(d *ir.RouteDestination) bool {
 	if d.InvalidWeight > 0 || partlyEmpty(d.Backends) || anyMerged(d) { // backendcluster.go
 		return false
 	}
-	if len(d.Backends) > 0 && !sameBackendTLS(d) { // upstream_tls.go
+	if !ir.TLSMixable(d.Backends) {
 		return false
 	}
 	for _, be := range d.Backends {

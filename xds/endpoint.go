@@ -31,13 +31,16 @@ type hostsKey struct {
 func (b *builder) buildLoadAssignment(cluster string, backends []*ir.Backend) (*endpointv3.ClusterLoadAssignment, error) {
 	cla := &endpointv3.ClusterLoadAssignment{ClusterName: cluster}
 	base := basePriority(backends) // failover.go
-	for _, be := range backends {
+	for i, be := range backends {
 		if be.Weight == 0 {
 			continue
 		}
 		hosts, err := b.lbEndpoints(be)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %q: backend %q: %w", cluster, be.Name, err)
+		}
+		if matchedTLS(be) { // upstream_tls.go
+			hosts = b.tlsHosts(hosts, tlsMatchName(cluster, i))
 		}
 		cla.Endpoints = append(cla.Endpoints, &endpointv3.LocalityLbEndpoints{
 			Locality:            &corev3.Locality{Region: be.Name},
@@ -79,6 +82,17 @@ func (b *builder) lbEndpoints(be *ir.Backend) ([]*endpointv3.LbEndpoint, error) 
 	}
 	b.hosts[key] = hosts
 	return hosts, nil
+}
+
+// tlsHosts returns copies of hosts whose metadata selects the cluster's
+// transport socket match name. The endpoints themselves stay shared.
+func (b *builder) tlsHosts(hosts []*endpointv3.LbEndpoint, name string) []*endpointv3.LbEndpoint {
+	md := b.tlsMatchMetadata(name)
+	out := make([]*endpointv3.LbEndpoint, len(hosts))
+	for i, h := range hosts {
+		out[i] = &endpointv3.LbEndpoint{HostIdentifier: h.HostIdentifier, LoadBalancingWeight: h.LoadBalancingWeight, Metadata: md}
+	}
+	return out
 }
 
 // weight returns a shared, read-only wrapper of w: the few distinct

@@ -123,8 +123,10 @@ func TestUpstreamOptionsMerge(t *testing.T) {
 	if got.GetCommonHttpProtocolOptions().GetIdleTimeout().AsDuration() != time.Minute {
 		t.Errorf("the feature's idle timeout was lost: %v", got)
 	}
-	if u := got.GetUpstreamHttpProtocolOptions(); !u.GetAutoSni() || !u.GetAutoSanValidation() {
-		t.Errorf("upstream options %v, want auto SNI with SAN validation", u)
+	// The name is checked by the TLS context (auto_sni_san_validation), as
+	// Envoy Gateway spells it.
+	if u := got.GetUpstreamHttpProtocolOptions(); !u.GetAutoSni() || u.GetAutoSanValidation() {
+		t.Errorf("upstream options %v, want auto SNI", u)
 	}
 	names := []string{}
 	for _, f := range got.HttpFilters {

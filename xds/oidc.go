@@ -153,7 +153,7 @@ func tokenCluster(o *ir.OIDC) (*ir.RouteDestination, error) {
 		Endpoints: []ir.Endpoint{{Host: host, Port: uint32(port)}},
 	}
 	if u.Scheme == "https" {
-		be.TLS = &ir.BackendTLS{SNI: host, UseSystemCA: true}
+		be.TLS = &ir.BackendTLS{SNI: host, UseSystemCA: true, FromURL: true}
 	}
 	return &ir.RouteDestination{Name: name, Backends: []*ir.Backend{be}, Cluster: o.Provider.Cluster}, nil
 }

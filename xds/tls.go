@@ -66,10 +66,12 @@ func (b *builder) buildDownstreamTLS(l *ir.HTTPListener) (*corev3.TransportSocke
 		},
 		DisableStatefulSessionResumption: true,
 	}
-	if err := applyClientValidation(ctx, t.ClientValidation); err != nil { // upstream_tls.go
-		return nil, err
+	if t.Client == nil || t.Client.Validation == nil { // a ClientTrafficPolicy's replaces it
+		if err := b.applyClientValidation(ctx, t.ClientValidation); err != nil { // downstream_validation.go
+			return nil, err
+		}
 	}
-	if err := applyClientTLS(ctx, t.Client); err != nil { // client_tls.go
+	if err := b.applyClientTLS(ctx, t.Client); err != nil { // client_tls.go
 		return nil, err
 	}
 	typed, err := toAny(ctx)

@@ -110,28 +110,48 @@ type httpOptionsKey struct {
 type httpOptionsCache map[httpOptionsKey]*anyMsg
 
 // wrapProxyProtocol puts the PROXY protocol header in front of whatever the
-// cluster's transport is (plain, or the TLS socket of upstream_tls.go).
+// cluster's transports are: its own socket (plain, or the placeholder TLS
+// socket of upstream_tls.go) and each TLS backend's socket match.
 func wrapProxyProtocol(c *clusterv3.Cluster, version string) error {
-	inner := c.TransportSocket
-	if inner == nil {
-		raw, err := toAny(&rawbufferv3.RawBuffer{})
-		if err != nil {
-			return err
-		}
-		inner = &corev3.TransportSocket{Name: rawBufferSocketName, ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: raw}}
-	}
 	v := corev3.ProxyProtocolConfig_V1
 	if version == "V2" {
 		v = corev3.ProxyProtocolConfig_V2
 	}
-	pp, err := toAny(&proxyprotocolv3.ProxyProtocolUpstreamTransport{
-		Config:          &corev3.ProxyProtocolConfig{Version: v},
-		TransportSocket: inner,
-	})
+	wrap := func(inner *corev3.TransportSocket) (*corev3.TransportSocket, error) {
+		if inner == nil {
+			raw, err := toAny(&rawbufferv3.RawBuffer{})
+			if err != nil {
+				return nil, err
+			}
+			inner = &corev3.TransportSocket{Name: rawBufferSocketName, ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: raw}}
+		}
+		pp, err := toAny(&proxyprotocolv3.ProxyProtocolUpstreamTransport{
+			Config:          &corev3.ProxyProtocolConfig{Version: v},
+			TransportSocket: inner,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &corev3.TransportSocket{Name: proxyProtocolSocketName, ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: pp}}, nil
+	}
+	ts, err := wrap(c.TransportSocket)
 	if err != nil {
 		return err
 	}
-	c.TransportSocket = &corev3.TransportSocket{Name: proxyProtocolSocketName, ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: pp}}
+	c.TransportSocket = ts
+	if len(c.TransportSocketMatches) == 0 {
+		return nil
+	}
+	// The matches (and their sockets) may be shared: new ones replace them.
+	ms := make([]*clusterv3.Cluster_TransportSocketMatch, len(c.TransportSocketMatches))
+	for i, m := range c.TransportSocketMatches {
+		ts, err := wrap(m.TransportSocket)
+		if err != nil {
+			return err
+		}
+		ms[i] = &clusterv3.Cluster_TransportSocketMatch{Name: m.Name, Match: m.Match, TransportSocket: ts}
+	}
+	c.TransportSocketMatches = ms
 	return nil
 }
 

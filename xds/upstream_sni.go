@@ -2,7 +2,6 @@ package xds
 
 import (
 	"fmt"
-	"slices"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -15,35 +14,46 @@ import (
 // beyond the transport socket (upstream_tls.go):
 //
 //   - SNI from each request's Host (an Envoy Gateway Backend with TLS but
-//     neither sni nor autoSNIFromEndpointHostname): auto_sni, with the
-//     certificate checked against that name (auto_san_validation) unless
-//     verification is off.
-//   - ALPN offering h2 to an HTTP/1.1 backend: the protocol follows what
-//     ALPN negotiates (auto_config) instead of HTTP/1.1 over an h2
-//     connection.
+//     neither sni nor autoSNIFromEndpointHostname): auto_sni; the TLS
+//     context checks the certificate against the name sent
+//     (auto_sni_san_validation, upstream_tls.go) unless verification is off.
+//   - an HTTP/1.1 cluster whose every backend speaks TLS: the protocol
+//     follows what ALPN negotiates (auto_config, Envoy offering h2 and
+//     http/1.1), as Envoy Gateway does, so a backend that speaks HTTP/2
+//     gets it. A WebSocket backend keeps HTTP/1.1 (Envoy Gateway forces it
+//     too: the upgrade needs it), and so does a cluster with a plain
+//     backend, whose default socket cannot negotiate.
 //
 // These are merged into whatever options the cluster already has (a
 // BackendTrafficPolicy's timeouts, HTTP/2 settings), so they run after
 // every feature.
 func (b *builder) applyUpstreamSNI(c *clusterv3.Cluster, backends []*ir.Backend) error {
-	if len(backends) == 0 || backends[0].TLS == nil {
+	var autoSNI bool
+	for _, be := range backends {
+		autoSNI = autoSNI || (matchedTLS(be) && be.TLS.AutoSNI) // upstream_tls.go
+	}
+	autoALPN := allTLS(backends) && backends[0].Protocol == ir.ProtocolHTTP1
+	if !autoSNI && !autoALPN {
 		return nil
 	}
-	t, proto := backends[0].TLS, backends[0].Protocol
-	autoALPN := proto != ir.ProtocolHTTP2 && slices.Contains(t.ALPNProtocols, "h2")
-	if !t.AutoSNI && !autoALPN {
-		return nil
-	}
+	proto := backends[0].Protocol
 	o, err := clusterHTTPOptions(c)
 	if err != nil {
 		return err
 	}
-	if t.AutoSNI {
+	if autoSNI {
 		if o.UpstreamHttpProtocolOptions == nil {
 			o.UpstreamHttpProtocolOptions = &corev3.UpstreamHttpProtocolOptions{}
 		}
 		o.UpstreamHttpProtocolOptions.AutoSni = true
-		o.UpstreamHttpProtocolOptions.AutoSanValidation = !t.InsecureSkipVerify
+	}
+	switch o.GetUpstreamProtocolOptions().(type) {
+	case nil, *httpv3.HttpProtocolOptions_ExplicitHttpConfig_:
+		// HTTP/2 settings a feature chose stay explicit (an HTTP/1.1
+		// backend has none), and so does the client's protocol.
+		autoALPN = autoALPN && o.GetExplicitHttpConfig().GetHttp2ProtocolOptions() == nil
+	default:
+		autoALPN = false
 	}
 	if autoALPN {
 		// Keep HTTP/1.1 settings a feature chose; HTTP/2 gets the

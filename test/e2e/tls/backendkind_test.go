@@ -105,8 +105,10 @@ spec:
 		{"/skip", "", "sni=whatever.example.org"},
 		{"/policy", "", "sni=backend.example.com client=backend-client"},
 		{"/h2", "", "proto=HTTP/2.0"},
-		{"/tls13", "", "proto=HTTP/1.1"},
-		{"/tls12", "", "proto=HTTP/1.1"},
+		// Without alpnProtocols ALPN still picks the protocol (Envoy
+		// Gateway's auto_config): this backend offers h2.
+		{"/tls13", "", "proto=HTTP/2.0"},
+		{"/tls12", "", "proto=HTTP/2.0"},
 	} {
 		host := tc.host
 		if host == "" {
