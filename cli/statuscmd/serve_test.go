@@ -1,7 +1,6 @@
 package statuscmd
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -44,30 +43,7 @@ func TestStatusFromServe(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "eg.yaml"), []byte(serveManifests), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := serve.New(serve.Options{
-		CompileOptions: serve.CompileOptions{Files: []string{dir}},
-		XDSAddress:     "127.0.0.1:0", StatusAddress: "127.0.0.1:0",
-		Log: &strings.Builder{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	select {
-	case <-s.Ready():
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve not ready after 10s")
-	}
+	s := startServe(t, dir, "--lean") // serve_objects_test.go
 	for _, c := range []struct {
 		node  string
 		delta bool
